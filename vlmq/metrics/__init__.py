@@ -1,0 +1,1 @@
+"""Quality metrics: scored per sample, aggregated over the corpus."""

@@ -1,0 +1,25 @@
+"""What every metric declares about itself, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Facts about one metric: reports, gates and compare all read them from here."""
+
+    name: str
+    higher_is_better: bool = True
+    unit: str = ""
+    gated: bool = True  # asserted against the baseline's retention threshold
+    description: str = ""
+
+
+@dataclass
+class CorpusScore:
+    """Scores of a whole evaluated set: corpus values and, per metric, one value per sample."""
+
+    corpus: dict[str, float]
+    per_sample: dict[str, list[float]]
+    notes: dict[str, str]  # e.g. {"tokenizer": "ptb-java", "METEOR": "skipped: no Java"}

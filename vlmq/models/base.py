@@ -1,0 +1,106 @@
+"""A model family adapter: where a family's parts live and how it loads, prompts and runs.
+
+One file per family under `vlmq/models/`, each registering its adapter in ADAPTERS under
+the `model_type` values of its transformers config.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from vlmq.errors import VlmqError
+from vlmq.registry import Registry
+
+# The parts a variant can target. "head" (lm_head / classifier) stays in full precision
+# in every shipped variant: it is tiny, and quantizing it costs the most quality.
+PARTS: tuple[str, ...] = ("vision", "projector", "text", "head")
+
+
+@dataclass
+class GenerationOutput:
+    texts: list[str]  # decoded new tokens only, special tokens removed
+    new_tokens: list[int]  # generated token count per sample
+    prefill_s: float  # time from the call to the first token (the whole batch's prefill)
+    total_s: float  # wall time of the whole call, synchronized
+
+
+@dataclass
+class ClassificationOutput:
+    top5: list[list[int]]  # class indices, best first, per sample
+    total_s: float
+
+
+class ModelAdapter(ABC):
+    """Family-specific knowledge. Subclasses set the class attributes and implement the
+    abstract methods; everything generic (variants, timing, scoring) lives elsewhere."""
+
+    family: ClassVar[str]  # short name, e.g. "llava"
+    model_types: ClassVar[tuple[str, ...]]  # transformers config.model_type values served
+    kind: ClassVar[str]  # "generate" or "classify"
+    # Candidate module paths per part, tried in order against the loaded model; the first
+    # that exists wins. Listing old and new names covers transformers' 4.52 renames.
+    part_candidates: ClassVar[dict[str, tuple[str, ...]]]
+    hub_examples: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def auto_class(self) -> Any:
+        """The transformers model class to call from_pretrained / from_config on."""
+
+    @abstractmethod
+    def load_processor(self, source: str) -> Any:
+        """The processor (or image processor) for a hub id or local folder."""
+
+    def resolve_parts(self, model: Any) -> dict[str, list[str]]:
+        """Map each part to the module paths it has in this model, checked against it.
+
+        Raises when a part has no matching module, so a renamed module fails loudly
+        instead of letting a variant quantize everything.
+        """
+        names = dict(model.named_modules())
+        out: dict[str, list[str]] = {}
+        for part, candidates in self.part_candidates.items():
+            found = [c for c in candidates if c in names]
+            if not found:
+                raise VlmqError(
+                    f"{self.family}: no module for part {part!r} (looked for "
+                    f"{', '.join(candidates)}); this transformers version names it differently"
+                )
+            out[part] = found[:1]
+        return out
+
+    def layer_paths(self, model: Any, part: str) -> list[str]:
+        """Module paths of the repeated blocks of one part, in order (for sensitivity)."""
+        prefix = self.resolve_parts(model)[part][0]
+        names = [n for n, _ in model.named_modules()]
+        for n in names:
+            if not n.startswith(prefix + "."):
+                continue
+            rest = n[len(prefix) + 1:]
+            head, _, idx = rest.rpartition(".")
+            if idx == "0" and head and head.split(".")[-1] in ("layers", "layer", "blocks"):
+                stack = f"{prefix}.{head}"
+                i, out = 0, []
+                while f"{stack}.{i}" in names:
+                    out.append(f"{stack}.{i}")
+                    i += 1
+                return out
+        raise VlmqError(f"{self.family}: part {part!r} has no stack of layers under {prefix}")
+
+    def generate(
+        self, model: Any, processor: Any, images: list[Any], prompts: list[str],
+        max_new_tokens: int,
+    ) -> GenerationOutput:
+        raise VlmqError(f"{self.family} models do not generate text")
+
+    def classify(self, model: Any, processor: Any, images: list[Any]) -> ClassificationOutput:
+        raise VlmqError(f"{self.family} models do not classify images")
+
+    def label_names(self, model: Any) -> list[str] | None:
+        """Class names of a classifier, from its config."""
+        id2label = getattr(model.config, "id2label", None)
+        return [id2label[i] for i in sorted(id2label)] if id2label else None
+
+
+ADAPTERS: Registry[ModelAdapter] = Registry("model type")

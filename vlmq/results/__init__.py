@@ -1,0 +1,1 @@
+"""Per-sample records, run folders, summaries. Never imports torch."""

@@ -1,0 +1,88 @@
+"""The shapes results are written in. Torch-free: reports and compare read these.
+
+A benchmark entry's `extra_info` (pytest-benchmark JSON) is `TaskResult.to_extra_info()`:
+
+    {"vlmq": {model, variant, task, dataset, device, baseline, run_id, samples, ...},
+     "metrics": {name: {"value", "unit", "higher_is_better", "kind"}},
+     "retention": {quality metric: variant / baseline},
+     "thresholds": {quality metric: minimum retention},
+     "quantized_linears": {part: {"linear", "quantized"}},
+     "notes": {...}}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# kinds group metrics in tables and plots
+KINDS = ("quality", "latency", "throughput", "memory", "size", "energy", "time")
+
+
+@dataclass
+class Measurement:
+    name: str
+    value: float | None  # None: not measured here (the reason goes in notes)
+    unit: str
+    higher_is_better: bool
+    kind: str
+
+
+@dataclass
+class SampleRecord:
+    """One sample's outcome for one model x variant x task; a line of records JSONL."""
+
+    sample_id: str
+    index: int  # position in the evaluated subset
+    batch: int
+    prompt: str | None
+    prediction: Any  # text, or top-5 class indices for classification
+    references: Any  # reference texts / answers, or the label
+    latency_s: float | None  # this sample's share of its batch's latency
+    new_tokens: int | None = None
+    error: str | None = None  # set when the sample failed (corrupt image ...)
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SampleRecord:
+        return cls(**d)
+
+
+@dataclass
+class TaskResult:
+    """Everything measured for one model x variant x task."""
+
+    info: dict[str, Any]  # model, variant, task, dataset, device, baseline, run_id, samples ...
+    metrics: dict[str, Measurement] = field(default_factory=dict)
+    retention: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    quantized_linears: dict[str, dict[str, int]] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, value: float | None, unit: str, higher_is_better: bool,
+            kind: str) -> None:
+        self.metrics[name] = Measurement(name, value, unit, higher_is_better, kind)
+
+    def to_extra_info(self) -> dict[str, Any]:
+        return {
+            "vlmq": dict(self.info),
+            "metrics": {k: asdict(m) for k, m in self.metrics.items()},
+            "retention": dict(self.retention),
+            "thresholds": dict(self.thresholds),
+            "quantized_linears": dict(self.quantized_linears),
+            "notes": dict(self.notes),
+        }
+
+    @classmethod
+    def from_extra_info(cls, d: dict[str, Any]) -> TaskResult:
+        return cls(
+            info=dict(d.get("vlmq", {})),
+            metrics={k: Measurement(**m) for k, m in d.get("metrics", {}).items()},
+            retention=dict(d.get("retention", {})),
+            thresholds=dict(d.get("thresholds", {})),
+            quantized_linears=dict(d.get("quantized_linears", {})),
+            notes=dict(d.get("notes", {})),
+        )

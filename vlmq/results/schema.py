@@ -7,7 +7,11 @@ A benchmark entry's `extra_info` (pytest-benchmark JSON) is `TaskResult.to_extra
      "retention": {quality metric: variant / baseline},
      "thresholds": {quality metric: minimum retention},
      "quantized_linears": {part: {"linear", "quantized"}},
+     "per_sample": {quality metric: [score per sample, in subset order]},
+     "rounds_s": [latency of each timed batch, seconds],
      "notes": {...}}
+
+`per_sample` and `rounds_s` let `vlmq compare` run significance tests from the JSON alone.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class TaskResult:
     retention: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     quantized_linears: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_sample: dict[str, list[float]] = field(default_factory=dict)
+    rounds_s: list[float] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, value: float | None, unit: str, higher_is_better: bool,
@@ -73,6 +79,8 @@ class TaskResult:
             "retention": dict(self.retention),
             "thresholds": dict(self.thresholds),
             "quantized_linears": dict(self.quantized_linears),
+            "per_sample": dict(self.per_sample),
+            "rounds_s": list(self.rounds_s),
             "notes": dict(self.notes),
         }
 
@@ -84,5 +92,7 @@ class TaskResult:
             retention=dict(d.get("retention", {})),
             thresholds=dict(d.get("thresholds", {})),
             quantized_linears=dict(d.get("quantized_linears", {})),
+            per_sample=dict(d.get("per_sample", {})),
+            rounds_s=list(d.get("rounds_s", [])),
             notes=dict(d.get("notes", {})),
         )

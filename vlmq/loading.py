@@ -1,0 +1,238 @@
+"""Load one model in one variant: the path every benchmark, test and the training check share.
+
+A model name is an embedded zoo name, a local folder or a hub id; all of them go through the
+same `from_pretrained` call of the family adapter, chosen from the config's `model_type`.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlmq.errors import UnavailableError, VlmqError
+from vlmq.models.base import ADAPTERS, ClassificationOutput, GenerationOutput, ModelAdapter
+from vlmq.variants.base import VARIANTS, Variant, VariantSettings
+from vlmq.variants.inspect import check_counts, count_linears
+from vlmq.variants.keep import split_variant_id
+
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; other values are checked."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.split(":")[0] not in ("cpu", "cuda"):
+        raise VlmqError(f"device {device!r} is not supported: use cpu, cuda, cuda:N or auto")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise UnavailableError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
+    return device
+
+
+def device_type(device: str) -> str:
+    return device.split(":")[0]
+
+
+def default_baseline(device: str) -> str:
+    """fp16 on CUDA; fp32 on CPU, where half precision matmuls are slow and not what ships."""
+    return "fp16" if device_type(device) == "cuda" else "fp32"
+
+
+def resolve_source(model: str) -> str:
+    """An embedded zoo name or a local folder -> its path; anything else is a hub id that must
+    be reachable (or already in the local cache)."""
+    from vlmq.zoo import ZOO
+
+    if model in ZOO:
+        return str(ZOO[model])
+    path = Path(model).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise VlmqError(f"model folder {model!r} has no config.json: pass a folder written by "
+                            f"save_pretrained (or a hub snapshot)")
+        return str(path)
+    if model.count("/") != 1 or model.startswith((".", "/")):
+        raise VlmqError(f"model {model!r} is not an embedded model ({', '.join(ZOO)}), "
+                        f"an existing folder, nor a hub id (org/name)")
+    return model
+
+
+def read_config(source: str) -> Any:
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        if Path(source).exists():
+            raise VlmqError(f"cannot read the config in {source!r}: {exc}") from None
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        why = "the hub is offline here (HF_HUB_OFFLINE)" if offline else "the hub cannot be reached"
+        raise VlmqError(
+            f"model {source!r}: its weights must be reachable or given as a local path, and {why}; "
+            f"download it where the hub is reachable (hf download {source} --local-dir DIR) and "
+            f"pass --vlmq-model DIR"
+        ) from None
+
+
+def adapter_for(config: Any) -> ModelAdapter:
+    import vlmq.models  # noqa: F401  (registers the family adapters)
+
+    model_type = getattr(config, "model_type", None)
+    if model_type not in ADAPTERS:
+        raise VlmqError(f"model type {model_type!r} is not supported; supported types: "
+                        f"{', '.join(sorted(ADAPTERS.names()))}")
+    return ADAPTERS.get(model_type)
+
+
+def get_variant(name: str) -> Variant:
+    import vlmq.variants  # noqa: F401  (registers the variants)
+
+    return VARIANTS.get(name)
+
+
+@dataclass
+class LoadedModel:
+    """A model loaded in one variant, with what loading it measured."""
+
+    name: str  # what the user asked for (zoo name, folder or hub id)
+    source: str
+    variant_id: str  # the variant with its modifiers, e.g. "nf4+keep=text:0"
+    variant: Variant
+    adapter: ModelAdapter
+    model: Any
+    processor: Any
+    device: str
+    attn_implementation: str
+    parts: dict[str, list[str]]
+    kept_modules: tuple[str, ...]
+    quantized_linears: dict[str, dict[str, int]]
+    load_time_s: float
+    footprint_bytes: int
+    disk_bytes: int | None
+    disk_note: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
+                 ) -> GenerationOutput:
+        return self.adapter.generate(self.model, self.processor, images, prompts, max_new_tokens)
+
+    def classify(self, images: list[Any]) -> ClassificationOutput:
+        return self.adapter.classify(self.model, self.processor, images)
+
+    def structure(self) -> str:
+        """The module tree, as seed 000 kept it next to its results."""
+        return str(self.model)
+
+
+def check_attention(attn_implementation: str, device: str) -> None:
+    import importlib.util
+
+    if attn_implementation not in ATTN_IMPLEMENTATIONS:
+        raise VlmqError(f"attention implementation {attn_implementation!r} is unknown; "
+                        f"use one of {', '.join(ATTN_IMPLEMENTATIONS)}")
+    if attn_implementation == "flash_attention_2":
+        if device_type(device) != "cuda":
+            raise UnavailableError("flash_attention_2 needs a CUDA GPU")
+        if importlib.util.find_spec("flash_attn") is None:
+            raise UnavailableError("flash_attention_2 needs the flash-attn package, not installed")
+
+
+def load_variant(
+    model: str,
+    variant_id: str,
+    *,
+    device: str = "cpu",
+    settings: VariantSettings | None = None,
+    attn_implementation: str = "sdpa",
+    measure_disk: bool = True,
+) -> LoadedModel:
+    """Load `model` quantized as `variant_id` on `device`, and check what it quantized."""
+    import torch
+    from accelerate import init_empty_weights
+
+    from vlmq.measure.footprint import model_bytes, saved_bytes
+
+    settings = settings or VariantSettings()
+    base_name, keep = split_variant_id(variant_id)
+    variant = get_variant(base_name)
+    dev = resolve_device(device)
+    reason = variant.unavailable_reason(device_type(dev))
+    if reason:
+        raise UnavailableError(reason)
+    check_attention(attn_implementation, dev)
+    source = resolve_source(model)
+    config = read_config(source)
+    adapter = adapter_for(config)
+    cls = adapter.auto_class()
+
+    with init_empty_weights():
+        skeleton = cls._from_config(config)
+    parts = adapter.resolve_parts(skeleton)
+    missing = [p for p in variant.quantizes if p not in parts]
+    if missing:
+        raise UnavailableError(f"variant {variant_id!r} quantizes the {'/'.join(missing)} part, "
+                               f"which {adapter.family} models do not have")
+    kept: tuple[str, ...] = ()
+    if keep is not None:
+        if keep.part not in variant.quantizes:
+            raise VlmqError(f"variant {variant_id!r}: keep= names the {keep.part!r} part, which "
+                            f"{base_name!r} does not quantize")
+        kept = keep.resolve(adapter.layer_paths(skeleton, keep.part))
+    del skeleton
+    settings = VariantSettings(
+        int8_threshold=settings.int8_threshold,
+        bnb_4bit_compute_dtype=settings.bnb_4bit_compute_dtype,
+        bnb_4bit_double_quant=settings.bnb_4bit_double_quant,
+        keep_modules=tuple(settings.keep_modules) + kept,
+    )
+
+    start = time.perf_counter()
+    kwargs = variant.load_kwargs(parts, settings, device_type(dev))
+    try:
+        loaded = cls.from_pretrained(
+            source, device_map={"": dev}, attn_implementation=attn_implementation, **kwargs
+        )
+    except torch.cuda.OutOfMemoryError as exc:
+        raise UnavailableError(f"{model} as {variant_id} does not fit on {dev}: {exc}") from None
+    loaded.eval()
+    variant.post_load(loaded, parts, settings, device_type(dev))
+    if dev.startswith("cuda"):
+        torch.cuda.synchronize(dev)
+    load_time = time.perf_counter() - start
+    processor = adapter.load_processor(source)
+
+    counts = count_linears(loaded, parts)
+    kept_linears = sum(
+        1 for name, mod in loaded.named_modules()
+        if any(name == k or name.startswith(k + ".") for k in kept)
+        and isinstance(mod, torch.nn.Linear)
+    )
+    problem = check_counts(variant_id, variant.quantizes, counts, kept=kept_linears)
+    if problem:
+        raise VlmqError(problem)
+
+    disk, disk_note = (saved_bytes(loaded, variant) if measure_disk else (None, "not measured"))
+    return LoadedModel(
+        name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
+        model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
+        parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
+        footprint_bytes=model_bytes(loaded), disk_bytes=disk, disk_note=disk_note,
+    )
+
+
+def unload(loaded: LoadedModel | None) -> None:
+    """Free a model before the next one loads (one model in memory at a time)."""
+    import torch
+
+    if loaded is not None:
+        loaded.model = None
+        loaded.processor = None
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,290 @@
+"""A run folder on disk: config, per-sample records, task results and the artefacts around them.
+
+Layout of reports_dir/<run_id>/ (names sanitized by `safe_name`):
+
+    config.yaml                          the resolved RunConfig
+    machine.json                         machine/library info (from the pytest layer)
+    subsets/<task>.json                  the evaluated sample indices of a task
+    records/<model>/<variant>/<task>.jsonl   one SampleRecord per line, appended + fsynced
+    results/<model>/<variant>/<task>.json    TaskResult.to_extra_info()
+    results/<model>/<variant>/<task>.finished  written once the task is complete
+    skipped.jsonl                        variants/tasks that could not run, with reasons
+    structure/<model>__<variant>.txt     module-structure dump of each loaded variant
+    emissions.csv, plots/, spotcheck.html, spotcheck.png, summary.json/csv, report.md
+
+Resume: records are appended one line per sample and fsynced, so a `kill -9` loses at most the
+line being written; that torn line is ignored on read and cut off before the next append.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vlmq.errors import VlmqError
+from vlmq.results.schema import SampleRecord, TaskResult
+
+# Settings that change what a sample's record holds: resuming a run with any of them changed would
+# mix two experiments in one folder, so `write_config` refuses it.
+RESULT_SETTINGS = (
+    "samples", "seed", "batch_size", "max_new_tokens", "datasets", "device", "baseline",
+    "int8_threshold", "bnb_4bit_compute_dtype", "bnb_4bit_double_quant", "ocr_tokens",
+)
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a model/variant/task name ('org/model' -> 'org--model')."""
+    out = _UNSAFE.sub("_", str(name).strip().strip("/").replace("/", "--"))
+    if out in ("", ".", ".."):
+        raise VlmqError(f"cannot use {name!r} as a name in a run folder: give a non-empty name")
+    return out
+
+
+def new_run_id() -> str:
+    """A sortable, collision-safe id: UTC timestamp plus 4 random hex digits."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+class RunStore:
+    """Owns one run folder; a run id that exists already is resumed."""
+
+    def __init__(self, reports_dir: str | Path, run_id: str | None = None) -> None:
+        self.run_id = safe_name(run_id) if run_id else new_run_id()
+        self.root = Path(reports_dir) / self.run_id
+        self.resumed = self.root.is_dir()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def open(cls, run_dir: str | Path) -> RunStore:
+        """An existing run folder (for reports and compare); a clear error when it is not one."""
+        p = Path(run_dir)
+        if not p.is_dir():
+            raise VlmqError(f"run folder {str(p)!r} does not exist")
+        if not (p / "results").is_dir() and not (p / "config.yaml").is_file():
+            raise VlmqError(f"{str(p)!r} is not a vlmq run folder (no config.yaml or results/)")
+        return cls(p.parent, p.name)
+
+    # -- config and machine --------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.yaml"
+
+    def write_config(self, config: dict[str, Any]) -> Path:
+        """Write the resolved config; resuming with a setting in RESULT_SETTINGS changed fails."""
+        old = self.read_config()
+        if old:
+            changed = [k for k in RESULT_SETTINGS
+                       if k in old and k in config and old[k] != config[k]]
+            if changed:
+                diffs = ", ".join(f"{k}: {old[k]!r} -> {config[k]!r}" for k in changed)
+                raise VlmqError(
+                    f"run {self.run_id!r} was started with other settings ({diffs}); "
+                    "resume it with the same settings or start a new run id"
+                )
+        _atomic_write(self.config_path, yaml.safe_dump(config, sort_keys=False))
+        return self.config_path
+
+    def read_config(self) -> dict[str, Any]:
+        if not self.config_path.is_file():
+            return {}
+        return yaml.safe_load(self.config_path.read_text()) or {}
+
+    def write_machine(self, info: dict[str, Any]) -> Path:
+        path = self.root / "machine.json"
+        _atomic_write(path, json.dumps(info, indent=2, default=str))
+        return path
+
+    def read_machine(self) -> dict[str, Any]:
+        path = self.root / "machine.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    # -- subsets -------------------------------------------------------------------------------
+
+    def subset_path(self, task: str) -> Path:
+        return self.root / "subsets" / f"{safe_name(task)}.json"
+
+    def write_subset(self, task: str, indices: list[int]) -> Path:
+        path = self.subset_path(task)
+        _atomic_write(path, json.dumps([int(i) for i in indices]))
+        return path
+
+    def read_subset(self, task: str) -> list[int] | None:
+        """The stored subset of a task, or None when none was written yet."""
+        path = self.subset_path(task)
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    # -- per-sample records --------------------------------------------------------------------
+
+    def records_path(self, model: str, variant: str, task: str) -> Path:
+        return self.root / "records" / safe_name(model) / safe_name(variant) / \
+            f"{safe_name(task)}.jsonl"
+
+    def append(self, model: str, variant: str, task: str, records: Iterable[SampleRecord]) -> None:
+        """Append records (one batch, say) and fsync once, so they survive a kill."""
+        lines = "".join(json.dumps(r.to_dict()) + "\n" for r in records)
+        if not lines:
+            return
+        path = self.records_path(model, variant, task)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _cut_torn_tail(path)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(lines)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def completed(self, model: str, variant: str, task: str) -> dict[str, SampleRecord]:
+        """Records already written, by sample id (failed samples included: they are not redone)."""
+        return {r.sample_id: r for r in self._read_records(self.records_path(model, variant, task))}
+
+    def records(self, model: str, variant: str, task: str) -> list[SampleRecord]:
+        """The records of one model x variant x task in subset order, each sample once."""
+        return sorted(self.completed(model, variant, task).values(), key=lambda r: r.index)
+
+    @staticmethod
+    def _read_records(path: Path) -> Iterator[SampleRecord]:
+        if not path.is_file():
+            return
+        text = path.read_text(encoding="utf-8")
+        lines = text.split("\n")
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                yield SampleRecord.from_dict(json.loads(line))
+            except (json.JSONDecodeError, TypeError) as exc:
+                if n == len(lines):  # the torn tail of an interrupted append
+                    return
+                raise VlmqError(f"{path}: line {n} is not a sample record ({exc}); "
+                                "delete the file to recompute that task") from None
+
+    # -- task results --------------------------------------------------------------------------
+
+    def _result_base(self, model: str, variant: str, task: str) -> Path:
+        return self.root / "results" / safe_name(model) / safe_name(variant) / safe_name(task)
+
+    def write_result(self, result: TaskResult) -> Path:
+        info = result.info
+        path = self._result_base(info["model"], info["variant"], info["task"]).with_suffix(".json")
+        _atomic_write(path, json.dumps(result.to_extra_info(), indent=1))
+        return path
+
+    def read_result(self, model: str, variant: str, task: str) -> TaskResult | None:
+        path = self._result_base(model, variant, task).with_suffix(".json")
+        return _load_result(path) if path.is_file() else None
+
+    def results(self) -> list[TaskResult]:
+        """Every stored TaskResult, sorted by (model, variant, task) folder names."""
+        return [_load_result(p) for p in sorted((self.root / "results").glob("*/*/*.json"))]
+
+    def mark_finished(self, model: str, variant: str, task: str) -> None:
+        path = self._result_base(model, variant, task).with_suffix(".finished")
+        _atomic_write(path, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+
+    def is_finished(self, model: str, variant: str, task: str) -> bool:
+        return self._result_base(model, variant, task).with_suffix(".finished").is_file()
+
+    # -- skips ---------------------------------------------------------------------------------
+
+    def write_skip(self, model: str, variant: str, task: str | None, reason: str) -> None:
+        """Record that a variant (task None) or one task could not run here, and why."""
+        entry = {"model": model, "variant": variant, "task": task, "reason": reason}
+        path = self.root / "skipped.jsonl"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def skips(self) -> list[dict[str, Any]]:
+        """Recorded skips, one per (model, variant, task), the latest reason winning."""
+        path = self.root / "skipped.jsonl"
+        if not path.is_file():
+            return []
+        out: dict[tuple, dict[str, Any]] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                e = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn line from an interrupted run
+            out[(e["model"], e["variant"], e["task"])] = e
+        return list(out.values())
+
+    # -- artefacts -----------------------------------------------------------------------------
+
+    def structure_path(self, model: str, variant: str) -> Path:
+        return self.root / "structure" / f"{safe_name(model)}__{safe_name(variant)}.txt"
+
+    def write_structure(self, model: str, variant: str, text: str) -> Path:
+        path = self.structure_path(model, variant)
+        _atomic_write(path, text)
+        return path
+
+    @property
+    def emissions_csv(self) -> Path:
+        """Where codecarbon writes (pass `root` as output_dir and 'emissions.csv' as file)."""
+        return self.root / "emissions.csv"
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.root / "plots"
+
+    @property
+    def spotcheck_html(self) -> Path:
+        return self.root / "spotcheck.html"
+
+    @property
+    def spotcheck_png(self) -> Path:
+        return self.root / "spotcheck.png"
+
+    @property
+    def summary_json(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def summary_csv(self) -> Path:
+        return self.root / "summary.csv"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+
+def _load_result(path: Path) -> TaskResult:
+    try:
+        return TaskResult.from_extra_info(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError, KeyError) as exc:
+        raise VlmqError(f"{path}: not a task result ({exc}); delete it to recompute") from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _cut_torn_tail(path: Path) -> None:
+    """Drop a partial last line (no trailing newline) so the next append starts a fresh line."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return  # the usual case: checking one byte keeps appends cheap
+        f.seek(0)
+        data = f.read()
+        f.truncate(data.rfind(b"\n") + 1)

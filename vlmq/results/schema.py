@@ -44,6 +44,7 @@ class SampleRecord:
     references: Any  # reference texts / answers, or the label
     latency_s: float | None  # this sample's share of its batch's latency
     new_tokens: int | None = None
+    prefill_s: float | None = None  # time to first token of this sample's whole batch
     error: str | None = None  # set when the sample failed (corrupt image ...)
     scores: dict[str, float] = field(default_factory=dict)
 

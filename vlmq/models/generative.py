@@ -1,0 +1,131 @@
+"""What the image+text -> text families share: chat-templated batched inputs, greedy
+generation and its timing. A family file only says where its parts live and what differs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from vlmq.errors import VlmqError
+from vlmq.models.base import GenerationOutput, ModelAdapter
+
+
+def sync(device: Any) -> None:
+    import torch
+
+    if getattr(device, "type", str(device)).startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+def rgb(image: Any) -> Any:
+    """Images reach the processor as RGB PIL images (grey or RGBA sources would change the
+    channel count the vision tower expects)."""
+    return image.convert("RGB") if getattr(image, "mode", "RGB") != "RGB" else image
+
+
+class FirstTokenTimer:
+    """A logits processor that notes when the first decoding step's logits exist: the
+    prefill (image encoding + prompt) is done then. It changes no score."""
+
+    def __init__(self, device: Any) -> None:
+        self.device = device
+        self.at: float | None = None
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.at is None:
+            sync(self.device)
+            self.at = time.perf_counter()
+        return scores
+
+
+def count_new_tokens(new_ids: Any, eos_ids: set[int]) -> list[int]:
+    """Tokens each sample generated: up to and including its first end-of-sequence token
+    (what follows it is padding of the batch)."""
+    out = []
+    for row in new_ids.tolist():
+        n = len(row)
+        for i, tok in enumerate(row):
+            if tok in eos_ids:
+                n = i + 1
+                break
+        out.append(n)
+    return out
+
+
+def eos_ids(model: Any) -> set[int]:
+    eos = getattr(model.generation_config, "eos_token_id", None)
+    if eos is None:
+        return set()
+    return {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
+
+
+class GenerativeAdapter(ModelAdapter):
+    """Adapter for a transformers image-text-to-text model driven by a chat template."""
+
+    kind = "generate"
+    model_class: ClassVar[str]  # the transformers class name, e.g. "LlavaForConditionalGeneration"
+
+    def auto_class(self) -> Any:
+        import transformers
+
+        return getattr(transformers, self.model_class)
+
+    def load_processor(self, source: str) -> Any:
+        from transformers import AutoProcessor
+
+        return self.left_padded(AutoProcessor.from_pretrained(source))
+
+    @staticmethod
+    def left_padded(processor: Any) -> Any:
+        # Decoder-only generation appends to the right end of every row: pad on the left.
+        processor.tokenizer.padding_side = "left"
+        return processor
+
+    def chat_text(self, processor: Any, prompt: str) -> str:
+        """One user turn holding one image and the prompt, ready for the assistant's answer."""
+        if not getattr(processor, "chat_template", None):
+            raise VlmqError(f"{self.family}: the processor has no chat template; save one with "
+                            f"the processor (processor.chat_template = ...)")
+        messages = [{"role": "user",
+                     "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
+        return processor.apply_chat_template(messages, add_generation_prompt=True)
+
+    def image_batch(self, images: list[Any]) -> Any:
+        """The images argument of the processor; one image per sample."""
+        return [rgb(im) for im in images]
+
+    def build_inputs(self, processor: Any, images: list[Any], prompts: list[str]) -> Any:
+        if len(images) != len(prompts):
+            raise VlmqError(f"{self.family}: {len(images)} images but {len(prompts)} prompts; "
+                            f"pass one prompt per image")
+        texts = [self.chat_text(processor, p) for p in prompts]
+        return processor(images=self.image_batch(images), text=texts, return_tensors="pt",
+                         padding=True)
+
+    def generate(
+        self, model: Any, processor: Any, images: list[Any], prompts: list[str],
+        max_new_tokens: int,
+    ) -> GenerationOutput:
+        import torch
+        from transformers import LogitsProcessorList
+
+        device = model.device
+        start = time.perf_counter()
+        inputs = self.build_inputs(processor, images, prompts).to(device, dtype=model.dtype)
+        timer = FirstTokenTimer(device)
+        with torch.inference_mode():
+            out = model.generate(
+                **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                logits_processor=LogitsProcessorList([timer]),
+            )
+        sync(device)
+        total = time.perf_counter() - start
+        new = out[:, inputs["input_ids"].shape[1]:]
+        texts = processor.batch_decode(new, skip_special_tokens=True)
+        return GenerationOutput(
+            texts=[t.strip() for t in texts],
+            new_tokens=count_new_tokens(new, eos_ids(model)),
+            prefill_s=(timer.at - start) if timer.at is not None else total,
+            total_s=total,
+        )

@@ -174,10 +174,12 @@ def load_variant(
     with init_empty_weights():
         skeleton = cls._from_config(config)
     parts = adapter.resolve_parts(skeleton)
-    missing = [p for p in variant.quantizes if p not in parts]
-    if missing:
-        raise UnavailableError(f"variant {variant_id!r} quantizes the {'/'.join(missing)} part, "
-                               f"which {adapter.family} models do not have")
+    # A family may lack some parts (ViT has no text model, BLIP no projector): a variant
+    # applies to the parts it names that the model has, and is unavailable only when none.
+    if variant.quantizes and not any(p in parts for p in variant.quantizes):
+        raise UnavailableError(f"variant {variant_id!r} quantizes the "
+                               f"{'/'.join(variant.quantizes)} part, which {adapter.family} "
+                               f"models do not have")
     kept: tuple[str, ...] = ()
     if keep is not None:
         if keep.part not in variant.quantizes:

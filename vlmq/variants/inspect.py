@@ -27,11 +27,17 @@ def is_linear(module: Any) -> bool:
 
 
 def part_of(name: str, parts: dict[str, list[str]]) -> str:
-    """The part a module path belongs to ('other' when none)."""
+    """The part a module path belongs to ('other' when none).
+
+    The longest matching path wins: a head nested inside another part (BLIP's
+    `text_decoder.cls.predictions.decoder` inside `text_decoder`) belongs to the head.
+    """
+    best, best_len = "other", -1
     for part, prefixes in parts.items():
-        if any(name == p or name.startswith(p + ".") for p in prefixes):
-            return part
-    return "other"
+        for p in prefixes:
+            if (name == p or name.startswith(p + ".")) and len(p) > best_len:
+                best, best_len = part, len(p)
+    return best
 
 
 def count_linears(model: Any, parts: dict[str, list[str]]) -> dict[str, dict[str, int]]:

@@ -1,0 +1,198 @@
+"""Every variant loads a tiny real-architecture LLaVA and quantizes exactly the parts it names."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import transformers
+from transformers import (
+    BlipConfig,
+    BlipForConditionalGeneration,
+    CLIPVisionConfig,
+    LlamaConfig,
+    LlavaConfig,
+    LlavaForConditionalGeneration,
+)
+
+from vlmq.errors import VlmqError
+from vlmq.variants import VARIANTS, Variant, VariantSettings
+from vlmq.variants.bnb_4bit import compute_dtype
+from vlmq.variants.inspect import check_counts, count_linears, part_of
+
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+transformers.logging.set_verbosity_error()
+transformers.logging.disable_progress_bar()
+
+IMAGE_TOKEN = 255
+LLAVA_PARTS = {
+    "vision": ["model.vision_tower"], "projector": ["model.multi_modal_projector"],
+    "text": ["model.language_model"], "head": ["lm_head"],
+}
+BLIP_HEAD = "text_decoder.cls.predictions.decoder"
+BLIP_PARTS = {"vision": ["vision_model"], "text": ["text_decoder"], "head": [BLIP_HEAD]}
+
+
+def parts_of(model: Any, wanted: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The test's stand-in for an adapter: keep the paths that exist in `model`."""
+    names = {n for n, _ in model.named_modules()}
+    missing = [p for paths in wanted.values() for p in paths if p not in names]
+    assert not missing, f"module paths missing from the model: {missing}"
+    return wanted
+
+
+@pytest.fixture(scope="module")
+def llava_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer CLIP + 2-layer Llama LLaVA (hidden 64) saved with save_pretrained."""
+    vision = CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                              num_attention_heads=2, image_size=32, patch_size=8)
+    text = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=2, vocab_size=256,
+                       max_position_embeddings=128)
+    config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=IMAGE_TOKEN)
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("llava")
+    LlavaForConditionalGeneration(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def blip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    config = BlipConfig(
+        vision_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=2, image_size=32, patch_size=8),
+        text_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=2, vocab_size=256, encoder_hidden_size=64,
+                         bos_token_id=1, pad_token_id=0, sep_token_id=2, eos_token_id=2),
+    )
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("blip")
+    BlipForConditionalGeneration(config).save_pretrained(path)
+    return path
+
+
+def load(model_cls: Any, path: Path, variant: Variant, wanted: dict[str, list[str]],
+         settings: VariantSettings | None = None) -> tuple[Any, dict[str, list[str]]]:
+    """Load `path` the way the harness does: from_pretrained kwargs, then post_load."""
+    reason = variant.unavailable_reason("cpu")
+    if reason:
+        pytest.skip(reason)
+    settings = settings or VariantSettings()
+    # Parts are resolved on a plain fp32 load: quantized loads have the same module paths.
+    parts = parts_of(model_cls.from_pretrained(path), wanted)
+    model = model_cls.from_pretrained(path, **variant.load_kwargs(parts, settings, "cpu")).eval()
+    variant.post_load(model, parts, settings, "cpu")
+    return model, parts
+
+
+def llava_generate(model: Any, tokens: int = 3) -> list[int]:
+    ids = torch.tensor([[1] + [IMAGE_TOKEN] * 16 + [5, 6, 7]])
+    pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
+                             pixel_values=pixels.to(model.dtype), max_new_tokens=tokens,
+                             min_new_tokens=tokens, do_sample=False, pad_token_id=0)
+    return out[0, ids.shape[1]:].tolist()
+
+
+def test_registry_holds_every_family() -> None:
+    expected = {
+        "fp32": (32, ()), "fp16": (16, ()), "bf16": (16, ()),
+        "int8": (8, ("vision", "projector", "text")), "int8-text": (8, ("text",)),
+        "int8-vision": (8, ("vision", "projector")),
+        "nf4": (4, ("vision", "projector", "text")), "fp4": (4, ("vision", "projector", "text")),
+        "nf4-text": (4, ("text",)),
+        "dynamic-int8": (8, ("vision", "projector", "text")),
+        "torchao-int8": (8, ("vision", "projector", "text")),
+    }
+    got = {n: (VARIANTS.get(n).bits, VARIANTS.get(n).quantizes) for n in VARIANTS}
+    assert got == expected
+    for name in VARIANTS:
+        assert "head" not in VARIANTS.get(name).quantizes
+
+
+@pytest.mark.parametrize("name", VARIANTS.names())
+def test_variant_quantizes_exactly_its_parts(llava_dir: Path, name: str) -> None:
+    variant = VARIANTS.get(name)
+    model, parts = load(LlavaForConditionalGeneration, llava_dir, variant, LLAVA_PARTS)
+    counts = count_linears(model, parts)
+    assert check_counts(name, variant.quantizes, counts) is None
+    # the tiny model has Linear layers in every part, so "none quantized" cannot pass
+    assert all(counts[p]["linear"] > 0 for p in parts)
+    assert counts["head"]["quantized"] == 0
+    if name == "int8-text":
+        assert counts["vision"]["quantized"] == counts["projector"]["quantized"] == 0
+    if name == "int8-vision":
+        assert counts["text"]["quantized"] == 0
+    assert len(llava_generate(model)) == 3
+
+
+def test_precision_variants_set_the_dtype(llava_dir: Path) -> None:
+    for name, dtype in (("fp16", torch.float16), ("bf16", torch.bfloat16)):
+        model, _ = load(LlavaForConditionalGeneration, llava_dir, VARIANTS.get(name), LLAVA_PARTS)
+        assert {p.dtype for p in model.parameters()} == {dtype}
+
+
+@pytest.mark.parametrize("name", ["int8", "dynamic-int8", "torchao-int8"])
+def test_keep_modules_stay_in_full_precision(llava_dir: Path, name: str) -> None:
+    kept = ("model.language_model.layers.0.mlp.down_proj", "model.vision_tower.encoder.layers.1")
+    settings = VariantSettings(keep_modules=kept)
+    variant = VARIANTS.get(name)
+    model, parts = load(LlavaForConditionalGeneration, llava_dir, variant, LLAVA_PARTS, settings)
+    counts = count_linears(model, parts)
+    # one text Linear plus the 6 Linear layers of vision layer 1
+    assert check_counts(name, variant.quantizes, counts, kept=7) is None
+    assert type(model.get_submodule(kept[0])) is torch.nn.Linear
+
+
+def test_int8_skip_list_names_full_paths() -> None:
+    skip = VARIANTS.get("int8-text").load_kwargs(LLAVA_PARTS, VariantSettings(), "cpu")[
+        "quantization_config"].llm_int8_skip_modules
+    assert sorted(skip) == ["lm_head", "model.multi_modal_projector", "model.vision_tower"]
+
+
+@pytest.mark.parametrize("name", ["int8", "nf4", "dynamic-int8", "torchao-int8"])
+def test_blip_nested_head_is_left_alone(blip_dir: Path, name: str) -> None:
+    """BLIP's head lives inside the text decoder; it must count as head and stay unquantized
+    (quantizing it breaks the tied weights in generate)."""
+    variant = VARIANTS.get(name)
+    model, parts = load(BlipForConditionalGeneration, blip_dir, variant, BLIP_PARTS)
+    counts = count_linears(model, parts)
+    assert counts["head"] == {"linear": 1, "quantized": 0}
+    assert check_counts(name, variant.quantizes, counts) is None
+    with torch.inference_mode():
+        out = model.generate(pixel_values=torch.randn(1, 3, 32, 32), max_new_tokens=3)
+    assert out.shape[1] > 1
+
+
+def test_part_of_prefers_the_most_specific_path() -> None:
+    assert part_of(BLIP_HEAD, BLIP_PARTS) == "head"
+    assert part_of("text_decoder.bert.encoder.layer.0", BLIP_PARTS) == "text"
+    assert part_of("text_decoder_x.y", BLIP_PARTS) == "other"
+
+
+def test_unavailable_reasons() -> None:
+    reason = VARIANTS.get("dynamic-int8").unavailable_reason("cuda")
+    assert reason and "cpu" in reason
+    missing = Variant(name="x", bits=8, packages=("no_such_package_vlmq",))
+    assert "no_such_package_vlmq" in (missing.unavailable_reason("cpu") or "")
+
+
+def test_4bit_compute_dtype_setting() -> None:
+    assert compute_dtype("auto", "cpu") == torch.float32
+    assert compute_dtype("auto", "cuda") == torch.float16
+    assert compute_dtype("bfloat16", "cpu") == torch.bfloat16
+    with pytest.raises(VlmqError, match="bnb_4bit_compute_dtype"):
+        compute_dtype("int3", "cpu")
+    config = VARIANTS.get("fp4").load_kwargs(
+        LLAVA_PARTS, VariantSettings(bnb_4bit_double_quant=False), "cpu")["quantization_config"]
+    assert config.bnb_4bit_quant_type == "fp4" and not config.bnb_4bit_use_double_quant
+
+
+def test_int8_threshold_setting() -> None:
+    config = VARIANTS.get("int8").load_kwargs(
+        LLAVA_PARTS, VariantSettings(int8_threshold=0.0), "cpu")["quantization_config"]
+    assert config.llm_int8_threshold == 0.0

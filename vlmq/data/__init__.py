@@ -1,0 +1,1 @@
+"""Dataset loading: embedded (generated or packaged) sets and their column layouts."""

@@ -1,0 +1,112 @@
+"""Embedded datasets: generated or packaged sets in the column layouts of the real ones.
+
+`load_embedded(name, split)` builds a split once, deterministically, and caches it with
+`save_to_disk` under `~/.cache/vlmq/embedded/<name>/<version>/<split>` (or `$VLMQ_CACHE_DIR`);
+bumping a set's version invalidates its cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vlmq.errors import VlmqError
+from vlmq.registry import Registry
+
+if TYPE_CHECKING:
+    import datasets
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class EmbeddedSet:
+    """One embedded dataset: how to build a split, and the real set whose layout it copies."""
+
+    name: str
+    version: str
+    layout: str  # the hub dataset whose columns it reproduces
+    description: str
+    build: Callable[[str], datasets.Dataset]
+
+
+EMBEDDED: Registry[EmbeddedSet] = Registry("embedded dataset")
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("VLMQ_CACHE_DIR", Path.home() / ".cache" / "vlmq")) / "embedded"
+
+
+def load_embedded(name: str, split: str) -> datasets.Dataset:
+    """One split of an embedded dataset, built on first use and then read from the cache."""
+    import datasets
+
+    spec = EMBEDDED.get(name)
+    if split not in SPLITS:
+        raise VlmqError(f"unknown split {split!r} for {name!r}: use one of {', '.join(SPLITS)}")
+    path = cache_root() / name / spec.version / split
+    if path.exists():
+        return datasets.load_from_disk(str(path))
+    ds = spec.build(split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Save beside the target and rename, so that a concurrent reader never sees half a split.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{split}-", dir=path.parent))
+    ds.save_to_disk(str(tmp))
+    try:
+        tmp.rename(path)
+    except OSError:  # another process finished first: keep its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+    return datasets.load_from_disk(str(path))
+
+
+def _register() -> None:
+    from vlmq.data.embedded import builders
+
+    EMBEDDED.add(
+        "coco-scenes",
+        EmbeddedSet(
+            name="coco-scenes",
+            version=builders.SCENES_VERSION,
+            layout="lmms-lab/COCO-Caption2017",
+            description="generated shape scenes, 5 differently phrased reference captions each",
+            build=builders.build_scenes,
+        ),
+    )
+    EMBEDDED.add(
+        "text-signs",
+        EmbeddedSet(
+            name="text-signs",
+            version=builders.SIGNS_VERSION,
+            layout="lmms-lab/textvqa",
+            description="generated words on signs, labels and screens, 10 crowd-like answers each",
+            build=builders.build_signs,
+        ),
+    )
+    EMBEDDED.add(
+        "easy-vqa",
+        EmbeddedSet(
+            name="easy-vqa",
+            version=builders.EASY_VQA_VERSION,
+            layout="VQAv2 (single answer)",
+            description="the easy-vqa package's shape images and questions (real public data)",
+            build=builders.build_easy_vqa,
+        ),
+    )
+    EMBEDDED.add(
+        "fashion-mnist",
+        EmbeddedSet(
+            name="fashion-mnist",
+            version=builders.FASHION_VERSION,
+            layout="image/label with a ClassLabel",
+            description="Fashion-MNIST from Debian's dataset-fashion-mnist package",
+            build=builders.build_fashion,
+        ),
+    )
+
+
+_register()

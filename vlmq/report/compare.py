@@ -1,0 +1,429 @@
+"""Compare two or more runs on every metric and flag regressions that are real.
+
+Inputs: pytest-benchmark JSON files, vlmq run folders, or saved-history ids of
+`--benchmark-autosave` (`0003` or `0003_abc...` under .benchmarks/<machine>/). The first run is
+the reference; every later run is judged against it, entry by entry, matched on
+(model, variant, task) (plus the benchmark's param string when that alone is not unique).
+
+A metric of run B REGRESSES against run A only when both hold:
+  1. the change is on the bad side of its direction and larger than its threshold (relative to
+     A's value by default, see DEFAULT_THRESHOLDS; `--threshold NAME=VALUE` overrides, NAME being
+     a metric, a timing statistic such as `time:median`, or a kind such as `latency`; VALUE is
+     `0.05` or `5%` (relative) or `0.01abs` (absolute));
+  2. the change is statistically significant: its test's p-value, Holm-corrected over all the
+     tests of that comparison (B against A), is below alpha (default 0.01, family-wise), so
+     running many metrics does not multiply false alarms:
+     - quality metrics with per-sample scores on both sides (same count): a seeded paired
+       bootstrap of the mean per-sample difference; the table shows its 1-alpha percentile
+       interval, and the one-sided p-value comes from the bootstrap standard error (normal
+       tail), which, unlike counting resamples, stays exact enough for a Holm correction;
+     - latency, throughput and the pytest-benchmark timing stats, with >= 3 latency rounds on
+       both sides (stats.data, else extra_info rounds_s): one one-sided Mann-Whitney U test per
+       entry on the rounds (all of them are functions of the rounds); a metric counts only when
+       it moved the same way as the rounds;
+     - everything else (memory, size, energy, load time; or too few rounds / unpaired scores):
+       no test is possible from the JSON, so the threshold alone decides (said in the table).
+     With few rounds the smallest reachable p-value is large (6 vs 6 rounds: 0.001; 8 vs 8:
+     0.00008), so after the correction only clear shifts pass: record >= 8 rounds.
+Timing stats min/mean/max/stddev are shown; only the median is judged (it is robust to the
+odd slow round). Entries present in only some runs are listed and do not fail the comparison.
+The same rules flag improvements as "better".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import mannwhitneyu, norm
+
+from vlmq.errors import VlmqError
+from vlmq.results.schema import TaskResult
+from vlmq.results.store import RunStore
+
+# Relative thresholds by metric kind (fractions of the reference value).
+# Threshold-only kinds get wider margins: energy estimates and load times (page cache) are noisy.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "quality": 0.01, "latency": 0.05, "throughput": 0.05, "memory": 0.05, "size": 0.01,
+    "energy": 0.15, "time": 0.25,
+}
+FALLBACK_THRESHOLD = 0.05
+TIMING_STATS = ("min", "median", "mean", "max", "stddev")
+JUDGED_TIMING = ("median",)
+ROUNDS_KINDS = ("latency", "throughput")
+MIN_ROUNDS = 3
+
+REGRESSION, BETTER, NOISE, OK, NA = "REGRESSION", "better", "not significant", "ok", "n/a"
+
+
+@dataclass
+class Entry:
+    """One benchmark of one run: a vlmq TaskResult and/or pytest-benchmark timing stats."""
+
+    label: str
+    result: TaskResult | None
+    stats: dict[str, Any] | None = None
+
+    def rounds(self) -> list[float]:
+        if self.stats and self.stats.get("data"):
+            return [float(x) for x in self.stats["data"]]
+        return list(self.result.rounds_s) if self.result else []
+
+
+@dataclass
+class Run:
+    label: str
+    entries: dict[tuple[str, ...], Entry]
+
+
+@dataclass
+class Threshold:
+    value: float
+    absolute: bool = False
+
+    def exceeded(self, ref: float, new: float) -> bool:
+        delta = abs(new - ref)
+        if self.absolute or ref == 0:
+            return delta > self.value
+        return delta / abs(ref) > self.value
+
+    def __str__(self) -> str:
+        return f"{self.value:g} abs" if self.absolute else f"{self.value:.0%}"
+
+
+@dataclass
+class Judgement:
+    verdict: str
+    test: str = ""
+
+
+@dataclass
+class Row:
+    """One metric of one entry across all runs; judgements[i] compares run i+1 with run 0."""
+
+    entry: str
+    metric: str
+    unit: str
+    higher_is_better: bool | None  # None: shown, not judged
+    kind: str
+    values: list[float | None]
+    threshold: Threshold | None = None
+    judgements: list[Judgement] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> bool:
+        return any(j.verdict == REGRESSION for j in self.judgements)
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def resolve(source: str, storage: str | Path = ".benchmarks") -> Path:
+    """A path for a file, run folder or saved-history id; a clear error when it is none."""
+    p = Path(source)
+    if p.exists():
+        return p
+    m = re.fullmatch(r"(?:(?P<machine>[^/]+)/)?(?P<id>\d+)(?P<rest>_\S*)?", source)
+    if m:
+        num = m["id"].zfill(4) + (m["rest"] or "")
+        pattern = f"{m['machine'] or '*'}/{num}*.json"
+        hits = sorted(Path(storage).glob(pattern))
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            names = ", ".join(str(h) for h in hits)
+            raise VlmqError(f"saved run {source!r} is ambiguous ({names}); give its path")
+        raise VlmqError(f"no saved run {source!r} under {str(storage)!r} "
+                        f"(looked for {pattern}); pass --storage or a file path")
+    raise VlmqError(f"{source!r} is neither a file, a run folder nor a saved-run id")
+
+
+def load_run(source: str, storage: str | Path = ".benchmarks") -> Run:
+    """Read one comparison input into entries keyed by (model, variant, task)."""
+    path = resolve(source, storage)
+    if path.is_dir():
+        items = [(_key(r), Entry(_label(r), r), _label(r))
+                 for r in RunStore.open(path).results()]
+    else:
+        items = [(_key(e.result, b), e, str(b.get("param") or b.get("name")))
+                 for b, e in _benchmark_entries(path)]
+    if not items:
+        raise VlmqError(f"{source!r} holds no benchmark results")
+    counts: dict[tuple[str, ...], int] = {}
+    for k, _, _ in items:
+        counts[k] = counts.get(k, 0) + 1
+    entries = {}
+    for k, e, param in items:
+        if counts[k] > 1:  # e.g. the same variant under two attention implementations
+            k, e.label = (*k, param), f"{e.label}[{param}]"
+        entries[k] = e
+    return Run(str(source), entries)
+
+
+def _benchmark_entries(path: Path) -> list[tuple[dict[str, Any], Entry]]:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VlmqError(f"{path}: not a readable JSON file ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
+        raise VlmqError(f"{path}: not a pytest-benchmark JSON (no 'benchmarks' list)")
+    out = []
+    for b in doc["benchmarks"]:
+        extra = b.get("extra_info") or {}
+        result = TaskResult.from_extra_info(extra) if "vlmq" in extra else None
+        stats = dict(b.get("stats") or {}) or None
+        label = _label(result) if result else str(b.get("fullname") or b.get("name"))
+        out.append((b, Entry(label, result, stats)))
+    return out
+
+
+def _key(result: TaskResult | None, bench: dict[str, Any] | None = None) -> tuple[str, ...]:
+    if result is None:
+        return (str((bench or {}).get("fullname") or (bench or {}).get("name")),)
+    return tuple(str(result.info.get(k)) for k in ("model", "variant", "task"))
+
+
+def _label(r: TaskResult) -> str:
+    return "/".join(str(r.info.get(k)) for k in ("model", "variant", "task"))
+
+
+# -- judging ------------------------------------------------------------------------------------
+
+
+def parse_thresholds(items: list[str]) -> dict[str, Threshold]:
+    """['cider=2%', 'latency=0.1', 'top1=0.01abs'] -> {name: Threshold}."""
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        text = text.strip().lower()
+        try:
+            if text.endswith("abs"):
+                t = Threshold(float(text[:-3]), absolute=True)
+            elif text.endswith("%"):
+                t = Threshold(float(text[:-1]) / 100)
+            else:
+                t = Threshold(float(text))
+        except ValueError:
+            t = None
+        if not sep or not name.strip() or t is None or not t.value >= 0:
+            raise VlmqError(f"--threshold {item!r}: expected NAME=VALUE with VALUE like 0.05, "
+                            "5% or 0.01abs")
+        out[name.strip()] = t
+    return out
+
+
+def threshold_for(metric: str, kind: str, overrides: dict[str, Threshold]) -> Threshold:
+    if metric in overrides:
+        return overrides[metric]
+    if kind in overrides:
+        return overrides[kind]
+    return Threshold(DEFAULT_THRESHOLDS.get(kind, FALLBACK_THRESHOLD))
+
+
+@dataclass
+class Test:
+    """One significance test of one comparison; `higher` says which way the data moved."""
+
+    p: float
+    higher: bool
+    text: str
+    p_holm: float = 1.0
+
+
+def bootstrap_test(a: list[float], b: list[float], alpha: float, seed: int,
+                   n_boot: int = 4000) -> Test | None:
+    """Paired bootstrap of mean(b - a); None when fewer than 2 pairs have both scores."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = (y - x)[~(np.isnan(x) | np.isnan(y))]
+    if len(d) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
+    higher = bool(d.mean() > 0)
+    se = float(means.std())
+    # se 0 with a non-zero mean: every sample moved the same way, there is no doubt
+    p = 1.0 if not d.any() else float(norm.sf(abs(d.mean()) / se)) if se > 0 else 0.0
+    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return Test(p, higher, f"paired bootstrap: mean diff {d.mean():+.4g}, "
+                           f"{1 - alpha:.0%} CI [{lo:.4g}, {hi:.4g}]")
+
+
+def rounds_test(a: list[float], b: list[float]) -> Test | None:
+    """One-sided Mann-Whitney U on latency rounds, in the direction the medians moved."""
+    if min(len(a), len(b)) < MIN_ROUNDS:
+        return None
+    higher = bool(np.median(b) > np.median(a))
+    p = float(mannwhitneyu(b, a, alternative="greater" if higher else "less").pvalue)
+    return Test(p, higher, f"Mann-Whitney U on rounds ({'slower' if higher else 'faster'})")
+
+
+def holm(tests: list[Test]) -> None:
+    """Set each test's Holm-adjusted p-value (family-wise over `tests`)."""
+    running = 0.0
+    m = len(tests)
+    for i, t in enumerate(sorted(tests, key=lambda t: t.p)):
+        running = max(running, min(1.0, (m - i) * t.p))
+        t.p_holm = running
+
+
+def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, Test]:
+    """The tests one entry supports: 'rounds' and one 'quality:<metric>' per paired metric."""
+    out = {}
+    t = rounds_test(ref.rounds(), new.rounds())
+    if t:
+        out["rounds"] = t
+    if ref.result and new.result:
+        for name, m in ref.result.metrics.items():
+            pa, pb = ref.result.per_sample.get(name), new.result.per_sample.get(name)
+            if m.kind == "quality" and pa and pb and len(pa) == len(pb):
+                t = bootstrap_test(pa, pb, alpha, seed)
+                if t:
+                    out[f"quality:{name}"] = t
+    return out
+
+
+def judge(row: Row, tests: dict[str, Test], alpha: float) -> Judgement:
+    """Verdict of the last value of `row` against the first, given the entry's tests."""
+    va, vb = row.values[0], row.values[-1]
+    if row.higher_is_better is None or va is None or vb is None or _nan(va) or _nan(vb):
+        return Judgement(NA)
+    worse = vb < va if row.higher_is_better else vb > va
+    assert row.threshold is not None
+    if not row.threshold.exceeded(va, vb):
+        return Judgement(OK)
+    if row.kind == "quality" and f"quality:{row.metric}" in tests:
+        t = tests[f"quality:{row.metric}"]
+        consistent = t.higher == (vb > va)  # the per-sample mean moved like the corpus value
+    elif (row.kind in ROUNDS_KINDS or row.metric.startswith("time:")) and "rounds" in tests:
+        t = tests["rounds"]
+        consistent = t.higher == worse  # worse latency or throughput means slower rounds
+    else:
+        return Judgement(REGRESSION if worse else BETTER, "threshold only")
+    text = f"{t.text}, p={t.p:.3g}, Holm p={t.p_holm:.3g}"
+    if not consistent or t.p_holm >= alpha:
+        return Judgement(NOISE, text)
+    return Judgement(REGRESSION if worse else BETTER, text)
+
+
+def _nan(v: float) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
+            alpha: float = 0.01, seed: int = 0) -> list[Row]:
+    """One Row per (entry, metric) of the reference run, judged against every later run."""
+    if len(runs) < 2:
+        raise VlmqError("compare needs at least two runs")
+    if not 0 < alpha < 1:
+        raise VlmqError(f"alpha must be between 0 and 1, got {alpha}")
+    overrides = overrides or {}
+    ref_run = runs[0]
+    # tests[j][key]: the tests of run j+1 against the reference, Holm-corrected per run
+    tests: list[dict[tuple[str, ...], dict[str, Test]]] = []
+    for run in runs[1:]:
+        per_key = {k: entry_tests(e, run.entries[k], alpha, seed)
+                   for k, e in ref_run.entries.items() if k in run.entries}
+        holm([t for ts in per_key.values() for t in ts.values()])
+        tests.append(per_key)
+    rows = []
+    for key, ref in ref_run.entries.items():
+        others = [r.entries.get(key) for r in runs[1:]]
+        for row in _rows_for(ref, others, overrides):
+            for j, entry in enumerate(others):
+                if entry is None:
+                    row.judgements.append(Judgement(NA, "missing"))
+                    continue
+                pair = Row(row.entry, row.metric, row.unit, row.higher_is_better, row.kind,
+                           [row.values[0], row.values[j + 1]], row.threshold)
+                row.judgements.append(judge(pair, tests[j][key], alpha))
+            rows.append(row)
+    return rows
+
+
+def _rows_for(ref: Entry, others: list[Entry | None],
+              overrides: dict[str, Threshold]) -> list[Row]:
+    rows = []
+    if ref.stats:
+        for stat in TIMING_STATS:
+            if stat in ref.stats:
+                name = f"time:{stat}"
+                judged = stat in JUDGED_TIMING
+                rows.append(Row(ref.label, name, "s", False if judged else None, "latency",
+                                [_value(e, name) if e else None for e in [ref, *others]],
+                                threshold_for(name, "latency", overrides)))
+    if ref.result:
+        for name, m in ref.result.metrics.items():
+            rows.append(Row(ref.label, name, m.unit, m.higher_is_better, m.kind,
+                            [_value(e, name) if e else None for e in [ref, *others]],
+                            threshold_for(name, m.kind, overrides)))
+    return rows
+
+
+def _value(entry: Entry, metric: str) -> float | None:
+    if metric.startswith("time:"):
+        v = (entry.stats or {}).get(metric[5:])
+        return None if v is None else float(v)
+    m = entry.result.metrics.get(metric) if entry.result else None
+    return None if m is None or m.value is None else float(m.value)
+
+
+def missing(runs: list[Run]) -> list[str]:
+    """Lines naming entries that some run lacks."""
+    keys = dict.fromkeys(k for r in runs for k in r.entries)
+    out = []
+    for k in keys:
+        absent = [r.label for r in runs if k not in r.entries]
+        if absent:
+            label = next(r.entries[k].label for r in runs if k in r.entries)
+            out.append(f"{label}: missing in {', '.join(absent)}")
+    return out
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def format_table(rows: list[Row], runs: list[Run]) -> str:
+    """A plain-text table: one line per entry x metric, one value (+ change, verdict) per run."""
+    head = ["entry", "metric", "unit", "better", "threshold", f"[A] {runs[0].label}"]
+    for i, r in enumerate(runs[1:], 1):
+        tag = chr(ord("A") + i) if i < 26 else str(i)
+        head += [f"[{tag}] {r.label}", "change", "verdict"]
+    lines = [head]
+    for row in rows:
+        better = {True: "higher", False: "lower", None: "-"}[row.higher_is_better]
+        cells = [row.entry, row.metric, row.unit or "-", better,
+                 str(row.threshold) if row.higher_is_better is not None else "-",
+                 _fmt(row.values[0])]
+        for v, j in zip(row.values[1:], row.judgements, strict=True):
+            cells += [_fmt(v), _change(row.values[0], v), j.verdict]
+        lines.append(cells)
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    text = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines]
+    text.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(text)
+
+
+def to_json(rows: list[Row], runs: list[Run]) -> dict[str, Any]:
+    return {"runs": [r.label for r in runs], "rows": [{
+        "entry": r.entry, "metric": r.metric, "unit": r.unit, "kind": r.kind,
+        "higher_is_better": r.higher_is_better, "values": r.values,
+        "threshold": None if r.threshold is None else {"value": r.threshold.value,
+                                                        "absolute": r.threshold.absolute},
+        "judgements": [{"verdict": j.verdict, "test": j.test} for j in r.judgements],
+    } for r in rows], "regressions": sum(r.regressed for r in rows)}
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}"
+
+
+def _change(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "-"
+    return f"{(b - a) / abs(a):+.1%}" if a else f"{b - a:+.4g}"

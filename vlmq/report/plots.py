@@ -1,0 +1,208 @@
+"""Plots of one run with matplotlib (Agg, no display): Pareto views, bars per variant, combined.
+
+Every axis carries a label with its unit. A plot whose metric was measured nowhere is not
+written (the report says which).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.axes import Axes  # noqa: E402
+
+from vlmq.report.pick import label, primary, value  # noqa: E402
+from vlmq.results.schema import TaskResult  # noqa: E402
+from vlmq.results.summary import is_baseline  # noqa: E402
+
+# Kinds whose value belongs to the loaded variant, not to a task: one bar per model.
+PER_MODEL_KINDS = ("size",)
+BAR_PANELS = (
+    ("memory", "Peak memory"),
+    ("size", "Model size"),
+    ("throughput", "Throughput"),
+    ("energy", "Energy per sample"),
+)
+
+
+def variant_order(results: list[TaskResult], order: list[str] | None = None) -> list[str]:
+    """Baselines first, then `order` (the config's variant list), then as seen."""
+    seen = list(dict.fromkeys(str(r.info.get("variant")) for r in results))
+    base = [v for v in seen if any(is_baseline(r) and r.info.get("variant") == v for r in results)]
+    rest = [v for v in (order or []) if v in seen and v not in base]
+    return base + rest + [v for v in seen if v not in base and v not in rest]
+
+
+def pareto_front(points: list[tuple[float, float]], y_higher_is_better: bool) -> list[int]:
+    """Indices of points no other point beats on both axes (x lower is better), by x."""
+    sign = 1 if y_higher_is_better else -1
+    front = []
+    for i, (x, y) in enumerate(points):
+        dominated = any(
+            (x2 <= x and sign * y2 >= sign * y) and (x2 < x or sign * y2 > sign * y)
+            for j, (x2, y2) in enumerate(points) if j != i
+        )
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
+    """Quality vs latency of every model x variant on one task; baseline starred, front joined."""
+    rs = [r for r in results if r.info.get("task") == task]
+    q, lat = primary(rs, "quality"), primary(rs, "latency")
+    if q is None or lat is None:
+        return None
+    pts, who, base = [], [], []
+    for r in rs:
+        x, y = value(r, lat.name), value(r, q.name)
+        if x is None or y is None:
+            continue
+        pts.append((x, y))
+        who.append((str(r.info.get("model")), str(r.info.get("variant"))))
+        base.append(is_baseline(r))
+    if not pts:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 5))
+    models = list(dict.fromkeys(m for m, _ in who))
+    colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    for (x, y), (model, variant), b in zip(pts, who, base, strict=True):
+        ax.scatter([x], [y], color=colors[model], marker="*" if b else "o", s=220 if b else 60,
+                   edgecolors="black" if b else "none", zorder=3)
+        ax.annotate(variant + (" (baseline)" if b else ""), (x, y),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    front = pareto_front(pts, q.higher_is_better)
+    ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "--o", color="gray",
+            markerfacecolor="none", markersize=14, zorder=2, label="Pareto front")
+    for m in models:
+        ax.scatter([], [], color=colors[m], label=m)
+    ax.set_xlabel(label(lat) + " - lower is better")
+    better = "higher" if q.higher_is_better else "lower"
+    ax.set_ylabel(f"{label(q)} - {better} is better")
+    ax.set_title(f"{task}: quality vs latency")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, out)
+
+
+def bar_panel(ax: Axes, results: list[TaskResult], kind: str, title: str,
+              order: list[str] | None = None) -> bool:
+    """Bars of the headline metric of `kind` per variant, one series per model (x task)."""
+    m = primary(results, kind)
+    if m is None:
+        ax.text(0.5, 0.5, f"{title}: not measured", ha="center", va="center")
+        ax.set_axis_off()
+        return False
+    variants = variant_order(results, order)
+    series: dict[str, dict[str, float]] = {}
+    for r in results:
+        v = value(r, m.name)
+        if v is None:
+            continue
+        key = str(r.info.get("model"))
+        if kind not in PER_MODEL_KINDS:
+            key += f" · {r.info.get('task')}"
+        series.setdefault(key, {}).setdefault(str(r.info.get("variant")), v)
+    width = 0.8 / max(len(series), 1)
+    for i, (name, vals) in enumerate(series.items()):
+        xs = [j + i * width - 0.4 + width / 2 for j, v in enumerate(variants) if v in vals]
+        ax.bar(xs, [vals[v] for v in variants if v in vals], width, label=name)
+    ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
+    ax.set_xlabel("variant")
+    ax.set_ylabel(label(m))
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=7)
+    return True
+
+
+def retention_panel(ax: Axes, results: list[TaskResult], order: list[str] | None = None) -> bool:
+    """Retention of the headline quality metric per variant, with each bar's threshold."""
+    variants = variant_order(results, order)
+    series: dict[str, dict[str, tuple[float, float | None]]] = {}
+    for task in dict.fromkeys(str(r.info.get("task")) for r in results):
+        rs = [r for r in results if r.info.get("task") == task]
+        q = primary(rs, "quality")
+        if q is None:
+            continue
+        for r in rs:
+            ret = 1.0 if is_baseline(r) else r.retention.get(q.name)
+            if ret is not None:
+                key = f"{r.info.get('model')} · {task} ({q.name})"
+                series.setdefault(key, {})[str(r.info.get("variant"))] = (
+                    ret, r.thresholds.get(q.name))
+    if not series:
+        ax.text(0.5, 0.5, "Quality retention: not measured", ha="center", va="center")
+        ax.set_axis_off()
+        return False
+    width = 0.8 / len(series)
+    for i, (name, vals) in enumerate(series.items()):
+        idx = [j for j, v in enumerate(variants) if v in vals]
+        xs = [j + i * width - 0.4 + width / 2 for j in idx]
+        ax.bar(xs, [vals[variants[j]][0] for j in idx], width, label=name)
+        for x, j in zip(xs, idx, strict=True):
+            thr = vals[variants[j]][1]
+            if thr is not None:
+                ax.hlines(thr, x - width / 2, x + width / 2, colors="red", linewidth=2)
+    ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
+    ax.set_xlabel("variant")
+    ax.set_ylabel("retention vs baseline (ratio; red = threshold)")
+    low = min(v[0] for vals in series.values() for v in vals.values())
+    ax.set_ylim(max(0.0, min(low, 0.9) - 0.05), 1.05)  # zoom: differences are a few percent
+    ax.set_title("Quality retention")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return True
+
+
+def plot_combined(results: list[TaskResult], out: Path, order: list[str] | None = None) -> Path:
+    """One figure with retention, latency, throughput, memory, size and energy per variant."""
+    fig, axes = plt.subplots(2, 3, figsize=(17, 9.5))
+    retention_panel(axes[0][0], results, order)
+    bar_panel(axes[0][1], results, "latency", "Latency", order)
+    for ax, (kind, title) in zip(axes.flat[2:], BAR_PANELS, strict=True):
+        bar_panel(ax, results, kind, title, order)
+    fig.suptitle("vlmq: all metrics per variant")
+    return _save(fig, out)
+
+
+def plot_all(results: list[TaskResult], out_dir: Path,
+             order: list[str] | None = None) -> dict[str, Path]:
+    """Write every plot of a run; returns {plot name: path} for the ones with data."""
+    out: dict[str, Path] = {}
+    for task in dict.fromkeys(str(r.info.get("task")) for r in results):
+        p = plot_pareto(results, task, out_dir / f"pareto_{_file(task)}.png")
+        if p:
+            out[f"pareto_{task}"] = p
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    drew = [bar_panel(axes[0], results, "memory", "Peak memory", order),
+            bar_panel(axes[1], results, "size", "Model size", order)]
+    if any(drew):
+        out["memory_size"] = _save(fig, out_dir / "memory_size.png")
+    else:
+        plt.close(fig)
+    for kind, title in BAR_PANELS[2:]:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        if bar_panel(ax, results, kind, title, order):
+            out[kind] = _save(fig, out_dir / f"{kind}.png")
+        else:
+            plt.close(fig)
+    if results:
+        out["combined"] = plot_combined(results, out_dir / "combined_metrics.png", order)
+    return out
+
+
+def _file(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _save(fig: plt.Figure, out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

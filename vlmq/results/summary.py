@@ -1,0 +1,104 @@
+"""summary.json and summary.csv: one row per model x variant x task with every metric and its unit.
+
+CSV layout: two header rows, names then units (identity columns have unit '-'), so
+`pandas.read_csv(path, header=[0, 1])` gives (name, unit) columns. summary.json holds the same
+rows plus a {column: unit} map. Per quality metric with a gate there are two more columns,
+`<metric>_retention` (variant / baseline) and `<metric>_threshold` (its minimum); `passed` is
+True when every gated metric keeps at least its threshold, empty when nothing is gated
+(the baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vlmq.results.schema import KINDS, Measurement, TaskResult
+from vlmq.results.store import RunStore
+
+ID_COLUMNS = ("model", "variant", "task", "dataset", "device", "baseline", "samples", "passed")
+
+
+def gate_checks(result: TaskResult) -> dict[str, tuple[float | None, float, bool]]:
+    """{metric: (retention, threshold, passed)} for every gated quality metric."""
+    out = {}
+    for name, threshold in result.thresholds.items():
+        ret = result.retention.get(name)
+        ok = ret is not None and not math.isnan(ret) and ret >= threshold
+        out[name] = (ret, float(threshold), ok)
+    return out
+
+
+def passed(result: TaskResult) -> bool | None:
+    """True/False over the gated metrics; None when none is gated."""
+    checks = gate_checks(result)
+    return all(ok for _, _, ok in checks.values()) if checks else None
+
+
+def is_baseline(result: TaskResult) -> bool:
+    return result.info.get("baseline") == result.info.get("variant")
+
+
+def ordered_metrics(results: list[TaskResult]) -> list[Measurement]:
+    """One Measurement per metric name (first seen), ordered by kind (quality, latency ...)."""
+    seen: dict[str, Measurement] = {}
+    for r in results:
+        for name, m in r.metrics.items():
+            seen.setdefault(name, m)
+    rank = {k: i for i, k in enumerate(KINDS)}
+    return sorted(seen.values(), key=lambda m: rank.get(m.kind, len(KINDS)))
+
+
+def summary_table(results: list[TaskResult]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The summary rows as a DataFrame and the unit of each column."""
+    metrics = ordered_metrics(results)
+    units = {c: "-" for c in ID_COLUMNS}
+    gated = sorted({name for r in results for name in r.thresholds})
+    for m in metrics:
+        units[m.name] = m.unit or "-"
+        if m.name in gated:
+            units[f"{m.name}_retention"] = "ratio"
+            units[f"{m.name}_threshold"] = "ratio"
+    rows = []
+    for r in results:
+        row: dict[str, Any] = {
+            "model": r.info.get("model"), "variant": r.info.get("variant"),
+            "task": r.info.get("task"), "dataset": r.info.get("dataset"),
+            "device": r.info.get("device"), "baseline": is_baseline(r),
+            "samples": r.info.get("samples"), "passed": passed(r),
+        }
+        for m in metrics:
+            row[m.name] = r.metrics[m.name].value if m.name in r.metrics else None
+        for name, (ret, thr, _) in gate_checks(r).items():
+            row[f"{name}_retention"] = ret
+            row[f"{name}_threshold"] = thr
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(units))
+    return frame, units
+
+
+def write_summary(store: RunStore) -> tuple[Path, Path]:
+    """Write summary.json and summary.csv of a run folder from its stored task results."""
+    frame, units = summary_table(store.results())
+    header = pd.MultiIndex.from_tuples([(c, units[c]) for c in frame.columns])
+    frame.set_axis(header, axis=1).to_csv(store.summary_csv, index=False)
+    rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    doc = {"run_id": store.run_id, "units": units, "rows": rows}
+    store.summary_json.write_text(json.dumps(doc, indent=1))
+    return store.summary_json, store.summary_csv
+
+
+def read_summary_csv(path: str | Path) -> pd.DataFrame:
+    """summary.csv back as a DataFrame with (name, unit) columns."""
+    return pd.read_csv(path, header=[0, 1])
+
+
+def _plain(v: Any) -> Any:
+    """JSON-safe scalars: NaN/NA -> None, numpy scalars -> Python."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return None
+    return v.item() if hasattr(v, "item") else v

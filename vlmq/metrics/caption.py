@@ -1,0 +1,238 @@
+"""Caption metrics as COCO scores them: pycocoevalcap's CIDEr-D, BLEU-1..4, METEOR, ROUGE-L, SPICE.
+
+Captions go through the PTB tokenizer first (Java, as pycocoevalcap does) or, where Java is absent
+or the Python tokenizer is forced, through `vlmq.metrics.ptb`. pycocoevalcap's own wrappers for the
+Java parts write temporary files next to their jars; here the same jars run with a private temporary
+folder as working directory, so a read-only install works and nothing is left in it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vlmq.errors import UnavailableError, VlmqError
+from vlmq.metrics.base import CorpusScore, MetricInfo
+from vlmq.metrics.ptb import COCO_PUNCTUATION, coco_tokenize
+
+BLEU_ORDERS = (1, 2, 3, 4)
+ENV_PYTHON_TOKENIZER = "VLMQ_PTB_PYTHON"  # "1": use the pure-Python tokenizer even with Java
+ENV_SPICE = "VLMQ_SPICE"  # "1": also score SPICE (needs Stanford CoreNLP next to pycocoevalcap)
+
+CAPTION_METRICS: tuple[MetricInfo, ...] = (
+    MetricInfo("cider", description="CIDEr-D (pycocoevalcap), document frequencies from this set"),
+    *(MetricInfo(f"bleu_{n}", gated=n == 4, description=f"BLEU-{n} (pycocoevalcap, closest ref)")
+      for n in BLEU_ORDERS),
+    MetricInfo("meteor", description="METEOR 1.5 (pycocoevalcap's jar; needs Java)"),
+    MetricInfo("rouge_l", description="ROUGE-L F (beta 1.2, pycocoevalcap)"),
+)
+SPICE_METRIC = MetricInfo("spice", gated=False, description="SPICE F-score (opt-in; needs Java)")
+
+_PTB_CLASS = "edu.stanford.nlp.process.PTBTokenizer"
+_PTB_JAR = "tokenizer/stanford-corenlp-3.4.1.jar"
+_METEOR_JAR = "meteor/meteor-1.5.jar"
+_SPICE_JAR = "spice/spice-1.0.jar"
+_CORENLP_JARS = (
+    "spice/lib/stanford-corenlp-3.6.0.jar",
+    "spice/lib/stanford-corenlp-3.6.0-models.jar",
+)
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pycocoevalcap_dir() -> Path:
+    """The installed pycocoevalcap folder (its jars are used from there, read-only)."""
+    spec = importlib.util.find_spec("pycocoevalcap")
+    if spec is None or not spec.submodule_search_locations:
+        raise UnavailableError("caption metrics need pycocoevalcap: pip install pycocoevalcap")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _run_java(args: list[str], cwd: str, timeout_s: float, stdin: str | None = None) -> str:
+    try:
+        done = subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, text=True,
+                              encoding="utf-8", timeout=timeout_s, check=True)
+    except subprocess.TimeoutExpired:
+        raise UnavailableError(f"{Path(args[-1]).name}: Java ran past {timeout_s:.0f} s") from None
+    except subprocess.CalledProcessError as exc:
+        tail = (exc.stderr or "").strip().splitlines()[-1:] or ["no error output"]
+        raise UnavailableError(f"Java failed (exit {exc.returncode}): {tail[0]}") from None
+    return done.stdout
+
+
+def java_ptb_tokenize(sentences: Sequence[str], java: str, install_dir: Path,
+                      timeout_s: float = 300) -> list[str]:
+    """CoreNLP's PTBTokenizer run as pycocoevalcap runs it, punctuation tokens dropped."""
+    flat = [s.replace("\n", " ").replace("\r", " ") for s in sentences]
+    todo = [i for i, s in enumerate(flat) if s.strip()]  # blank lines would shift the output
+    out = [""] * len(flat)
+    if not todo:
+        return out
+    with tempfile.TemporaryDirectory(prefix="vlmq-ptb-") as tmp:
+        src = Path(tmp) / "captions.txt"
+        src.write_text("\n".join(flat[i] for i in todo), encoding="utf-8")
+        cmd = [java, "-cp", str(install_dir / _PTB_JAR), _PTB_CLASS, "-preserveLines",
+               "-lowerCase", "-encoding", "utf-8", str(src)]
+        lines = _run_java(cmd, tmp, timeout_s).split("\n")
+    if len(lines) < len(todo):
+        raise VlmqError(f"PTBTokenizer returned {len(lines)} lines for {len(todo)} captions")
+    for i, line in zip(todo, lines, strict=False):
+        out[i] = " ".join(w for w in line.rstrip().split(" ") if w and w not in COCO_PUNCTUATION)
+    return out
+
+
+def meteor_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: str,
+                  install_dir: Path) -> tuple[float, list[float]]:
+    """METEOR 1.5 through its -stdio protocol, with the same lines pycocoevalcap's wrapper sends."""
+    cmd = [java, "-jar", "-Xmx2G", str(install_dir / _METEOR_JAR), "-", "-", "-stdio", "-l", "en",
+           "-norm"]
+    with tempfile.TemporaryDirectory(prefix="vlmq-meteor-") as tmp:
+        proc = subprocess.Popen(cmd, cwd=tmp, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            stats = []
+            for k in gts:
+                hyp = res[k][0].replace("|||", "").replace("  ", " ")
+                proc.stdin.write(" ||| ".join(("SCORE", " ||| ".join(gts[k]), hyp)) + "\n")
+                proc.stdin.flush()
+                stats.append(proc.stdout.readline().strip())
+            proc.stdin.write("EVAL ||| " + " ||| ".join(stats) + "\n")
+            proc.stdin.flush()
+            per = [float(proc.stdout.readline()) for _ in stats]
+            corpus = float(proc.stdout.readline())
+        except ValueError:
+            raise UnavailableError("METEOR's jar gave no score: is the Java runtime working?") \
+                from None
+        finally:
+            proc.stdin.close()
+            proc.kill()
+            proc.wait()
+    return corpus, per
+
+
+def spice_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: str,
+                 install_dir: Path, timeout_s: float = 1800) -> tuple[float, list[float]]:
+    """SPICE F-scores; UnavailableError when Stanford CoreNLP was never downloaded (no attempt)."""
+    missing = [j for j in _CORENLP_JARS if not (install_dir / j).is_file()]
+    if missing:
+        raise UnavailableError(
+            f"SPICE needs Stanford CoreNLP 3.6.0 ({', '.join(Path(m).name for m in missing)}) in "
+            f"{install_dir / 'spice/lib'}; pycocoevalcap downloads it on first use and nothing is "
+            "downloaded here: place the jars there to score SPICE"
+        )
+    with tempfile.TemporaryDirectory(prefix="vlmq-spice-") as tmp:
+        src, dst, cache = Path(tmp) / "in.json", Path(tmp) / "out.json", Path(tmp) / "cache"
+        src.write_text(json.dumps([{"image_id": k, "test": res[k][0], "refs": gts[k]}
+                                   for k in gts]))
+        _run_java([java, "-jar", "-Xmx8G", str(install_dir / _SPICE_JAR), str(src), "-cache",
+                   str(cache), "-out", str(dst), "-subset", "-silent"], tmp, timeout_s)
+        found = json.loads(dst.read_text())
+    by_id = {item["image_id"]: item["scores"]["All"]["f"] for item in found}
+    per = [float(by_id[k]) if by_id.get(k) is not None else math.nan for k in gts]
+    return sum(per) / len(per), per
+
+
+@dataclass
+class CaptionScorer:
+    """Scores generated captions against reference captions, per caption and over the corpus.
+
+    python_tokenizer / spice: None reads VLMQ_PTB_PYTHON / VLMQ_SPICE from the environment.
+    install_dir: a pycocoevalcap folder to take the jars from (default: the installed one).
+    """
+
+    python_tokenizer: bool | None = None
+    spice: bool | None = None
+    install_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.python_tokenizer is None:
+            self.python_tokenizer = _flag(ENV_PYTHON_TOKENIZER)
+        if self.spice is None:
+            self.spice = _flag(ENV_SPICE)
+
+    def metrics(self) -> tuple[MetricInfo, ...]:
+        return CAPTION_METRICS + ((SPICE_METRIC,) if self.spice else ())
+
+    def score(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> CorpusScore:
+        if len(predictions) != len(references):
+            raise VlmqError(f"{len(predictions)} captions for {len(references)} reference sets")
+        for i, refs in enumerate(references):
+            if isinstance(refs, str) or not refs:
+                raise VlmqError(f"sample {i}: references must be a non-empty list of captions")
+        if not predictions:
+            raise VlmqError("no captions to score")
+        from pycocoevalcap.bleu.bleu import Bleu
+        from pycocoevalcap.cider.cider import Cider
+        from pycocoevalcap.rouge.rouge import Rouge
+
+        install = self.install_dir or pycocoevalcap_dir()
+        java = shutil.which("java")
+        notes: dict[str, str] = {}
+        gts, res = self._tokenize(predictions, references, java, install, notes)
+
+        corpus: dict[str, float] = {}
+        per: dict[str, list[float]] = {}
+        cider, cider_per = Cider().compute_score(gts, res)
+        corpus["cider"], per["cider"] = float(cider), [float(x) for x in cider_per]
+        bleu, bleu_per = Bleu(4).compute_score(gts, res, verbose=0)  # verbose=0: no stdout noise
+        for n in BLEU_ORDERS:
+            corpus[f"bleu_{n}"], per[f"bleu_{n}"] = float(bleu[n - 1]), list(bleu_per[n - 1])
+        if java is None:
+            notes["meteor"] = "skipped: no Java runtime on PATH (METEOR runs meteor-1.5.jar)"
+        else:
+            corpus["meteor"], per["meteor"] = meteor_scores(gts, res, java, install)
+        per["rouge_l"] = self._rouge(Rouge(), gts, res, notes)
+        corpus["rouge_l"] = sum(per["rouge_l"]) / len(per["rouge_l"])
+        if self.spice:
+            try:
+                if java is None:
+                    raise UnavailableError("no Java runtime on PATH (SPICE runs spice-1.0.jar)")
+                corpus["spice"], per["spice"] = spice_scores(gts, res, java, install)
+            except UnavailableError as exc:
+                notes["spice"] = f"skipped: {exc}"
+        return CorpusScore(corpus=corpus, per_sample=per, notes=notes)
+
+    def _tokenize(self, predictions: Sequence[str], references: Sequence[Sequence[str]],
+                  java: str | None, install: Path, notes: dict[str, str]
+                  ) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+        flat = [str(p) for p in predictions] + [str(r) for refs in references for r in refs]
+        if java is not None and not self.python_tokenizer:
+            tokens = java_ptb_tokenize(flat, java, install)
+            notes["tokenizer"] = "ptb-java"
+        else:
+            tokens = [coco_tokenize(s) for s in flat]
+            notes["tokenizer"] = "ptb-python"
+        res = {i: [tokens[i]] for i in range(len(predictions))}
+        gts: dict[int, list[str]] = {}
+        pos = len(predictions)
+        for i, refs in enumerate(references):
+            gts[i] = tokens[pos : pos + len(refs)]
+            pos += len(refs)
+        return gts, res
+
+    @staticmethod
+    def _rouge(rouge: object, gts: dict[int, list[str]], res: dict[int, list[str]],
+               notes: dict[str, str]) -> list[float]:
+        """pycocoevalcap's ROUGE-L per caption; it divides by zero on an empty caption: score 0."""
+        out = []
+        empty = 0
+        for k in gts:
+            if not res[k][0].split() or not all(r.split() for r in gts[k]):
+                out.append(0.0)
+                empty += 1
+            else:
+                out.append(float(rouge.calc_score(res[k], gts[k])))  # type: ignore[attr-defined]
+        if empty:
+            notes["rouge_l"] = f"{empty} empty caption(s) or reference(s) scored 0"
+        return out

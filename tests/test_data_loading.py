@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from datasets import Dataset, Features, Image, List, Value
+from datasets import Dataset, Features, Image, List, Value, load_from_disk
 from fixtures_layouts import (
     CASES,
     FORMS,
@@ -349,3 +349,21 @@ def test_embedded_sets_load_through_the_same_loader(name: str) -> None:
         assert ds.label_names is not None and len(ds.label_names) == 10
     assert load_task_dataset(name, kind, split="validation").layout == layout
 
+
+
+def test_selected_source_rows_keep_their_images_and_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedded = pytest.importorskip(
+        "vlmq.data.embedded", reason="the embedded sets (brief A) are not in this tree yet"
+    )
+    folder = write_saved(CASES["easy-vqa"].build(), tmp_path / "src", "test") / "test"
+    before = sorted(p.name for p in folder.iterdir())
+    # A loader may hand back a reordered selection of a table on disk (a carved-out split).
+    picked = load_from_disk(str(folder)).select([3, 0, 2])
+    monkeypatch.setattr(embedded, "load_embedded", lambda name, split: picked)
+    ds = load_task_dataset("embedded:easy-vqa", "vqa")
+    assert ds.dataset["sample_id"] == ["503", "500", "502"]
+    rows = [_row_of(decode_image(r["image"], r["sample_id"])) for r in ds.dataset]
+    assert rows == [3, 0, 2]
+    assert sorted(p.name for p in folder.iterdir()) == before

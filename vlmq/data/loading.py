@@ -274,6 +274,10 @@ def _to_canonical(
             images = images.cast_column(image_col, Image(decode=False))
         if image_col != "image":
             images = images.rename_column(image_col, "image")
+        if raw._indices is not None:
+            # A selected/shuffled dataset would otherwise be flattened into a cache file next to
+            # its source; keep that copy (of the selected rows only) in memory instead.
+            images = images.flatten_indices(keep_in_memory=True)
         canon = datasets.concatenate_datasets([canon, images], axis=1)
     order = ["sample_id", "image"]
     order += [c for c in canon.column_names if c not in order]

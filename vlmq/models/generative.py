@@ -53,13 +53,6 @@ def count_new_tokens(new_ids: Any, eos_ids: set[int]) -> list[int]:
     return out
 
 
-def eos_ids(model: Any) -> set[int]:
-    eos = getattr(model.generation_config, "eos_token_id", None)
-    if eos is None:
-        return set()
-    return {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
-
-
 class GenerativeAdapter(ModelAdapter):
     """Adapter for a transformers image-text-to-text model driven by a chat template."""
 
@@ -103,6 +96,16 @@ class GenerativeAdapter(ModelAdapter):
         return processor(images=self.image_batch(images), text=texts, return_tensors="pt",
                          padding=True)
 
+    def prompt_length(self, inputs: Any) -> int:
+        """Tokens at the start of every generated row that are input, not generated."""
+        return inputs["input_ids"].shape[1]
+
+    def eos_ids(self, model: Any) -> set[int]:
+        eos = getattr(model.generation_config, "eos_token_id", None)
+        if eos is None:
+            return set()
+        return {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
+
     def generate(
         self, model: Any, processor: Any, images: list[Any], prompts: list[str],
         max_new_tokens: int,
@@ -121,11 +124,11 @@ class GenerativeAdapter(ModelAdapter):
             )
         sync(device)
         total = time.perf_counter() - start
-        new = out[:, inputs["input_ids"].shape[1]:]
+        new = out[:, self.prompt_length(inputs):]
         texts = processor.batch_decode(new, skip_special_tokens=True)
         return GenerationOutput(
             texts=[t.strip() for t in texts],
-            new_tokens=count_new_tokens(new, eos_ids(model)),
+            new_tokens=count_new_tokens(new, self.eos_ids(model)),
             prefill_s=(timer.at - start) if timer.at is not None else total,
             total_s=total,
         )

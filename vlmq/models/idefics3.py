@@ -1,0 +1,49 @@
+"""SmolVLM (HuggingFaceTB/SmolVLM-Instruct, -256M/-500M): Idefics3 architecture, a SigLIP
+vision tower, a pixel-shuffle connector and a Llama text model. SmolVLM2 checkpoints carry
+model_type "smolvlm" with the same layout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vlmq.models.base import ADAPTERS
+from vlmq.models.generative import GenerativeAdapter, rgb
+
+_PARTS = {
+    "vision": ("model.vision_model",),
+    "projector": ("model.connector",),
+    "text": ("model.text_model",),
+    "head": ("lm_head",),
+}
+
+
+class Idefics3Adapter(GenerativeAdapter):
+    family = "smolvlm"
+    model_types = ("idefics3",)
+    model_class = "Idefics3ForConditionalGeneration"
+    hub_examples = ("HuggingFaceTB/SmolVLM-Instruct", "HuggingFaceTB/SmolVLM-256M-Instruct")
+    part_candidates = _PARTS
+
+    def image_batch(self, images: list[Any]) -> Any:
+        # This processor takes a list of images per sample.
+        return [[rgb(im)] for im in images]
+
+
+class SmolVLMAdapter(Idefics3Adapter):
+    model_types = ("smolvlm",)
+    model_class = "SmolVLMForConditionalGeneration"
+    hub_examples = ("HuggingFaceTB/SmolVLM2-2.2B-Instruct",)
+
+    def load_processor(self, source: str) -> Any:
+        # SmolVLMProcessor insists on a video processor, whose class needs torchvision:
+        # build it from its image processor and tokenizer with no video processor.
+        from transformers import SmolVLMProcessor
+
+        from vlmq.models.processors import load_images_only
+
+        return self.left_padded(load_images_only(SmolVLMProcessor, source))
+
+
+for _adapter in (Idefics3Adapter(), SmolVLMAdapter()):
+    for _t in _adapter.model_types:
+        ADAPTERS.add(_t, _adapter)

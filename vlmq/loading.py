@@ -143,6 +143,18 @@ def check_attention(attn_implementation: str, device: str) -> None:
             raise UnavailableError("flash_attention_2 needs the flash-attn package, not installed")
 
 
+# The class flags transformers itself checks before accepting an attention implementation.
+_ATTN_FLAGS = {"sdpa": "_supports_sdpa", "flash_attention_2": "_supports_flash_attn"}
+
+
+def check_model_attention(cls: Any, attn_implementation: str) -> None:
+    """Unavailable when the model class cannot run this attention (BLIP is eager-only)."""
+    flag = _ATTN_FLAGS.get(attn_implementation)
+    if flag and not getattr(cls, flag, False):
+        raise UnavailableError(f"{cls.__name__} does not support {attn_implementation} attention "
+                               f"in this transformers version; run it with eager attention")
+
+
 def load_variant(
     model: str,
     variant_id: str,
@@ -170,6 +182,7 @@ def load_variant(
     config = read_config(source)
     adapter = adapter_for(config)
     cls = adapter.auto_class()
+    check_model_attention(cls, attn_implementation)
 
     with init_empty_weights():
         skeleton = cls._from_config(config)

@@ -21,7 +21,7 @@ class ClassifyTask(Task):
     """Predictions are class indices ranked best first (top-5 lists); rows carry an int label.
 
     Class names come from the dataset's label feature: pass them to the constructor or call
-    `set_class_names` once the dataset is loaded; they are used for references and checks.
+    `set_label_names` once the dataset is loaded; they are used for references and checks.
     """
 
     name = "classify"
@@ -30,32 +30,32 @@ class ClassifyTask(Task):
     columns = ("sample_id", "image", "label")
     metrics = CLASSIFY_METRICS
     description = "image classification: top-1, top-5, weighted F1"
-    options = ("class_names",)
+    options = ("label_names",)
     topk = 5
 
-    def __init__(self, class_names: Sequence[str] | None = None) -> None:
-        self.class_names: list[str] | None = None
-        if class_names is not None:
-            self.set_class_names(class_names)
+    def __init__(self, label_names: Sequence[str] | None = None) -> None:
+        self.label_names: list[str] | None = None
+        if label_names is not None:
+            self.set_label_names(label_names)
 
-    def set_class_names(self, names: Sequence[str]) -> None:
+    def set_label_names(self, names: Sequence[str]) -> None:
         """The label feature's names, index = class id (e.g. `ClassLabel.names`)."""
         if isinstance(names, str) or not names:
             raise VlmqError("class names must be a non-empty list of strings, one per class id")
-        self.class_names = [str(n) for n in names]
+        self.label_names = [str(n) for n in names]
 
     def label_of(self, row: dict[str, Any]) -> int:
         label = row["label"]
         if isinstance(label, bool) or not isinstance(label, int):
             raise VlmqError(f"sample {row.get('sample_id')!r}: label {label!r} is not a class id")
-        if self.class_names is not None and not 0 <= label < len(self.class_names):
+        if self.label_names is not None and not 0 <= label < len(self.label_names):
             raise VlmqError(f"sample {row.get('sample_id')!r}: label {label} is outside the "
-                            f"{len(self.class_names)} classes of the label feature")
+                            f"{len(self.label_names)} classes of the label feature")
         return label
 
     def references(self, row: dict[str, Any]) -> list[str]:
         label = self.label_of(row)
-        return [self.class_names[label] if self.class_names else str(label)]
+        return [self.label_names[label] if self.label_names else str(label)]
 
     def score(self, predictions: Sequence[Any], rows: Sequence[dict[str, Any]]) -> CorpusScore:
         if len(predictions) != len(rows):

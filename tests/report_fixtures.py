@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ BATCH = 8
 
 def base_scores(model: str, metric: str, n: int) -> np.ndarray:
     """The fp32 per-sample scores: fixed per (model, metric), like a deterministic model."""
-    rng = np.random.default_rng(abs(hash((model, metric))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f'{model}:{metric}'.encode()))
     if metric == "top1":
         return (rng.random(n) < 0.7).astype(float)
     return rng.gamma(2.0, 0.4, n) if metric == "cider" else rng.beta(2, 5, n)
@@ -50,7 +51,7 @@ def make_results(seed: int, degrade: tuple[str, str, str, float] | None = None,
             r = TaskResult(info={"model": model, "variant": variant, "task": task,
                                  "dataset": f"{task}-tiny", "device": "cpu", "baseline": "fp32",
                                  "run_id": run_id, "samples": n})
-            vrng = np.random.default_rng(abs(hash((model, variant))) % 2**32)
+            vrng = np.random.default_rng(zlib.crc32(f'{model}:{variant}'.encode()))
             for q in qnames:
                 scores = base_q[q] * (q_f if variant != "fp32" else 1.0)
                 if q == "top1" and variant != "fp32":  # flip a fixed few answers

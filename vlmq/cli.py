@@ -1,0 +1,95 @@
+"""The `vlmq` command: compare runs, rebuild a report, export for github-action-benchmark.
+
+Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr).
+Never imports torch: it reads stored results only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vlmq.errors import VlmqError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vlmq", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compare", help="compare runs on every metric; exit 1 on a regression",
+                       description="Compare the first run (reference) with each later one. "
+                       "A metric regresses only when its change is beyond its threshold AND "
+                       "significant (see vlmq/report/compare.py for the tests).")
+    c.add_argument("runs", nargs="+", metavar="RUN",
+                   help="pytest-benchmark JSON, run folder, or saved id (0003) under --storage")
+    c.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="per-metric (or per-kind) threshold: 0.05, 5%% or 0.01abs; repeatable")
+    c.add_argument("--alpha", type=float, default=0.01,
+                   help="family-wise significance level (Holm); default 0.01")
+    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    c.add_argument("--storage", default=".benchmarks",
+                   help="pytest-benchmark storage for saved ids (default .benchmarks)")
+    c.add_argument("--json", dest="json_out", metavar="FILE", help="also write the rows as JSON")
+    c.add_argument("--only-judged", action="store_true",
+                   help="hide rows that are shown only (min/max/mean/stddev timing)")
+
+    r = sub.add_parser("report", help="rebuild summary, plots and report.md of a run folder")
+    r.add_argument("run_dir", metavar="RUN_DIR")
+
+    e = sub.add_parser("export", help="github-action-benchmark custom JSON from a run or JSON")
+    e.add_argument("source", metavar="RUN_OR_JSON")
+    e.add_argument("--out", required=True, metavar="FILE",
+                   help="output file; with --kind both, FILE-bigger.json and FILE-smaller.json")
+    e.add_argument("--kind", choices=("bigger", "smaller", "both"), default="both",
+                   help="customBiggerIsBetter, customSmallerIsBetter or both (default)")
+    e.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        return _run(args)
+    except VlmqError as exc:
+        print(f"vlmq: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "compare":
+        from vlmq.report import compare as cmp
+
+        if len(args.runs) < 2:
+            raise VlmqError("compare needs at least two runs (reference first)")
+        runs = [cmp.load_run(s, args.storage) for s in args.runs]
+        rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed)
+        shown = [r for r in rows if r.higher_is_better is not None] if args.only_judged else rows
+        print(cmp.format_table(shown, runs))
+        for line in cmp.missing(runs):
+            print(f"note: {line}")
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(cmp.to_json(rows, runs), indent=1))
+        bad = [r for r in rows if r.regressed]
+        for r in bad:
+            print(f"REGRESSION: {r.entry} {r.metric}")
+        print(f"{len(bad)} regression(s) in {len(rows)} metric rows")
+        return 1 if bad else 0
+    if args.command == "report":
+        from vlmq.report.build import build_report
+
+        print(build_report(args.run_dir))
+        return 0
+    from vlmq.report.export import write_benchmark_action
+
+    for path in write_benchmark_action(args.source, args.out, args.kind, args.storage):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""report.md: the page a person reads first - settings, machine, a verdict table per task,
+the plots, skipped variants and the caveats that matter when reading the numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vlmq.report.pick import label, primary, value
+from vlmq.report.plots import variant_order
+from vlmq.results.schema import TaskResult
+from vlmq.results.store import RunStore
+from vlmq.results.summary import gate_checks, is_baseline, passed
+
+SETTINGS = ("models", "variants", "tasks", "samples", "device", "baseline", "batch_size",
+            "max_new_tokens", "seed", "warmup_rounds", "attn_implementation", "energy")
+COLUMN_KINDS = ("latency", "throughput", "memory", "size", "energy")
+CPU_ENERGY_NOTE = ("CPU energy comes from codecarbon; without readable RAPL counters it is a "
+                   "TDP-based estimate (time x assumed watts): compare it between variants, "
+                   "not as an absolute figure.")
+
+
+def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> str:
+    results = store.results()
+    order = list(store.read_config().get("variants") or [])
+    out = [f"# vlmq run `{store.run_id}`", ""]
+    out += _verdict(results)
+    out += ["## Settings", "", "| setting | value |", "|---|---|"]
+    config = store.read_config()
+    out += [f"| {k} | {_cell(config[k])} |" for k in SETTINGS if k in config]
+    out += ["", "All settings: [config.yaml](config.yaml). Raw numbers: "
+                "[summary.csv](summary.csv), [summary.json](summary.json).", ""]
+    machine = store.read_machine()
+    if machine:
+        out += ["## Machine", ""] + [f"- **{k}**: {_cell(v)}" for k, v in _flat(machine)] + [""]
+    for task in dict.fromkeys(str(r.info.get("task")) for r in results):
+        rs = [r for r in results if r.info.get("task") == task]
+        out += _task_table(task, rs, variant_order(rs, order))
+    if plots:
+        out += ["## Plots", ""]
+        out += [f"### {name.replace('_', ' ')}\n\n![{name}]({p.relative_to(store.root)})\n"
+                for name, p in plots.items()]
+    if spotcheck:
+        out += ["## Spot check", "", "Baseline and variant outputs on a few samples: " + ", ".join(
+            f"[{p.name}]({p.relative_to(store.root)})" for p in spotcheck), ""]
+    skips = store.skips()
+    if skips:
+        out += ["## Skipped", "", "| model | variant | task | reason |", "|---|---|---|---|"]
+        out += [f"| {s['model']} | {s['variant']} | {s['task'] or 'all'} | {s['reason']} |"
+                for s in skips] + [""]
+    notes = _notes(store, results)
+    if notes:
+        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(out)
+
+
+def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> Path:
+    store.report_md.write_text(render(store, plots, spotcheck))
+    return store.report_md
+
+
+def _verdict(results: list[TaskResult]) -> list[str]:
+    gated = [r for r in results if passed(r) is not None]
+    failed = [r for r in gated if not passed(r)]
+    if not results:
+        return ["**No task results were stored in this run.**", ""]
+    line = f"**{len(gated) - len(failed)} of {len(gated)} gated variant x task results passed.**"
+    if failed:
+        line += " Failed: " + ", ".join(
+            f"{r.info.get('model')} / {r.info.get('variant')} / {r.info.get('task')}"
+            for r in failed) + "."
+    return [line, ""]
+
+
+def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
+    quality = list(dict.fromkeys(n for r in rs for n, m in r.metrics.items()
+                                 if m.kind == "quality"))
+    heads = [primary(rs, k) for k in COLUMN_KINDS]
+    cols = [m for m in heads if m is not None]
+    head = ["model", "variant"] + [f"{q} (retention)" for q in quality] + \
+        [label(m) for m in cols] + ["result"]
+    out = [f"## Task `{task}`", "", "| " + " | ".join(head) + " |",
+           "|" + "---|" * len(head)]
+    rank = {v: i for i, v in enumerate(order)}
+    for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
+                                       rank.get(r.info.get("variant"), len(rank)))):
+        checks = gate_checks(r)
+        cells = [str(r.info.get("model")), str(r.info.get("variant"))]
+        for q in quality:
+            v = value(r, q)
+            ret = r.retention.get(q)
+            cell = _num(v)
+            if ret is not None:
+                cell += f" ({ret:.1%}"
+                cell += f" ≥ {checks[q][1]:.0%})" if q in checks else ")"
+            cells.append(cell)
+        cells += [_num(value(r, m.name)) for m in cols]
+        ok = passed(r)
+        cells.append("baseline" if is_baseline(r) else
+                     "-" if ok is None else "pass" if ok else "**FAIL**")
+        out.append("| " + " | ".join(cells) + " |")
+    dataset = rs[0].info.get("dataset")
+    samples = rs[0].info.get("samples")
+    out += ["", f"Dataset `{dataset}`, {samples} samples. Retention = variant / baseline; "
+                "the gate needs retention ≥ the threshold shown.", ""]
+    return out
+
+
+def _notes(store: RunStore, results: list[TaskResult]) -> list[str]:
+    notes: list[str] = []
+    for r in results:
+        for k, v in r.notes.items():
+            line = f"{r.info.get('model')} / {r.info.get('variant')} / {r.info.get('task')}: " \
+                   f"{k}: {v}"
+            notes.append(line)
+    cpu_energy = any(r.info.get("device") == "cpu" and any(
+        m.kind == "energy" and m.value is not None for m in r.metrics.values()) for r in results)
+    if cpu_energy:
+        notes.append(CPU_ENERGY_NOTE)
+    for r in results:
+        m, v, t = (str(r.info.get(k)) for k in ("model", "variant", "task"))
+        errors = [x for x in store.records(m, v, t) if x.error]
+        if errors:
+            notes.append(f"{m} / {v} / {t}: {len(errors)} sample(s) failed and were not scored "
+                         f"(first: {errors[0].sample_id}: {errors[0].error}).")
+    return list(dict.fromkeys(notes))
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out += _flat(v, f"{prefix}{k}.")
+        else:
+            out.append((f"{prefix}{k}", v))
+    return out
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x) for x in v) or "(all)"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={x}" for k, x in v.items()) or "-"
+    return str(v).replace("|", "\\|")
+
+
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4g}"

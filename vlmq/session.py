@@ -141,7 +141,7 @@ class BenchmarkSession:
         if key not in self._data:
             task = self.task(task_name)
             spec = self.config.datasets.get(task_name, task.default_dataset)
-            full_ds = load_task_dataset(spec, task.kind)
+            full_ds = load_task_dataset(spec, task.layout_kind)
             if hasattr(task, "set_label_names") and full_ds.label_names:
                 task.set_label_names(full_ds.label_names)
             subset, indices = select_subset(full_ds, None if full else self.config.samples,

@@ -22,6 +22,7 @@ class Task(ABC):
     name: str
     kind: TaskKind
     default_dataset: str  # an embedded dataset name, a hub id or a path
+    layout_kind: str  # the canonical data layout it reads: "caption", "vqa" or "classify"
     columns: tuple[str, ...]  # canonical columns the rows must carry
     metrics: tuple[MetricInfo, ...]
     description: str = ""

@@ -18,6 +18,7 @@ class CaptionTask(Task):
     name = "caption"
     kind = "generate"
     default_dataset = "coco-scenes"
+    layout_kind = "caption"
     columns = ("sample_id", "image", "references")
     description = "one-sentence captions; CIDEr-D, BLEU-1..4, METEOR, ROUGE-L (SPICE opt-in)"
     options = ("python_tokenizer", "spice")

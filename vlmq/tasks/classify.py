@@ -27,6 +27,7 @@ class ClassifyTask(Task):
     name = "classify"
     kind = "classify"
     default_dataset = "fashion-mnist"
+    layout_kind = "classify"
     columns = ("sample_id", "image", "label")
     metrics = CLASSIFY_METRICS
     description = "image classification: top-1, top-5, weighted F1"

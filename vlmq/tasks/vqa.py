@@ -25,6 +25,7 @@ class VQATask(Task):
     name = "vqa"
     kind = "generate"
     default_dataset = "easy-vqa"
+    layout_kind = "vqa"
     columns = ("sample_id", "image", "question", "answers")
     metrics = VQA_METRICS
     description = "short-answer VQA (VQAv2 style), VQA accuracy"

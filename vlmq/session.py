@@ -17,10 +17,18 @@ from vlmq.data.loading import TaskDataset, load_task_dataset, select_subset
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.loading import (
-    LoadedModel, adapter_for, default_baseline, get_variant, load_variant, read_config,
-    resolve_device, resolve_source, unload,
+    LoadedModel,
+    adapter_for,
+    default_baseline,
+    get_variant,
+    load_variant,
+    read_config,
+    resolve_device,
+    resolve_source,
+    unload,
 )
 from vlmq.metrics.base import CorpusScore
+from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
 from vlmq.tasks import TASKS, make_task
@@ -181,7 +189,7 @@ class BenchmarkSession:
 
         stored = self.stored_result(case, task_name, full)
         if stored is not None:
-            stored.notes["resumed"] = "finished in an earlier invocation of this run; not recomputed"
+            stored.notes["resumed"] = "finished earlier in this run; not recomputed"
             return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
@@ -203,8 +211,6 @@ class BenchmarkSession:
             )
         score = self._score(task, data, outcome)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
-        from vlmq.results.measures import add_speed, add_memory, add_energy  # noqa: I001
-
         add_speed(result, outcome.records)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))

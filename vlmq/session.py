@@ -99,15 +99,14 @@ class BenchmarkSession:
 
         return build_report(self.store.root, image_lookup=self.image_lookup)
 
-    def image_lookup(self, task_key_: str, sample_id: str) -> Any:
-        """The decoded image of one evaluated sample (for the spot-check page)."""
+    def image_lookup(self, sample_id: str) -> Any:
+        """The decoded image of a sample evaluated in this session (for the spot-check page)."""
         from vlmq.data.images import decode_image
 
-        task_name, full = (task_key_[:-5], True) if task_key_.endswith("-full") else \
-            (task_key_, False)
-        data = self.data(task_name, full)
-        for row in data.dataset:
-            if str(row["sample_id"]) == sample_id:
+        for data in self._data.values():
+            ids = data.dataset["sample_id"]
+            if sample_id in ids:
+                row = data.dataset[ids.index(sample_id)]
                 return decode_image(row["image"], sample_id, data.image_root)
         return None
 

@@ -143,6 +143,13 @@ class RunStore:
             f.flush()
             os.fsync(f.fileno())
 
+    def rewrite_records(self, model: str, variant: str, task: str,
+                        records: Iterable[SampleRecord]) -> Path:
+        """Replace a task's records at once (e.g. with per-sample scores added after scoring)."""
+        path = self.records_path(model, variant, task)
+        _atomic_write(path, "".join(json.dumps(r.to_dict()) + "\n" for r in records))
+        return path
+
     def completed(self, model: str, variant: str, task: str) -> dict[str, SampleRecord]:
         """Records already written, by sample id (failed samples included: they are not redone)."""
         return {r.sample_id: r for r in self._read_records(self.records_path(model, variant, task))}

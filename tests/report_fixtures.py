@@ -41,8 +41,10 @@ def base_scores(model: str, metric: str, n: int) -> np.ndarray:
 
 
 def make_results(seed: int, degrade: tuple[str, str, str, float] | None = None,
+                 slow: tuple[str, str, float] | None = None,
                  run_id: str = "run") -> list[TaskResult]:
-    """TaskResults of one synthetic run; degrade=(model, variant, metric, factor)."""
+    """TaskResults of one synthetic run; degrade=(model, variant, metric, factor) scales
+    that quality metric on most samples, slow=(model, variant, factor) its latency."""
     rng = np.random.default_rng(seed)
     out = []
     for model, (task, qnames, n, lat) in MODELS.items():
@@ -66,6 +68,8 @@ def make_results(seed: int, degrade: tuple[str, str, str, float] | None = None,
                 r.per_sample[q] = [float(s) for s in scores]
                 r.add(q, float(np.mean(scores)), "", True, "quality")
             rounds = lat * lat_f * rng.lognormal(0, 0.04, n // BATCH)
+            if slow and slow[:2] == (model, variant):
+                rounds = rounds * slow[2]
             r.rounds_s = [float(x) for x in rounds]
             p50 = float(np.median(rounds)) / BATCH * 1000
             r.add("latency_p50_ms", p50, "ms/sample", False, "latency")
@@ -145,7 +149,7 @@ def benchmark_json(results: list[TaskResult], save_data: bool = True) -> dict[st
             "version": "5.3.1"}
 
 
-def write_benchmark_json(path: Path, results: list[TaskResult], **kw: Any) -> Path:
+def write_benchmark_json(path: Path, results: list[TaskResult], save_data: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(benchmark_json(results, **kw), indent=1))
+    path.write_text(json.dumps(benchmark_json(results, save_data), indent=1))
     return path

@@ -226,7 +226,7 @@ def threshold_for(metric: str, kind: str, overrides: dict[str, Threshold]) -> Th
 
 
 @dataclass
-class Test:
+class SigTest:
     """One significance test of one comparison; `higher` says which way the data moved."""
 
     p: float
@@ -236,7 +236,7 @@ class Test:
 
 
 def bootstrap_test(a: list[float], b: list[float], alpha: float, seed: int,
-                   n_boot: int = 4000) -> Test | None:
+                   n_boot: int = 4000) -> SigTest | None:
     """Paired bootstrap of mean(b - a); None when fewer than 2 pairs have both scores."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = (y - x)[~(np.isnan(x) | np.isnan(y))]
@@ -249,20 +249,20 @@ def bootstrap_test(a: list[float], b: list[float], alpha: float, seed: int,
     # se 0 with a non-zero mean: every sample moved the same way, there is no doubt
     p = 1.0 if not d.any() else float(norm.sf(abs(d.mean()) / se)) if se > 0 else 0.0
     lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return Test(p, higher, f"paired bootstrap: mean diff {d.mean():+.4g}, "
+    return SigTest(p, higher, f"paired bootstrap: mean diff {d.mean():+.4g}, "
                            f"{1 - alpha:.0%} CI [{lo:.4g}, {hi:.4g}]")
 
 
-def rounds_test(a: list[float], b: list[float]) -> Test | None:
+def rounds_test(a: list[float], b: list[float]) -> SigTest | None:
     """One-sided Mann-Whitney U on latency rounds, in the direction the medians moved."""
     if min(len(a), len(b)) < MIN_ROUNDS:
         return None
     higher = bool(np.median(b) > np.median(a))
     p = float(mannwhitneyu(b, a, alternative="greater" if higher else "less").pvalue)
-    return Test(p, higher, f"Mann-Whitney U on rounds ({'slower' if higher else 'faster'})")
+    return SigTest(p, higher, f"Mann-Whitney U on rounds ({'slower' if higher else 'faster'})")
 
 
-def holm(tests: list[Test]) -> None:
+def holm(tests: list[SigTest]) -> None:
     """Set each test's Holm-adjusted p-value (family-wise over `tests`)."""
     running = 0.0
     m = len(tests)
@@ -271,7 +271,7 @@ def holm(tests: list[Test]) -> None:
         t.p_holm = running
 
 
-def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, Test]:
+def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, SigTest]:
     """The tests one entry supports: 'rounds' and one 'quality:<metric>' per paired metric."""
     out = {}
     t = rounds_test(ref.rounds(), new.rounds())
@@ -287,7 +287,7 @@ def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, Te
     return out
 
 
-def judge(row: Row, tests: dict[str, Test], alpha: float) -> Judgement:
+def judge(row: Row, tests: dict[str, SigTest], alpha: float) -> Judgement:
     """Verdict of the last value of `row` against the first, given the entry's tests."""
     va, vb = row.values[0], row.values[-1]
     if row.higher_is_better is None or va is None or vb is None or _nan(va) or _nan(vb):
@@ -324,7 +324,7 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
     overrides = overrides or {}
     ref_run = runs[0]
     # tests[j][key]: the tests of run j+1 against the reference, Holm-corrected per run
-    tests: list[dict[tuple[str, ...], dict[str, Test]]] = []
+    tests: list[dict[tuple[str, ...], dict[str, SigTest]]] = []
     for run in runs[1:]:
         per_key = {k: entry_tests(e, run.entries[k], alpha, seed)
                    for k, e in ref_run.entries.items() if k in run.entries}

@@ -1,0 +1,150 @@
+"""vlmq compare: no false alarms between runs of the same code, exactly the degraded metric
+flagged otherwise, and the statistics behind it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from report_fixtures import make_results, write_benchmark_json, write_run
+
+from vlmq.errors import VlmqError
+from vlmq.report.compare import (
+    REGRESSION,
+    SigTest,
+    Threshold,
+    bootstrap_test,
+    compare,
+    holm,
+    load_run,
+    parse_thresholds,
+    rounds_test,
+)
+
+LLAVA = "HuggingFaceM4/tiny-llava"
+
+
+def regressions(a, b, **kw) -> list[tuple[str, str]]:
+    rows = compare([load_run(str(a)), load_run(str(b))], **kw)
+    return [(r.entry, r.metric) for r in rows if r.regressed]
+
+
+@pytest.mark.parametrize("save_data", [True, False])
+def test_same_code_never_regresses_over_20_seeds(tmp_path, save_data) -> None:
+    # 20 pairs of independent runs of the same distribution, every metric judged each time
+    alarms = []
+    for seed in range(20):
+        a = write_benchmark_json(tmp_path / "a.json", make_results(1000 + seed), save_data)
+        b = write_benchmark_json(tmp_path / "b.json", make_results(2000 + seed), save_data)
+        alarms += regressions(a, b)
+    assert alarms == []
+
+
+def test_degraded_quality_is_exactly_that_metric(tmp_path) -> None:
+    a = write_benchmark_json(tmp_path / "a.json", make_results(1))
+    b = write_benchmark_json(tmp_path / "b.json",
+                             make_results(2, degrade=(LLAVA, "int8", "cider", 0.85)))
+    assert regressions(a, b) == [(f"{LLAVA}/int8/caption", "cider")]
+
+
+def test_slower_variant_flags_its_latency_metrics_only(tmp_path) -> None:
+    a = write_benchmark_json(tmp_path / "a.json", make_results(1))
+    b = write_benchmark_json(tmp_path / "b.json", make_results(2, slow=("vit-tiny", "nf4", 1.3)))
+    flagged = regressions(a, b)
+    assert {e for e, _ in flagged} == {"vit-tiny/nf4/classify"}
+    assert {"time:median", "latency_p50_ms", "throughput"} <= {m for _, m in flagged}
+    # energy follows latency in the fixture and is judged by its (wider) threshold alone
+    assert {m for _, m in flagged} <= {"time:median", "latency_p50_ms", "latency_p95_ms",
+                                       "throughput", "energy_per_sample_j"}
+
+
+def test_improvement_is_better_not_regression(tmp_path) -> None:
+    a = write_benchmark_json(tmp_path / "a.json", make_results(1, slow=("vit-tiny", "nf4", 1.3)))
+    b = write_benchmark_json(tmp_path / "b.json", make_results(2))
+    rows = compare([load_run(str(a)), load_run(str(b))])
+    assert not any(r.regressed for r in rows)
+    assert any(r.judgements[0].verdict == "better" and r.metric == "time:median" for r in rows)
+
+
+def test_threshold_override_silences_a_flagged_metric(tmp_path) -> None:
+    a = write_benchmark_json(tmp_path / "a.json", make_results(1))
+    b = write_benchmark_json(tmp_path / "b.json",
+                             make_results(2, degrade=(LLAVA, "int8", "cider", 0.85)))
+    assert regressions(a, b, overrides=parse_thresholds(["cider=50%"])) == []
+    assert regressions(a, b, overrides=parse_thresholds(["quality=1abs"])) == []
+
+
+def test_run_folders_compare_like_json(tmp_path) -> None:
+    a = write_run(tmp_path, 1, "a")
+    b = write_run(tmp_path, 2, "b", degrade=("vit-tiny", "bf16", "top1", 0.0))
+    assert regressions(a.root, b.root) == [("vit-tiny/bf16/classify", "top1")]
+
+
+def test_three_runs_are_each_judged_against_the_first(tmp_path) -> None:
+    a = write_benchmark_json(tmp_path / "a.json", make_results(1))
+    b = write_benchmark_json(tmp_path / "b.json", make_results(2))
+    c = write_benchmark_json(tmp_path / "c.json",
+                             make_results(3, degrade=(LLAVA, "nf4", "bleu4", 0.7)))
+    rows = compare([load_run(str(p)) for p in (a, b, c)])
+    bad = [(r.entry, r.metric, [j.verdict for j in r.judgements]) for r in rows if r.regressed]
+    assert bad == [(f"{LLAVA}/nf4/caption", "bleu4", ["ok", REGRESSION])]
+
+
+def test_saved_history_ids_resolve_like_pytest_benchmark(tmp_path, monkeypatch) -> None:
+    storage = tmp_path / ".benchmarks" / "Linux-CPython-3.11-64bit"
+    write_benchmark_json(storage / "0001_abc_20260101_000000.json", make_results(1))
+    write_benchmark_json(storage / "0002_def_20260102_000000.json", make_results(2))
+    monkeypatch.chdir(tmp_path)
+    run = load_run("0002")
+    assert run.label == "0002" and len(run.entries) == 8
+    assert load_run("1", ".benchmarks").entries.keys() == run.entries.keys()
+    with pytest.raises(VlmqError, match="no saved run"):
+        load_run("0009")
+
+
+@pytest.mark.parametrize("content", ["not json", json.dumps({"x": 1}), json.dumps(
+    {"benchmarks": []})])
+def test_bad_inputs_are_clear_errors(tmp_path, content) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text(content)
+    with pytest.raises(VlmqError):
+        load_run(str(p))
+
+
+def test_duplicate_entries_are_told_apart_by_param(tmp_path) -> None:
+    rs = make_results(1)[:1]
+    doc = write_benchmark_json(tmp_path / "a.json", rs * 2)
+    data = json.loads(doc.read_text())
+    data["benchmarks"][1]["param"] += "-eager"
+    doc.write_text(json.dumps(data))
+    assert len(load_run(str(doc)).entries) == 2
+
+
+def test_bootstrap_and_rank_tests_direction_and_power() -> None:
+    rng = np.random.default_rng(0)
+    a = list(rng.random(80))
+    same = bootstrap_test(a, a, 0.01, 0)
+    assert same is not None and same.p == 1.0
+    drop = bootstrap_test(a, [x - 0.1 for x in a], 0.01, 0)
+    assert drop is not None and not drop.higher and drop.p < 1e-6
+    fast = list(rng.lognormal(0, 0.02, 10))
+    t = rounds_test(fast, [x * 1.2 for x in fast])
+    assert t is not None and t.higher and t.p < 1e-3
+    assert rounds_test([1.0, 1.1], [1.0, 1.2, 1.3]) is None  # too few rounds: no test
+
+
+def test_holm_adjusts_monotonically() -> None:
+    ts = [SigTest(p, True, "") for p in (0.01, 0.04, 0.03, 0.5)]
+    holm(ts)
+    assert [round(t.p_holm, 4) for t in ts] == [0.04, 0.09, 0.09, 0.5]
+
+
+def test_thresholds_parse_relative_percent_and_absolute() -> None:
+    got = parse_thresholds(["a=0.05", "b=5%", "c=0.01abs"])
+    assert got == {"a": Threshold(0.05), "b": Threshold(0.05), "c": Threshold(0.01, True)}
+    assert Threshold(0.05).exceeded(100, 106) and not Threshold(0.05).exceeded(100, 104)
+    assert Threshold(0.01, True).exceeded(0.5, 0.52)
+    for bad in ["a", "a=x", "=1", "a=-1"]:
+        with pytest.raises(VlmqError):
+            parse_thresholds([bad])

@@ -1,0 +1,277 @@
+"""The measurement trackers: latency statistics, peak memory, footprint, energy, machine info."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from vlmq.errors import VlmqError
+from vlmq.measure import memory as memory_mod
+from vlmq.measure.energy import EnergyTracker
+from vlmq.measure.footprint import model_bytes, saved_bytes
+from vlmq.measure.latency import BatchTimer, LatencyStats
+from vlmq.measure.machine import flush_denormal_active, machine_info, prepare_cpu
+from vlmq.measure.memory import PeakMemory
+from vlmq.variants import VARIANTS
+
+logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+MiB = 1024 * 1024
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+# Hand-computed sizes for one Linear(64 -> 128) with an fp32 bias (512 bytes).
+OUT, IN, BIAS = 128, 64, 128 * 4
+
+
+# -- latency --------------------------------------------------------------------------------
+
+def test_latency_percentiles_by_hand() -> None:
+    stats = LatencyStats.from_seconds([i / 1000 for i in range(1, 11)])  # 1..10 ms
+    assert stats.rounds == 10
+    assert stats.mean_ms == pytest.approx(5.5)
+    assert stats.p50_ms == pytest.approx(5.5)
+    assert stats.p90_ms == pytest.approx(9.1)  # linear interpolation between 9 and 10
+    assert stats.p95_ms == pytest.approx(9.55)
+    assert stats.p99_ms == pytest.approx(9.91)
+    assert stats.std_ms == pytest.approx((sum((i - 5.5) ** 2 for i in range(1, 11)) / 9) ** 0.5)
+    assert (stats.min_ms, stats.max_ms) == pytest.approx((1.0, 10.0))
+    assert LatencyStats.from_seconds([0.002]).std_ms == 0.0
+    with pytest.raises(VlmqError, match="no timed rounds"):
+        LatencyStats.from_seconds([])
+
+
+def test_batch_timer_times_each_block() -> None:
+    timer = BatchTimer("cpu")
+    out, seconds = timer.time(lambda: time.sleep(0.03) or "done")
+    with timer:
+        time.sleep(0.01)
+    assert out == "done"
+    assert 0.03 <= seconds < 1.0 and 0.01 <= timer.last_s < 1.0
+    assert timer.stats().rounds == 2
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+def _touch(mib: int, hold_s: float = 0.0) -> None:
+    block = torch.ones(mib * MiB, dtype=torch.uint8)  # written, so resident
+    time.sleep(hold_s)
+    del block
+
+
+def test_peak_rss_covers_only_the_block() -> None:
+    _touch(96)  # an earlier, bigger peak that must not show up below
+    with PeakMemory("cpu") as mem:
+        _touch(48)
+    result = mem.result
+    assert result is not None and result.method in ("vmhwm", "psutil-sampling")
+    assert 44 * MiB <= result.growth_bytes < 90 * MiB
+    with PeakMemory("cpu") as idle:
+        pass
+    assert idle.result.growth_bytes < 16 * MiB
+
+
+def test_peak_rss_falls_back_to_sampling(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(memory_mod, "_CLEAR_REFS", tmp_path / "missing" / "clear_refs")
+    with PeakMemory("cpu") as mem:
+        _touch(48, hold_s=0.1)
+    assert mem.result.method == "psutil-sampling"
+    assert "clear_refs" in mem.result.note
+    assert mem.result.growth_bytes >= 40 * MiB
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_cuda_peak_memory() -> None:
+    with PeakMemory("cuda") as mem:
+        x = torch.empty(32 * MiB, dtype=torch.uint8, device="cuda")
+        del x
+    assert mem.result.method == "cuda-max-allocated"
+    assert mem.result.growth_bytes >= 32 * MiB
+    assert mem.result.reserved_bytes >= mem.result.peak_bytes
+
+
+# -- footprint ------------------------------------------------------------------------------
+
+def _linear() -> torch.nn.Linear:
+    torch.manual_seed(0)
+    return torch.nn.Linear(IN, OUT)
+
+
+def test_footprint_plain_and_tied() -> None:
+    assert model_bytes(_linear()) == OUT * IN * 4 + BIAS
+    emb = torch.nn.Embedding(OUT, IN)
+    head = torch.nn.Linear(IN, OUT, bias=False)
+    head.weight = emb.weight  # tied: one storage
+    assert model_bytes(torch.nn.Sequential(emb, head)) == OUT * IN * 4
+
+
+def test_footprint_bnb_int8_counts_scales() -> None:
+    bnb = pytest.importorskip("bitsandbytes")
+    lin = _linear()
+    layer = bnb.nn.Linear8bitLt(IN, OUT, has_fp16_weights=False)
+    layer.weight = bnb.nn.Int8Params(lin.weight.data.clone(), requires_grad=False,
+                                     has_fp16_weights=False)
+    layer.bias = torch.nn.Parameter(lin.bias.data.clone())
+    layer = layer.to("cpu").eval()
+    expected = OUT * IN * 1 + OUT * 4 + BIAS  # int8 weights + one fp32 scale per row + bias
+    assert model_bytes(layer) == expected
+    layer(torch.randn(2, IN))  # moves the scales into layer.state and caches CB: same bytes
+    assert model_bytes(layer) == expected
+
+
+def test_footprint_bnb_nf4_counts_quant_state() -> None:
+    bnb = pytest.importorskip("bitsandbytes")
+    lin = _linear()
+    layer = bnb.nn.Linear4bit(IN, OUT, compute_dtype=torch.float32, quant_type="nf4",
+                              compress_statistics=True)
+    layer.weight = bnb.nn.Params4bit(lin.weight.data.clone(), requires_grad=False,
+                                     quant_type="nf4", compress_statistics=True)
+    layer.bias = torch.nn.Parameter(lin.bias.data.clone())
+    layer = layer.to("cpu").eval()
+    blocks = OUT * IN // 64
+    expected = (OUT * IN // 2  # two 4-bit values per byte
+                + blocks * 1  # absmax per 64-block, itself quantized to uint8 (double quant)
+                + 16 * 4 + 4  # the 16-entry NF4 code and the absmax offset, fp32
+                + 1 * 4 + 256 * 4  # nested state: one fp32 absmax per 256 blocks, 8-bit code
+                + BIAS)
+    assert model_bytes(layer) == expected
+
+
+def test_footprint_torch_dynamic_counts_packed_weights() -> None:
+    import torch.ao.nn.quantized.dynamic as nnqd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        model = quantize_dynamic(torch.nn.Sequential(_linear()), {torch.nn.Linear},
+                                 dtype=torch.qint8, mapping={torch.nn.Linear: nnqd.Linear})
+    # int8 weights + per-tensor scale and zero point + int32 column offset per row + bias;
+    # nothing of it is a parameter, so a parameter count would see 0 bytes.
+    assert model_bytes(model) == OUT * IN + 8 + OUT * 4 + BIAS
+    assert sum(p.numel() for p in model.parameters()) == 0
+
+
+def test_footprint_torchao_counts_inner_tensors() -> None:
+    pytest.importorskip("torchao")
+    from torchao.quantization import Int8WeightOnlyConfig, quantize_
+
+    model = torch.nn.Sequential(_linear())
+    quantize_(model, Int8WeightOnlyConfig())
+    # int8 data + fp32 scale per row + int8 zero point per row + bias, not 4 bytes per weight
+    assert model_bytes(model) == OUT * IN + OUT * 4 + OUT * 1 + BIAS
+
+
+# -- bytes on disk --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_llama() -> torch.nn.Module:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                         num_attention_heads=2, num_key_value_heads=2, vocab_size=128)
+    torch.manual_seed(0)
+    return LlamaForCausalLM(config).eval()
+
+
+def test_saved_bytes_save_pretrained(tiny_llama: torch.nn.Module) -> None:
+    size = saved_bytes(tiny_llama, "save_pretrained")
+    weights = model_bytes(tiny_llama)
+    assert size.bytes is not None and "save_pretrained" in size.note
+    # safetensors holds every weight once plus a small header and the config files
+    assert weights <= size.bytes < weights + 64 * 1024
+    by_variant = saved_bytes(tiny_llama, VARIANTS.get("fp32"))
+    assert by_variant.note == size.note
+
+
+def test_saved_bytes_torch_save_and_failures() -> None:
+    import torch.ao.nn.quantized.dynamic as nnqd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        model = quantize_dynamic(torch.nn.Sequential(_linear()), {torch.nn.Linear},
+                                 dtype=torch.qint8, mapping={torch.nn.Linear: nnqd.Linear})
+    size = saved_bytes(model, VARIANTS.get("dynamic-int8"))  # options: save with torch.save
+    assert size.bytes is not None and size.note.startswith("torch.save")
+    assert OUT * IN <= size.bytes < OUT * IN * 4
+    failed = saved_bytes(model, "save_pretrained")  # a plain nn.Module has no save_pretrained
+    assert failed.bytes is None and "save_pretrained failed: AttributeError" in failed.note
+    assert saved_bytes(model, "pickle").bytes is None
+
+
+# -- energy ---------------------------------------------------------------------------------
+
+def test_energy_disabled() -> None:
+    with EnergyTracker("cpu", enabled=False) as energy:
+        pass
+    assert energy.result.wh is None and energy.result.source == "disabled"
+
+
+def test_energy_without_codecarbon(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "codecarbon", None)  # makes the import fail
+    with EnergyTracker("cpu", "USA") as energy:
+        pass
+    result = energy.result
+    assert result.wh is None and result.source == "none"
+    assert "codecarbon is not installed" in result.note
+
+
+@pytest.mark.energy
+def test_energy_codecarbon_offline(tmp_path: Path) -> None:
+    pytest.importorskip("codecarbon")
+    with EnergyTracker("cpu", "USA", tmp_path / "run") as energy:
+        sum(i * i for i in range(300_000))
+    result = energy.result
+    assert result.source in ("codecarbon-estimate", "codecarbon-rapl")
+    assert result.wh is not None and result.wh > 0
+    assert result.kg_co2eq is not None and result.kg_co2eq > 0
+    assert result.wh == pytest.approx(result.cpu_wh + result.ram_wh)
+    if result.source == "codecarbon-estimate":
+        assert "estimate" in result.note
+    assert (tmp_path / "run" / "emissions.csv").is_file()
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_energy_nvml_counter_on_gpu(tmp_path: Path) -> None:
+    pytest.importorskip("pynvml")
+    x = torch.randn(4096, 4096, device="cuda")
+    with EnergyTracker("cuda", "USA", tmp_path) as energy:
+        end = time.perf_counter() + 2.0
+        while time.perf_counter() < end:
+            x @ x
+        torch.cuda.synchronize()
+    assert "nvml-counter" in energy.result.source
+    assert energy.result.gpu_wh is not None and energy.result.gpu_wh > 0
+
+
+# -- machine --------------------------------------------------------------------------------
+
+def test_machine_info_fields() -> None:
+    info = machine_info()
+    for key in ("cpu_model", "torch_version", "transformers_version", "bitsandbytes_version",
+                "torchao_version", "accelerate_version", "cuda_version", "gpu_name",
+                "gpu_driver", "torch_threads", "flush_denormal"):
+        assert key in info
+    assert info["torch_version"] == torch.__version__
+
+
+def test_prepare_cpu_sets_threads_and_denormals() -> None:
+    threads, denormal = torch.get_num_threads(), flush_denormal_active()
+    try:
+        assert prepare_cpu(1) == {"threads": 1, "flush_denormal": True}
+        assert torch.get_num_threads() == 1 and flush_denormal_active()
+        assert machine_info()["torch_threads"] == 1
+        assert prepare_cpu(0)["threads"] >= 1
+        with pytest.raises(VlmqError, match="threads"):
+            prepare_cpu(-1)
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(denormal)

@@ -1,0 +1,134 @@
+"""Peak memory over a block of work: CUDA allocator peaks, or the process's peak RSS on CPU."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+_STATUS = Path("/proc/self/status")
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """Bytes. On CUDA `peak_bytes` is max allocated and `reserved_bytes` max reserved by the
+    caching allocator; on CPU `peak_bytes` is the whole process's peak resident set (model
+    weights included) during the block. `start_bytes` is the same quantity at the start."""
+
+    device: str
+    method: str  # cuda-max-allocated, vmhwm, psutil-sampling or unavailable
+    peak_bytes: int | None
+    reserved_bytes: int | None = None
+    start_bytes: int | None = None
+    note: str = ""
+
+    @property
+    def growth_bytes(self) -> int | None:
+        """How far the peak rose above the level at the start of the block."""
+        if self.peak_bytes is None or self.start_bytes is None:
+            return None
+        return self.peak_bytes - self.start_bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "growth_bytes": self.growth_bytes}
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        match = re.search(rf"^{field}:\s+(\d+) kB", _STATUS.read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) * 1024 if match else None
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS; False where not allowed."""
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    hwm, rss = _status_kb("VmHWM"), _status_kb("VmRSS")
+    # The reset worked only if the mark came down to (about) the current RSS.
+    return hwm is not None and rss is not None and hwm <= rss + 4 * 1024 * 1024
+
+
+class _RssSampler:
+    """Fallback: a thread that polls the process RSS with psutil and keeps the maximum.
+    It can miss a spike shorter than the interval."""
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self.start_bytes = self._process.memory_info().rss
+        self.peak = self.start_bytes
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+        return self.peak
+
+
+class PeakMemory:
+    """Context manager: `with PeakMemory(device) as mem: work()`, then `mem.result`."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = str(device)
+        self.result: MemoryResult | None = None
+        self._method = "unavailable"
+        self._start: int | None = None
+        self._sampler: _RssSampler | None = None
+        self._note = ""
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._start = torch.cuda.memory_allocated(self.device)
+            self._method = "cuda-max-allocated"
+        elif reset_peak_rss():
+            self._start = _status_kb("VmRSS")
+            self._method = "vmhwm"
+        else:
+            try:
+                self._sampler = _RssSampler()
+            except ImportError:
+                self._note = ("peak RSS not measured: /proc/self/clear_refs is not writable "
+                              "and psutil is not installed")
+            else:
+                self._start = self._sampler.start_bytes
+                self._method = "psutil-sampling"
+                self._note = ("/proc/self/clear_refs not writable: RSS sampled every 5 ms "
+                              "(short spikes can be missed)")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        peak: int | None = None
+        reserved: int | None = None
+        if self._method == "cuda-max-allocated":
+            import torch
+
+            torch.cuda.synchronize(self.device)
+            peak = torch.cuda.max_memory_allocated(self.device)
+            reserved = torch.cuda.max_memory_reserved(self.device)
+        elif self._method == "vmhwm":
+            peak = _status_kb("VmHWM")
+        elif self._sampler is not None:
+            peak = self._sampler.stop()
+        self.result = MemoryResult(device=self.device, method=self._method, peak_bytes=peak,
+                                   reserved_bytes=reserved, start_bytes=self._start,
+                                   note=self._note)

@@ -4,8 +4,10 @@ model_type "smolvlm" with the same layout."""
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
+from vlmq.errors import UnavailableError
 from vlmq.models.base import ADAPTERS
 from vlmq.models.generative import GenerativeAdapter, rgb
 
@@ -37,6 +39,9 @@ class SmolVLMAdapter(Idefics3Adapter):
     def load_processor(self, source: str) -> Any:
         # SmolVLMProcessor insists on a video processor, whose class needs torchvision:
         # build it from its image processor and tokenizer with no video processor.
+        if importlib.util.find_spec("num2words") is None:
+            raise UnavailableError("SmolVLM2 processors need the num2words package, which is not "
+                                   "installed: pip install num2words")
         from transformers import SmolVLMProcessor
 
         from vlmq.models.processors import load_images_only

@@ -74,9 +74,19 @@ class BenchmarkSession:
             bnb_4bit_double_quant=config.bnb_4bit_double_quant,
         )
         self._store: RunStore | None = None
+        self.cpu_settings = self._prepare_torch()
         self._kinds: dict[str, str] = {}
         self._tasks: dict[str, Task] = {}
         self._data: dict[tuple[str, bool], TaskDataset] = {}
+
+    def _prepare_torch(self) -> dict[str, Any]:
+        """Sound CPU measurement: flushed denormals, a fixed thread count, a fixed seed."""
+        import torch
+
+        from vlmq.measure.machine import prepare_cpu
+
+        torch.manual_seed(self.config.seed)
+        return prepare_cpu(self.config.threads)
 
     @property
     def store(self) -> RunStore:
@@ -243,6 +253,7 @@ class BenchmarkSession:
             "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
             "max_new_tokens": cfg.max_new_tokens if task.kind == "generate" else None,
             "seed": cfg.seed, "family": loaded.adapter.family,
+            "threads": self.cpu_settings["threads"],
         }
         result = TaskResult(info=info, quantized_linears=loaded.quantized_linears)
         for m in task.metrics:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def _top_lists(predictions: Sequence[Sequence[int]]) -> list[list[int]]:
+def ranked_lists(predictions: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Predictions as lists of int class ids, best first (a bare id counts as a top-1 list)."""
     out = []
     for i, p in enumerate(predictions):
         ranked = [int(p)] if np.isscalar(p) else [int(c) for c in p]
@@ -21,7 +22,7 @@ def topk_hits(predictions: Sequence[Sequence[int]], labels: Sequence[int], k: in
     """1.0 where the label is among the first k predicted classes, per sample."""
     if len(predictions) != len(labels):
         raise ValueError(f"{len(predictions)} predictions for {len(labels)} labels")
-    return [float(int(y) in p[:k]) for p, y in zip(_top_lists(predictions), labels, strict=True)]
+    return [float(int(y) in p[:k]) for p, y in zip(ranked_lists(predictions), labels, strict=True)]
 
 
 def f1_by_class(top1: Sequence[int], labels: Sequence[int]) -> dict[int, float]:

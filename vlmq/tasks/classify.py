@@ -7,7 +7,7 @@ from typing import Any
 
 from vlmq.errors import VlmqError
 from vlmq.metrics.base import CorpusScore, MetricInfo
-from vlmq.metrics.classification import f1_by_class, topk_hits
+from vlmq.metrics.classification import f1_by_class, ranked_lists, topk_hits
 from vlmq.tasks.base import TASKS, Task
 
 CLASSIFY_METRICS = (
@@ -63,11 +63,12 @@ class ClassifyTask(Task):
             raise VlmqError(f"{len(predictions)} predictions for {len(rows)} rows")
         labels = [self.label_of(r) for r in rows]
         try:
-            top1 = topk_hits(predictions, labels, 1)
-            top5 = topk_hits(predictions, labels, self.topk)
-        except ValueError as exc:
+            ranked = ranked_lists(predictions)
+            top1 = topk_hits(ranked, labels, 1)
+            top5 = topk_hits(ranked, labels, self.topk)
+        except (TypeError, ValueError) as exc:
             raise VlmqError(f"classification predictions: {exc}") from None
-        firsts = [int(p) if isinstance(p, int) else int(p[0]) for p in predictions]
+        firsts = [r[0] for r in ranked]
         by_class = f1_by_class(firsts, labels)
         # Each sample carries the F1 of its true class: their mean is exactly the weighted F1.
         f1_per = [by_class[y] for y in labels]

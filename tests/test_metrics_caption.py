@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import vlmq.metrics.caption as caption_module
 from vlmq.errors import VlmqError
 from vlmq.metrics.caption import (
     CaptionScorer,
@@ -264,3 +265,19 @@ def test_embedded_coco_scenes_python_cider_within_one_percent() -> None:
     java_cider = cider(java_tok)
     assert java_cider > 0.1
     assert cider(py_tok) == pytest.approx(java_cider, rel=0.01)
+
+
+@needs_java
+def test_spice_that_cannot_run_is_skipped_with_the_reason(tmp_path: Path, monkeypatch) -> None:
+    # CoreNLP "present" but unusable (empty jars): SPICE fails fast and says why.
+    copy = tmp_path / "pycocoevalcap"
+    shutil.copytree(pycocoevalcap_dir() / "spice", copy / "spice",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for jar in ("stanford-corenlp-3.6.0.jar", "stanford-corenlp-3.6.0-models.jar"):
+        (copy / "spice" / "lib" / jar).write_bytes(b"")
+    monkeypatch.setattr(caption_module, "meteor_scores", lambda *a: (0.5, [0.5]))  # keep it fast
+    got = CaptionScorer(python_tokenizer=True, spice=True, install_dir=copy).score(
+        PREDICTIONS[:1], REFERENCES[:1])
+    assert "spice" not in got.corpus
+    assert got.notes["spice"].startswith("skipped: SPICE: Java failed")
+    assert "Exception" in got.notes["spice"] or "Error" in got.notes["spice"]

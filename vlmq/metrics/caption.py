@@ -58,15 +58,18 @@ def pycocoevalcap_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _run_java(args: list[str], cwd: str, timeout_s: float, stdin: str | None = None) -> str:
+def _run_java(what: str, args: list[str], cwd: str, timeout_s: float) -> str:
     try:
-        done = subprocess.run(args, cwd=cwd, input=stdin, capture_output=True, text=True,
-                              encoding="utf-8", timeout=timeout_s, check=True)
+        done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, encoding="utf-8",
+                              timeout=timeout_s, check=True)
     except subprocess.TimeoutExpired:
-        raise UnavailableError(f"{Path(args[-1]).name}: Java ran past {timeout_s:.0f} s") from None
+        raise UnavailableError(f"{what}: Java ran past {timeout_s:.0f} s") from None
     except subprocess.CalledProcessError as exc:
-        tail = (exc.stderr or "").strip().splitlines()[-1:] or ["no error output"]
-        raise UnavailableError(f"Java failed (exit {exc.returncode}): {tail[0]}") from None
+        lines = [ln.strip() for ln in (exc.stderr or "").splitlines() if ln.strip()]
+        # A Java stack trace ends in "... N more": the exception line says what went wrong.
+        errors = [ln for ln in lines if "Exception" in ln or "Error" in ln]
+        why = (errors or lines or ["no error output"])[0]
+        raise UnavailableError(f"{what}: Java failed (exit {exc.returncode}): {why}") from None
     return done.stdout
 
 
@@ -83,7 +86,7 @@ def java_ptb_tokenize(sentences: Sequence[str], java: str, install_dir: Path,
         src.write_text("\n".join(flat[i] for i in todo), encoding="utf-8")
         cmd = [java, "-cp", str(install_dir / _PTB_JAR), _PTB_CLASS, "-preserveLines",
                "-lowerCase", "-encoding", "utf-8", str(src)]
-        lines = _run_java(cmd, tmp, timeout_s).split("\n")
+        lines = _run_java("PTB tokenizer", cmd, tmp, timeout_s).split("\n")
     if len(lines) < len(todo):
         raise VlmqError(f"PTBTokenizer returned {len(lines)} lines for {len(todo)} captions")
     for i, line in zip(todo, lines, strict=False):
@@ -135,8 +138,9 @@ def spice_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: str
         src, dst, cache = Path(tmp) / "in.json", Path(tmp) / "out.json", Path(tmp) / "cache"
         src.write_text(json.dumps([{"image_id": k, "test": res[k][0], "refs": gts[k]}
                                    for k in gts]))
-        _run_java([java, "-jar", "-Xmx8G", str(install_dir / _SPICE_JAR), str(src), "-cache",
-                   str(cache), "-out", str(dst), "-subset", "-silent"], tmp, timeout_s)
+        cmd = [java, "-jar", "-Xmx8G", str(install_dir / _SPICE_JAR), str(src), "-cache",
+               str(cache), "-out", str(dst), "-subset", "-silent"]
+        _run_java("SPICE", cmd, tmp, timeout_s)
         found = json.loads(dst.read_text())
     by_id = {item["image_id"]: item["scores"]["All"]["f"] for item in found}
     per = [float(by_id[k]) if by_id.get(k) is not None else math.nan for k in gts]

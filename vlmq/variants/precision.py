@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.variants.base import VARIANTS, Variant, VariantSettings
+from vlmq.variants.base import VARIANTS, Variant
 
 
 @dataclass(frozen=True)
 class Precision(Variant):
-    """Every weight in `dtype_name` (a torch dtype attribute name)."""
+    """Every weight in `dtype_name` (a torch dtype attribute name); Variant.load_kwargs
+    passes base_dtype as the from_pretrained dtype."""
 
     dtype_name: str = "float32"
 
@@ -18,11 +19,6 @@ class Precision(Variant):
         import torch
 
         return getattr(torch, self.dtype_name)
-
-    def load_kwargs(
-        self, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
-    ) -> dict[str, Any]:
-        return {"dtype": self.base_dtype(device_type)}
 
 
 for _name, _dtype, _bits in (("fp32", "float32", 32), ("fp16", "float16", 16),

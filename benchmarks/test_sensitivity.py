@@ -3,8 +3,8 @@ kept in full precision under 4-bit NF4 and report the quality each choice recove
 
 The part is the vision tower of a classifier and the language model of a generative model;
 the task is the model's first task and the metric that task's headline (first) metric. Every
-evaluated variant lands in the run folder like any benchmark result; the sweep's JSON and plot
-go to <run>/sensitivity/.
+evaluated variant is stored in its own run folder, <run>/sensitivity/<model>/, apart from the
+benchmark results; the sweep's JSON and plot go to <run>/sensitivity/.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def test_layer_sensitivity(request: pytest.FixtureRequest, benchmark: Any, sweep_model: str
                            ) -> None:
     from vlmq.report.sensitivity import write_sweep
-    from vlmq.sensitivity import run_sweep, session_scorer
+    from vlmq.sensitivity import run_sweep, session_scorer, sweep_session
 
-    session = _session(request.config)
+    main = _session(request.config)
+    session = sweep_session(main, sweep_model)
     part = PART_BY_KIND[session.model_kind(sweep_model)]
     task_name = session.tasks_for(sweep_model)[0]
     headline = session.task(task_name).metrics[0]
@@ -53,7 +54,7 @@ def test_layer_sensitivity(request: pytest.FixtureRequest, benchmark: Any, sweep
         result = benchmark.pedantic(sweep, rounds=1, iterations=1)
     except UnavailableError as exc:
         pytest.skip(str(exc))
-    data_path, plot_path = write_sweep(result, session.store.root)
+    data_path, plot_path = write_sweep(result, main.store.root)
     benchmark.extra_info.update({"sensitivity": result.to_dict(), "plot": str(plot_path),
                                  "data": str(data_path)})
 

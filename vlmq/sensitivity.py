@@ -133,10 +133,28 @@ def run_sweep(
     return sweep
 
 
+def sweep_session(session: Any, model: str) -> Any:
+    """A BenchmarkSession for one model's sweep, storing under <run>/sensitivity/<model>/.
+
+    Its own store keeps the sweep's variants (evaluated without memory or energy trackers)
+    out of the run's benchmark results, whichever runs first; rerunning resumes it.
+    """
+    import dataclasses
+
+    from vlmq.results.store import safe_name
+    from vlmq.session import BenchmarkSession
+
+    config = dataclasses.replace(
+        session.config, reports_dir=str(session.store.root / "sensitivity"),
+        run_id=safe_name(model), baseline=session.baseline,
+    )
+    return BenchmarkSession(config)
+
+
 def session_scorer(session: Any, model: str, task: str, metric: str, attn: str = "sdpa"
                    ) -> Callable[[str], float]:
     """A `score` for run_sweep that evaluates through a BenchmarkSession: every variant's
-    records and result land in the session's run folder (and resume with it)."""
+    records and result land in that session's run folder (and resume with it)."""
     from vlmq.loading import unload
     from vlmq.session import Case
 

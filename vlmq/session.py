@@ -209,9 +209,9 @@ class BenchmarkSession:
             self.store.append(case.model, case.variant_key, tkey, recs)
 
         energy_on = measure and self.config.energy
-        with PeakMemory(self.device) as memory, EnergyTracker(
-            self.device, self.config.country_iso_code, self.store.root, enabled=energy_on
-        ) as energy:
+        # energy outside memory: codecarbon's first import must not count as the task's peak
+        with EnergyTracker(self.device, self.config.country_iso_code, self.store.root,
+                           enabled=energy_on) as energy, PeakMemory(self.device) as memory:
             outcome = evaluate(
                 loaded, task, data, batch_size=self.config.batch_size,
                 max_new_tokens=self.config.max_new_tokens, done=done, on_records=save,

@@ -29,6 +29,21 @@ def test_sweep_variants_refuses(base, n, message):
         sweep_variants(base, "text", n)
 
 
+@pytest.mark.parametrize(("family", "part", "stack"), [
+    ("llava", "text", "model.language_model.layers"),
+    ("llava", "vision", "model.vision_tower.encoder.layers"),
+    ("idefics3", "vision", "model.vision_model.encoder.layers"),
+    ("idefics3", "text", "model.text_model.layers"),
+    ("qwen2_5_vl", "vision", "model.visual.blocks"),
+    ("qwen2_5_vl", "text", "model.language_model.layers"),
+    ("blip", "vision", "vision_model.encoder.layers"),
+    ("blip", "text", "text_decoder.bert.encoder.layer"),
+    ("vit", "vision", "vit.layers"),
+])
+def test_every_family_has_a_layer_stack_per_part(tiny_models, family, part, stack):
+    assert part_layers(tiny_models(family), part) == [f"{stack}.{i}" for i in range(3)]
+
+
 def test_part_layers_come_from_the_model(tiny_models):
     assert part_layers(tiny_models("llava"), "text") == TEXT_LAYERS
     with pytest.raises(VlmqError, match="no 'text' part"):

@@ -8,6 +8,7 @@ folder as working directory, so a read-only install works and nothing is left in
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import math
@@ -15,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,34 +96,68 @@ def java_ptb_tokenize(sentences: Sequence[str], java: str, install_dir: Path,
     return out
 
 
+class _MeteorProcess:
+    """One METEOR jar kept running for the whole process.
+
+    Starting it costs ~10 s of CPU (the JVM plus its paraphrase table), so a session that scores
+    many variants pays that once; its -stdio protocol takes any number of SCORE/EVAL rounds.
+    """
+
+    def __init__(self, java: str, install_dir: Path) -> None:
+        cmd = [java, "-jar", "-Xmx2G", str(install_dir / _METEOR_JAR), "-", "-", "-stdio",
+               "-l", "en", "-norm"]
+        self.key = (java, str(install_dir))
+        self._tmp = tempfile.TemporaryDirectory(prefix="vlmq-meteor-")
+        self.proc = subprocess.Popen(cmd, cwd=self._tmp.name, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                     encoding="utf-8")
+        atexit.register(self.close)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def score(self, gts: dict[int, list[str]], res: dict[int, list[str]]
+              ) -> tuple[float, list[float]]:
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
+        stats = []
+        for k in gts:
+            hyp = res[k][0].replace("|||", "").replace("  ", " ")
+            stdin.write(" ||| ".join(("SCORE", " ||| ".join(gts[k]), hyp)) + "\n")
+            stdin.flush()
+            stats.append(stdout.readline().strip())
+        stdin.write("EVAL ||| " + " ||| ".join(stats) + "\n")
+        stdin.flush()
+        per = [float(stdout.readline()) for _ in stats]
+        return float(stdout.readline()), per
+
+    def close(self) -> None:
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+        self._tmp.cleanup()
+
+
+_meteor: _MeteorProcess | None = None
+_meteor_lock = threading.Lock()
+
+
 def meteor_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: str,
                   install_dir: Path) -> tuple[float, list[float]]:
     """METEOR 1.5 through its -stdio protocol, with the same lines pycocoevalcap's wrapper sends."""
-    cmd = [java, "-jar", "-Xmx2G", str(install_dir / _METEOR_JAR), "-", "-", "-stdio", "-l", "en",
-           "-norm"]
-    with tempfile.TemporaryDirectory(prefix="vlmq-meteor-") as tmp:
-        proc = subprocess.Popen(cmd, cwd=tmp, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, encoding="utf-8")
-        assert proc.stdin is not None and proc.stdout is not None
+    global _meteor
+    with _meteor_lock:
+        if _meteor is None or not _meteor.alive() or _meteor.key != (java, str(install_dir)):
+            if _meteor is not None:
+                _meteor.close()
+            _meteor = _MeteorProcess(java, install_dir)
         try:
-            stats = []
-            for k in gts:
-                hyp = res[k][0].replace("|||", "").replace("  ", " ")
-                proc.stdin.write(" ||| ".join(("SCORE", " ||| ".join(gts[k]), hyp)) + "\n")
-                proc.stdin.flush()
-                stats.append(proc.stdout.readline().strip())
-            proc.stdin.write("EVAL ||| " + " ||| ".join(stats) + "\n")
-            proc.stdin.flush()
-            per = [float(proc.stdout.readline()) for _ in stats]
-            corpus = float(proc.stdout.readline())
-        except ValueError:
+            return _meteor.score(gts, res)
+        except (ValueError, BrokenPipeError):
+            _meteor.close()
+            _meteor = None
             raise UnavailableError("METEOR's jar gave no score: is the Java runtime working?") \
                 from None
-        finally:
-            proc.stdin.close()
-            proc.kill()
-            proc.wait()
-    return corpus, per
 
 
 def spice_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: str,

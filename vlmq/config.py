@@ -40,7 +40,9 @@ class RunConfig:
     device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)")
     baseline: str = _f("auto", "baseline variant; auto = fp16 on CUDA, fp32 on CPU")
     batch_size: int = _f(8, "samples per forward pass")
-    max_new_tokens: int = _f(32, "greedy decoding length cap for generative tasks")
+    max_new_tokens: int = _f(
+        0, "greedy decoding length cap; 0 = the task's own (caption 64, as lmms-eval), else 32"
+    )
     seed: int = _f(0, "seed of the sample subset and of torch")
     threads: int = _f(0, "torch CPU threads; 0 = all cores")
     warmup_rounds: int = _f(1, "untimed batches before timing (4-bit kernels repack on first use)")
@@ -52,11 +54,17 @@ class RunConfig:
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2"
     )
     int8_threshold: float = _f(6.0, "bitsandbytes LLM.int8 outlier threshold (0 = no outliers)")
-    bnb_4bit_compute_dtype: str = _f("auto", "4-bit compute dtype: auto, float32, bfloat16, float16")
+    bnb_4bit_compute_dtype: str = _f(
+        "auto", "4-bit compute dtype: auto (float16 on CUDA, float32 on CPU), float32, bfloat16"
+    )
     bnb_4bit_double_quant: bool = _f(True, "4-bit double quantization of the scales")
     energy: bool = _f(True, "measure energy with codecarbon (and NVML on NVIDIA GPUs)")
     country_iso_code: str = _f("USA", "country for codecarbon's offline carbon intensity")
     ocr_tokens: bool = _f(False, "append reference OCR tokens to TextVQA prompts")
+    python_tokenizer: bool = _f(
+        False, "score captions with the pure-Python PTB tokenizer even where Java is present"
+    )
+    spice: bool = _f(False, "also score SPICE (needs Stanford CoreNLP next to pycocoevalcap)")
     run_id: str = _f("", "run folder name under reports_dir; same id = resume; empty = new")
     reports_dir: str = _f("reports/runs", "where run folders are written")
     progress: bool = _f(True, "tqdm progress bars (always off when CI is set)")
@@ -133,7 +141,8 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
             return float(value)
         return str(value)
     except (TypeError, ValueError):
-        raise VlmqError(f"{where}: cannot use {value!r} (expected {type(current).__name__})") from None
+        expected = type(current).__name__
+        raise VlmqError(f"{where}: cannot use {value!r} (expected {expected})") from None
 
 
 def _is_num(v: Any) -> bool:

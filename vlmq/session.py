@@ -148,9 +148,17 @@ class BenchmarkSession:
 
     def task(self, name: str) -> Task:
         if name not in self._tasks:
-            options = {"ocr_tokens": self.config.ocr_tokens} if name == "textvqa" else {}
-            self._tasks[name] = make_task(name, **options)
+            cfg = self.config
+            # make_task hands each task only the options it takes
+            self._tasks[name] = make_task(
+                name, ocr_tokens=cfg.ocr_tokens, spice=cfg.spice,
+                python_tokenizer=cfg.python_tokenizer or None,
+            )
         return self._tasks[name]
+
+    def max_new_tokens(self, task: Task) -> int:
+        """The run's cap when set, else the task's own (lmms-eval's), else 32."""
+        return self.config.max_new_tokens or getattr(task, "max_new_tokens", None) or 32
 
     def data(self, task_name: str, full: bool = False) -> TaskDataset:
         """The task's evaluated subset: the same samples for every variant, indices stored."""
@@ -214,7 +222,7 @@ class BenchmarkSession:
                            enabled=energy_on) as energy, PeakMemory(self.device) as memory:
             outcome = evaluate(
                 loaded, task, data, batch_size=self.config.batch_size,
-                max_new_tokens=self.config.max_new_tokens, done=done, on_records=save,
+                max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
                 runner=runner, warmup_rounds=self.config.warmup_rounds,
                 show_progress=self.config.progress, desc=f"{case.id} {tkey}",
             )
@@ -251,7 +259,7 @@ class BenchmarkSession:
             "baseline": self.baseline, "run_id": self.store.run_id,
             "bits": loaded.variant.bits, "samples": len(outcome.records),
             "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
-            "max_new_tokens": cfg.max_new_tokens if task.kind == "generate" else None,
+            "max_new_tokens": self.max_new_tokens(task) if task.kind == "generate" else None,
             "seed": cfg.seed, "family": loaded.adapter.family,
             "threads": self.cpu_settings["threads"],
         }

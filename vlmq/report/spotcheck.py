@@ -152,4 +152,6 @@ def _grid(groups: list[dict[str, Any]], images: dict[str, Any], out: Path) -> No
 
 
 def _short(text: str, width: int = 90) -> str:
-    return textwrap.shorten(text, width=width, placeholder=" ...")
+    # a broken variant can emit control characters, which no font has a glyph for
+    printable = "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
+    return textwrap.shorten(printable, width=width, placeholder=" ...")

@@ -1,5 +1,6 @@
 """Layer-wise sensitivity (seed 003): for each benchmarked model, sweep the layers of one part
-kept in full precision under 4-bit NF4 and report the quality each choice recovers.
+kept in full precision under 4-bit NF4 and report the quality each choice recovers (on the
+embedded defaults: vit-tiny in the default run, llava-tiny with -m slow).
 
 The part is the vision tower of a classifier and the language model of a generative model;
 the task is the model's first task and the metric that task's headline (first) metric. Every
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from vlmq.errors import UnavailableError
+from vlmq.errors import UnavailableError, VlmqError
 from vlmq.session import Case
 
 BASE_VARIANT = "nf4"
@@ -27,9 +28,20 @@ def _session(config: pytest.Config) -> Any:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "sweep_model" in metafunc.fixturenames:
-        models = _session(metafunc.config).config.models
-        metafunc.parametrize("sweep_model", models, ids=models)
+    """One sweep per model. A classifier's sweep (seed 003's ViT study) is part of the default
+    run; a generative model's sweep evaluates generation once per layer, so it is `slow`."""
+    if "sweep_model" not in metafunc.fixturenames:
+        return
+    session = _session(metafunc.config)
+    params = []
+    for model in session.config.models:
+        try:
+            kind = session.model_kind(model)
+        except VlmqError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        marks = [pytest.mark.slow] if kind == "generate" else []
+        params.append(pytest.param(model, id=model, marks=marks))
+    metafunc.parametrize("sweep_model", params)
 
 
 def test_layer_sensitivity(request: pytest.FixtureRequest, benchmark: Any, sweep_model: str

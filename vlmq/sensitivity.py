@@ -14,6 +14,8 @@ from typing import Any
 
 from vlmq.errors import VlmqError
 
+MIN_GAP = 0.01  # relative to the baseline score
+
 
 @dataclass
 class SweepPoint:
@@ -22,8 +24,9 @@ class SweepPoint:
     module: str | None  # module path of the kept layer
     score: float
     retention: float  # score relative to the baseline (1.0 = baseline quality)
-    recovered: float | None  # share of the base variant's loss this choice wins back;
-    # None when the base variant lost nothing (no gap to recover)
+    recovered: float | None  # share of the base variant's loss this choice wins back; None
+    # when the base variant lost less than MIN_GAP of the baseline score (a ratio over a gap
+    # that small is noise)
 
 
 @dataclass
@@ -124,11 +127,12 @@ def run_sweep(
         if base_score is None:
             base_score = value
         gap = baseline - base_score
+        recoverable = abs(gap) > MIN_GAP * abs(baseline)
         sweep.points.append(SweepPoint(
             variant=variant, layer=None if i == 0 else i - 1,
             module=None if i == 0 else layers[i - 1], score=value,
             retention=_relative(value, baseline, higher_is_better),
-            recovered=(value - base_score) / gap if gap != 0 else None,
+            recovered=(value - base_score) / gap if recoverable else None,
         ))
     return sweep
 

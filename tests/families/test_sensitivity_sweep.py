@@ -75,6 +75,15 @@ def test_run_sweep_scores_recovery_against_the_loss():
     assert SensitivitySweep.from_dict(json.loads(json.dumps(sweep.to_dict()))) == sweep
 
 
+def test_a_loss_within_noise_has_nothing_to_recover():
+    scores = {"fp32": 0.8, "nf4": 0.795, "nf4+keep=text:0": 0.81}
+    score, _ = _fake_scores(scores)
+    sweep = run_sweep("m", "nf4", "text", score, baseline_variant="fp32", task="vqa",
+                      metric="accuracy", layers=TEXT_LAYERS[:1])
+    assert [p.recovered for p in sweep.points] == [None, None]
+    assert round(sweep.layers[0].retention, 6) == round(0.81 / 0.8, 6)
+
+
 def test_lower_is_better_metric_and_no_gap():
     scores = {"fp32": 2.0, "int8": 2.0, "int8+keep=vision:0": 1.0, "int8+keep=vision:1": 4.0}
     score, _ = _fake_scores(scores)

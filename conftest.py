@@ -99,7 +99,14 @@ def vlmq_session(config: pytest.Config) -> Any:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Benchmarks that take `vlmq_model` and `vlmq_task` run over every model x variant x task."""
+    """Benchmarks that take `vlmq_model` and `vlmq_task` run over every model x variant x task;
+    those that take `vlmq_sweep_model` over every model."""
+    if "vlmq_sweep_model" in metafunc.fixturenames:
+        session = vlmq_session(metafunc.config)
+        # a generative model's sweep decodes once per layer: minutes, so it is `slow`
+        params = [pytest.param(m, id=m, marks=[pytest.mark.slow] * (
+            session.model_kind(m) == "generate")) for m in session.config.models]
+        metafunc.parametrize("vlmq_sweep_model", params, scope="session")
     if "vlmq_model" not in metafunc.fixturenames:
         return
     session = vlmq_session(metafunc.config)
@@ -131,7 +138,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     def key(item: pytest.Item) -> tuple:
         spec = getattr(item, "callspec", None)
         if spec is None or "vlmq_model" not in spec.params:
-            return (-1,)
+            return (len(order) + 1,)  # other benchmarks (the sensitivity sweep) run last
         case = spec.params["vlmq_model"]
         full = item.get_closest_marker("slow") is not None
         needs.setdefault(case, set()).add((spec.params["vlmq_task"], full))
@@ -139,6 +146,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     items.sort(key=key)
     config.stash[NEEDS_KEY] = needs
+
+
+@pytest.fixture(scope="session")
+def vlmq_run(request: pytest.FixtureRequest) -> Any:
+    """The run's BenchmarkSession (settings, store, baseline, gates)."""
+    return vlmq_session(request.config)
 
 
 @pytest.fixture(scope="session")

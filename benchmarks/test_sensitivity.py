@@ -14,42 +14,19 @@ from typing import Any
 
 import pytest
 
-from vlmq.errors import UnavailableError, VlmqError
+from vlmq.errors import UnavailableError
 from vlmq.session import Case
 
 BASE_VARIANT = "nf4"
 PART_BY_KIND = {"classify": "vision", "generate": "text"}
 
 
-def _session(config: pytest.Config) -> Any:
-    # The vlmq plugin (the root conftest) owns the run's session; ask it by its plugin name.
-    plugin = config.pluginmanager.get_plugin(str(config.rootpath / "conftest.py"))
-    return plugin.vlmq_session(config)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One sweep per model. A classifier's sweep (seed 003's ViT study) is part of the default
-    run; a generative model's sweep evaluates generation once per layer, so it is `slow`."""
-    if "sweep_model" not in metafunc.fixturenames:
-        return
-    session = _session(metafunc.config)
-    params = []
-    for model in session.config.models:
-        try:
-            kind = session.model_kind(model)
-        except VlmqError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        marks = [pytest.mark.slow] if kind == "generate" else []
-        params.append(pytest.param(model, id=model, marks=marks))
-    metafunc.parametrize("sweep_model", params)
-
-
-def test_layer_sensitivity(request: pytest.FixtureRequest, benchmark: Any, sweep_model: str
-                           ) -> None:
+def test_layer_sensitivity(benchmark: Any, vlmq_run: Any, vlmq_sweep_model: str) -> None:
     from vlmq.report.sensitivity import write_sweep
     from vlmq.sensitivity import run_sweep, session_scorer, sweep_session
 
-    main = _session(request.config)
+    main = vlmq_run
+    sweep_model = vlmq_sweep_model
     session = sweep_session(main, sweep_model)
     part = PART_BY_KIND[session.model_kind(sweep_model)]
     task_name = session.tasks_for(sweep_model)[0]

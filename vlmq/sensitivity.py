@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vlmq.errors import VlmqError
+from vlmq.metrics.base import retention
 
 MIN_GAP = 0.01  # relative to the baseline score
 
@@ -94,13 +95,6 @@ def part_layers(model: str, part: str) -> list[str]:
     return adapter.layer_paths(skeleton, part)
 
 
-def _relative(value: float, reference: float, higher_is_better: bool) -> float:
-    num, den = (value, reference) if higher_is_better else (reference, value)
-    if den == 0:
-        return 1.0 if num == 0 else float("inf")
-    return num / den
-
-
 def run_sweep(
     model: str,
     base_variant: str,
@@ -131,7 +125,7 @@ def run_sweep(
         sweep.points.append(SweepPoint(
             variant=variant, layer=None if i == 0 else i - 1,
             module=None if i == 0 else layers[i - 1], score=value,
-            retention=_relative(value, baseline, higher_is_better),
+            retention=retention(value, baseline, higher_is_better),
             recovered=(value - base_score) / gap if recoverable else None,
         ))
     return sweep

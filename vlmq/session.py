@@ -27,7 +27,7 @@ from vlmq.loading import (
     resolve_source,
     unload,
 )
-from vlmq.metrics.base import CorpusScore
+from vlmq.metrics.base import CorpusScore, retention
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
@@ -210,6 +210,8 @@ class BenchmarkSession:
             return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
+        if task.kind == "classify":
+            check_label_space(loaded, data)
         tkey = task_key(task_name, full)
         done = self.store.completed(case.model, case.variant_key, tkey)
 
@@ -335,9 +337,13 @@ class BenchmarkSession:
         return out
 
 
-def retention(value: float, baseline: float, higher_is_better: bool) -> float:
-    """variant / baseline for higher-is-better metrics (inverse otherwise); 1.0 when both are 0."""
-    num, den = (value, baseline) if higher_is_better else (baseline, value)
-    if den == 0:
-        return 1.0 if num == 0 else float("inf")
-    return num / den
+
+def check_label_space(loaded: LoadedModel, data: TaskDataset) -> None:
+    """Classification is scored by class index: the model's classes must be the dataset's."""
+    model_names = loaded.adapter.label_names(loaded.model)
+    if model_names and data.label_names and len(model_names) != len(data.label_names):
+        raise VlmqError(
+            f"{loaded.name} predicts {len(model_names)} classes but {data.source} has "
+            f"{len(data.label_names)}; classes are matched by index, so use a checkpoint "
+            f"fine-tuned on this dataset"
+        )

@@ -23,3 +23,11 @@ class CorpusScore:
     corpus: dict[str, float]
     per_sample: dict[str, list[float]]
     notes: dict[str, str]  # e.g. {"tokenizer": "ptb-java", "METEOR": "skipped: no Java"}
+
+
+def retention(value: float, baseline: float, higher_is_better: bool) -> float:
+    """variant / baseline for higher-is-better metrics (inverse otherwise); 1.0 when both are 0."""
+    num, den = (value, baseline) if higher_is_better else (baseline, value)
+    if den == 0:
+        return 1.0 if num == 0 else float("inf")
+    return num / den

@@ -1,0 +1,33 @@
+"""A pytest plugin (loaded with `-p crushed_variant`) that registers a variant which breaks the
+model on purpose: every vision Linear weight rounded to 4 levels per tensor. It claims 8 bits,
+so the default 0.97 gate applies, and must fail it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vlmq.variants import VARIANTS
+from vlmq.variants.base import Variant, VariantSettings
+
+
+@dataclass(frozen=True)
+class Crushed(Variant):
+    def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
+                  device_type: str) -> None:
+        import torch
+
+        from vlmq.variants.inspect import part_of
+
+        with torch.no_grad():
+            for name, module in model.named_modules():
+                if isinstance(module, torch.nn.Linear) and part_of(name, parts) == "vision":
+                    w = module.weight
+                    step = w.abs().max() / 1.5
+                    w.copy_((w / step).round().clamp(-2, 1) * step)
+
+
+def pytest_configure(config: Any) -> None:
+    if "crushed" not in VARIANTS:
+        VARIANTS.add("crushed", Crushed(name="crushed", bits=8,
+                                        description="test only: 2-bit rounding of vision weights"))

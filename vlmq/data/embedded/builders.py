@@ -1,14 +1,22 @@
-"""Turn the generators and packaged files into `datasets.Dataset` splits in the real layouts."""
+"""Turn the generators and packaged files into `datasets.Dataset` splits in the real layouts.
+
+`datasets` is imported inside the builders, so the generators and their seeds stay usable on a
+machine without it (the training machine).
+"""
 
 from __future__ import annotations
 
-import datasets
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
 from vlmq.data.embedded import easyvqa, fashion, scenes, signs
 
+if TYPE_CHECKING:
+    import datasets
+
 SCENES_VERSION = "scenes-v1"
-SIGNS_VERSION = "signs-v1"
+SIGNS_VERSION = "signs-v2"
 EASY_VQA_VERSION = "easyvqa-v1"
 FASHION_VERSION = "fashion-v1"
 
@@ -24,6 +32,8 @@ def scene_image_id(split: str, index: int) -> int:
 
 
 def build_scenes(split: str, n: int | None = None) -> datasets.Dataset:
+    import datasets
+
     n = GENERATED_SIZES[split] if n is None else n
     seed = SCENE_SEEDS[split]
     rows: dict[str, list] = {"image": [], "question_id": [], "question": [], "answer": [], "id": []}
@@ -48,6 +58,8 @@ def build_scenes(split: str, n: int | None = None) -> datasets.Dataset:
 
 
 def build_signs(split: str, n: int | None = None) -> datasets.Dataset:
+    import datasets
+
     n = GENERATED_SIZES[split] if n is None else n
     seed = SIGN_SEEDS[split]
     cols = (
@@ -93,6 +105,8 @@ def build_signs(split: str, n: int | None = None) -> datasets.Dataset:
 
 
 def build_easy_vqa(split: str) -> datasets.Dataset:
+    import datasets
+
     qs = easyvqa.questions(split)
     images: dict[int, Image.Image] = {}
     rows: dict[str, list] = {
@@ -123,6 +137,8 @@ def build_easy_vqa(split: str) -> datasets.Dataset:
 
 
 def build_fashion(split: str) -> datasets.Dataset:
+    import datasets
+
     images, labels = fashion.arrays(split)
     features = datasets.Features(
         {"image": datasets.Image(), "label": datasets.ClassLabel(names=list(fashion.CLASS_NAMES))}

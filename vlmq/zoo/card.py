@@ -1,0 +1,68 @@
+"""The model card (README.md) of a zoo checkpoint, from its training_info.json and quality.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+_BARS = {
+    ("coco-scenes", "cider_d"): 1.5,
+    ("text-signs", "accuracy"): 0.80,
+    ("easy-vqa", "accuracy"): 0.90,
+    ("fashion-mnist", "top1"): 0.85,
+}
+_SUMMARY = {
+    "llava-tiny": (
+        "A small `LlavaForConditionalGeneration` (CLIP vision tower, two-layer projector, Llama "
+        "text model) trained from scratch at once on three generative tasks of vlmq's embedded "
+        "data: coco-scenes captions, text-signs text reading and easy-vqa questions. Its "
+        "byte-level BPE tokenizer was trained on those texts with the `tokenizers` library."
+    ),
+    "vit-tiny": (
+        "A small `ViTForImageClassification` trained from scratch on Fashion-MNIST "
+        "(Debian's dataset-fashion-mnist; the last 5,000 train images held out for validation)."
+    ),
+}
+
+
+def _quality_table(quality: dict) -> list[str]:
+    kinds = [k for k in ("fp32", "int8", "nf4") if k in quality]
+    lines = ["| task | metric | bar | " + " | ".join(kinds) + " |",
+             "| --- | --- | --- | " + " | ".join("---" for _ in kinds) + " |"]
+    for (task, metric), bar in _BARS.items():
+        if task not in quality["fp32"]:
+            continue
+        cells = [f"{quality[k][task][metric]:.3f}" for k in kinds]
+        n = quality["fp32"][task]["n"]
+        lines.append(f"| {task} (test, n={n}) | {metric} | >= {bar} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_card(folder: Path) -> Path:
+    info = json.loads((folder / "training_info.json").read_text())
+    quality_path = folder / "quality.json"
+    lines = [f"# {info['model']}", "", _SUMMARY[info["model"]], ""]
+    lines += ["## Training", ""]
+    keys = ("architecture", "parameters", "train_examples", "train_images", "steps", "batch_size",
+            "peak_lr", "final_loss", "validation_top1", "precision", "device", "train_seconds",
+            "seconds_per_step", "cpu_seconds_per_step", "seed", "torch", "transformers",
+            "weights", "command")
+    lines += [f"- {k}: {info[k]}" for k in keys if k in info]
+    if "cpu_seconds_per_step" in info:
+        hours = info["cpu_seconds_per_step"] * info["steps"] / 3600
+        lines.append(f"- extrapolated time of the same run on this CPU: about {hours:.1f} h")
+    lines += ["", "## Held-out quality", ""]
+    if quality_path.exists():
+        quality = json.loads(quality_path.read_text())
+        lines += [
+            "Measured by `python -m vlmq.zoo.evaluate` (greedy, lmms-eval prompts; CIDEr-D from "
+            "pycocoevalcap with the PTB tokenizer; VQA accuracy with EvalAI normalization). "
+            "int8 / nf4: bitsandbytes loads with lm_head (or classifier) kept in full precision.",
+            "",
+            *_quality_table(quality),
+        ]
+    else:
+        lines.append("Not measured yet: run `python -m vlmq.zoo.evaluate`.")
+    path = folder / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path

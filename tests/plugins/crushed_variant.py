@@ -1,6 +1,7 @@
 """A pytest plugin (loaded with `-p crushed_variant`) that registers a variant which breaks the
 model on purpose: every vision Linear weight rounded to 4 levels per tensor. It claims 8 bits,
-so the default 0.97 gate applies, and must fail it."""
+so the default 0.97 gate applies, and must fail it. With VLMQ_TEST_CRUSH=off the same variant
+leaves the model intact (a healthy reference run under the same variant name)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from vlmq.variants.base import Variant, VariantSettings
 class Crushed(Variant):
     def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
                   device_type: str) -> None:
+        import os
+
         import torch
+
+        if os.environ.get("VLMQ_TEST_CRUSH") == "off":
+            return
 
         from vlmq.variants.inspect import part_of
 

@@ -45,12 +45,30 @@ def write_card(folder: Path) -> Path:
     lines += ["## Training", ""]
     keys = ("architecture", "parameters", "train_examples", "train_images", "steps", "batch_size",
             "peak_lr", "final_loss", "validation_top1", "precision", "device", "train_seconds",
-            "seconds_per_step", "cpu_seconds_per_step", "seed", "torch", "transformers",
-            "weights", "command")
+            "seconds_per_step", "cpu_seconds_per_step", "cpu_timing_command", "seed", "torch",
+            "transformers", "weights", "command")
     lines += [f"- {k}: {info[k]}" for k in keys if k in info]
     if "cpu_seconds_per_step" in info:
         hours = info["cpu_seconds_per_step"] * info["steps"] / 3600
-        lines.append(f"- extrapolated time of the same run on this CPU: about {hours:.1f} h")
+        lines.append(
+            f"- extrapolated time of the same run on that CPU: about {hours:.1f} h "
+            "(cpu_seconds_per_step x steps; the timing machine was shared, so roughly)"
+        )
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "The generated sets are rebuilt from their seeds wherever training runs; easy-vqa and",
+        "Fashion-MNIST travel as arrays to a machine that lacks their packages:",
+        "",
+        "```",
+        "python -m vlmq.zoo.train --export-data .gpu-train/data",
+        f"python -m vlmq.zoo.train --model {info['model']} --device cuda --data .gpu-train/data "
+        f"--steps {info['steps']} --batch-size {info['batch_size']} --lr {info['peak_lr']}",
+        "```",
+        "",
+        "(bf16 GPU kernels are not bit-exact from run to run; the numbers below move slightly.)",
+    ]
     lines += ["", "## Held-out quality", ""]
     if quality_path.exists():
         quality = json.loads(quality_path.read_text())

@@ -23,6 +23,9 @@ import transformers
 from vlmq.zoo import ZOO, build, trainset
 
 SEED = 1234
+# The recipes of the committed checkpoints (steps as fixed by their GPU time budget).
+LLAVA_RECIPE = {"steps": 2772, "batch_size": 768, "lr": 1.2e-3}
+VIT_RECIPE = {"steps": 2497, "batch_size": 512, "lr": 1e-3}
 MAX_LEN = 128  # prompt (with 64 image tokens) + answer; the longest caption needs ~120
 
 
@@ -44,7 +47,7 @@ class _Schedule:
 
     def __init__(self, steps: int, peak: float, budget_s: float | None) -> None:
         self.total, self.peak, self.budget_s = steps, peak, budget_s
-        self.warmup = max(1, min(300, steps // 10))
+        self.warmup = min(300, max(1, steps // 2))  # fixed when a budget later shortens the run
         self._t0: float | None = None
 
     def lr(self, step: int) -> float:
@@ -102,8 +105,9 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
     std = torch.tensor(build.CLIP_STD, device=device).view(1, 3, 1, 1)
     n = ids.shape[0]
 
-    steps = args.steps or 6000
-    sched = _Schedule(steps, args.lr or 8e-4, args.time_budget)
+    batch_size = args.batch_size or LLAVA_RECIPE["batch_size"]
+    steps = args.steps or LLAVA_RECIPE["steps"]
+    sched = _Schedule(steps, args.lr or LLAVA_RECIPE["lr"], args.time_budget)
     opt = torch.optim.AdamW(model.parameters(), lr=sched.peak, betas=(0.9, 0.98), weight_decay=0.05)
     gen = torch.Generator().manual_seed(SEED)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
@@ -114,7 +118,7 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
     while step < sched.total:
         for group in opt.param_groups:
             group["lr"] = sched.lr(step)
-        batch = torch.randint(0, n, (args.batch_size,), generator=gen).to(device)
+        batch = torch.randint(0, n, (batch_size,), generator=gen).to(device)
         b_ids, b_labels = ids[batch], labels[batch]
         length = int((b_ids != build.PAD_ID).sum(1).max())  # trim the shared right padding
         b_ids, b_labels = b_ids[:, :length], b_labels[:, :length]
@@ -150,7 +154,7 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
         "train_examples": counts,
         "train_images": len(ex.images),
         "steps": step,
-        "batch_size": args.batch_size,
+        "batch_size": batch_size,
         "peak_lr": sched.peak,
         "final_loss": round(losses[-1], 4),
         "data_seconds": round(t_data, 1),
@@ -185,8 +189,9 @@ def train_vit(args: argparse.Namespace, device: torch.device, out: Path) -> Path
     x, y = as_input(arrays["train_x"][:keep]), torch.from_numpy(arrays["train_y"][:keep]).to(device)
     vx, vy = as_input(arrays["validation_x"]), torch.from_numpy(arrays["validation_y"]).to(device)
     model = build.vit_model(SEED, CLASS_NAMES).to(device)
-    steps = args.steps or 6000
-    sched = _Schedule(steps, args.lr or 1e-3, args.time_budget)
+    batch_size = args.batch_size or VIT_RECIPE["batch_size"]
+    steps = args.steps or VIT_RECIPE["steps"]
+    sched = _Schedule(steps, args.lr or VIT_RECIPE["lr"], args.time_budget)
     opt = torch.optim.AdamW(model.parameters(), lr=sched.peak, weight_decay=0.05)
     gen = torch.Generator().manual_seed(SEED)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
@@ -197,7 +202,7 @@ def train_vit(args: argparse.Namespace, device: torch.device, out: Path) -> Path
     while step < sched.total:
         for group in opt.param_groups:
             group["lr"] = sched.lr(step)
-        batch = torch.randint(0, x.shape[0], (args.batch_size,), generator=gen).to(device)
+        batch = torch.randint(0, x.shape[0], (batch_size,), generator=gen).to(device)
         with autocast:
             logits = model(pixel_values=_augment(x[batch], gen)).logits
         loss = torch.nn.functional.cross_entropy(logits.float(), y[batch], label_smoothing=0.1)
@@ -225,7 +230,7 @@ def train_vit(args: argparse.Namespace, device: torch.device, out: Path) -> Path
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_examples": {"fashion-mnist": int(x.shape[0])},
         "steps": step,
-        "batch_size": args.batch_size,
+        "batch_size": batch_size,
         "peak_lr": sched.peak,
         "final_loss": round(float(loss.detach()), 4),
         "validation_top1": round(val_acc, 4),
@@ -258,13 +263,13 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m vlmq.zoo.train", description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=("llava-tiny", "vit-tiny", "all"), default="all")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default 6000 each)")
+    p.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the recipe)")
     p.add_argument("--out", type=Path, default=None, help="parent folder (default: vlmq/zoo)")
     p.add_argument("--data", type=Path, default=None, help="folder from --export-data")
     p.add_argument("--export-data", type=Path, default=None,
                    help="write the packaged data (easy-vqa, Fashion-MNIST) as arrays and exit")
     p.add_argument("--scale", type=float, default=1.0, help="fraction of the training data")
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=None, help="default: the recipe")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds per model: shorten the schedule to fit, after timing steps")

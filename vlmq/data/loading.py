@@ -18,10 +18,12 @@ for and reachable.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -259,14 +261,14 @@ def _to_canonical(
         features["image"] = Value("string")
     # Only the small text columns are rewritten, in memory: the images are never copied and
     # nothing is written next to the user's files.
-    canon = rest.map(
-        convert,
-        with_indices=True,
-        remove_columns=rest.column_names,
-        features=features,
-        keep_in_memory=True,
-        desc="canonical layout",
-    )
+    with _quiet_datasets():  # a sub-second map: its bar is noise between benchmark lines
+        canon = rest.map(
+            convert,
+            with_indices=True,
+            remove_columns=rest.column_names,
+            features=features,
+            keep_in_memory=True,
+        )
     _check_unique(canon["sample_id"], source)
     if has_image:
         images = raw.select_columns([image_col])
@@ -366,3 +368,16 @@ def _check_unique(sample_ids: Any, source: str) -> None:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    from datasets.utils import logging as ds_logging
+
+    was_on = ds_logging.is_progress_bar_enabled()
+    ds_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            ds_logging.enable_progress_bar()

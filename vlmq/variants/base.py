@@ -47,6 +47,11 @@ class Variant:
         for pkg in self.packages:
             if importlib.util.find_spec(pkg) is None:
                 return f"variant {self.name!r} needs the {pkg!r} package, which is not installed"
+            try:  # installed is not enough: a build for another torch can fail to import
+                importlib.import_module(pkg)
+            except Exception as exc:  # noqa: BLE001 - any import failure means "cannot run here"
+                why = " ".join(str(exc).split())[:160]
+                return f"variant {self.name!r}: the {pkg!r} package fails to import ({why})"
         return None
 
     def base_dtype(self, device_type: str) -> Any:

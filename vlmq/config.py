@@ -36,7 +36,7 @@ class RunConfig:
     datasets: dict[str, str] = _f(
         {}, "per-task dataset override: task -> hub id[:config][@split], folder or file"
     )
-    samples: int = _f(32, "samples per task in the default (fast) run; -m slow uses all")
+    samples: int = _f(128, "samples per task in the default (fast) run; -m slow uses all")
     device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)")
     baseline: str = _f("auto", "baseline variant; auto = fp16 on CUDA, fp32 on CPU")
     batch_size: int = _f(8, "samples per forward pass")

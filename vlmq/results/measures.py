@@ -6,6 +6,7 @@ a resumed run's statistics cover every batch, including those timed before the i
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from typing import Any
 
@@ -47,7 +48,8 @@ def add_speed(result: TaskResult, records: list[SampleRecord]) -> None:
     prefills = [b[1] for b in batches if b[1] is not None]
     if tokens and prefills:
         result.add("throughput_tokens_per_s", tokens / total_s, "tokens/s", True, "throughput")
-        result.add("ttft_ms", 1000 * sum(prefills) / len(prefills), "ms", False, "latency")
+        # the median: one slow batch (allocator growth, a clock change) must not move it
+        result.add("ttft_ms", 1000 * statistics.median(prefills), "ms", False, "latency")
         # decode = every token after the first of each sample, over the time after prefill
         decode_tokens = sum(b[3] - b[2] for b in batches if b[1] is not None)
         decode_s = sum(b[0] - b[1] for b in batches if b[1] is not None)

@@ -7,6 +7,7 @@ same `from_pretrained` call of the family adapter, chosen from the config's `mod
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -170,6 +171,8 @@ def load_variant(
 
     from vlmq.measure.footprint import model_bytes, saved_bytes
 
+    # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     settings = settings or VariantSettings()
     base_name, keep = split_variant_id(variant_id)
     variant = get_variant(base_name)

@@ -8,8 +8,8 @@ defaults, a YAML file (--vlmq-config or the `vlmq_config` ini key), `vlmq_*` ini
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
@@ -189,10 +189,8 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
     session = vlmq_session(request.config)
     case, loaded = model
     runner = _pedantic_runner(benchmark)
-    capman = request.config.pluginmanager.getplugin("capturemanager")
     try:
-        # suspend output capture so the progress bar is visible on a terminal
-        with capman.global_and_fixture_disabled():
+        with _visible_progress(request.config, session.config.progress):
             result = session.run(loaded, case, task, full=full, runner=runner)
     except UnavailableError as exc:
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
@@ -201,6 +199,15 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
     failures = session.gate(result)
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
+
+
+def _visible_progress(config: pytest.Config, enabled: bool) -> Any:
+    """Suspend output capture while a progress bar is shown, so it reaches the terminal."""
+    from vlmq.results.progress import progress_enabled
+
+    if not progress_enabled(enabled):
+        return contextlib.nullcontext()
+    return config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled()
 
 
 def _pedantic_runner(benchmark: Any) -> Any:
@@ -232,10 +239,10 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Write the run's summary, plots and report once everything has run."""
-    if SESSION_KEY not in session.config.stash or os.environ.get("VLMQ_NO_REPORT"):
+    if SESSION_KEY not in session.config.stash:
         return
     bench = session.config.stash[SESSION_KEY]
-    if not bench.store_created:
+    if not bench.store_created or not bench.config.report:
         return
     from vlmq.measure.machine import machine_info as vlmq_machine_info
 

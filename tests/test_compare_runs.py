@@ -21,13 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 def _bench(tmp: Path, name: str, crush: str) -> Path:
     out = tmp / f"{name}.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true",
-           "VLMQ_NO_REPORT": "1", "VLMQ_TEST_CRUSH": crush,
+           "VLMQ_TEST_CRUSH": crush,
            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "plugins"),
                                           os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "pytest", "benchmarks/test_benchmark.py", "-q",
            "-p", "no:cacheprovider", "-p", "crushed_variant", f"--benchmark-json={out}",
            "--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,crushed",
            "--vlmq-samples", "256", "--vlmq-batch-size", "16", "--vlmq-energy", "off",
+           "--vlmq-report", "off",
            "--vlmq-reports-dir", str(tmp / "runs"), "--vlmq-threshold", "crushed=0"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]

@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_degraded_variant_fails_its_gate(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true",
-           "VLMQ_NO_REPORT": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "plugins"),
                                           os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "pytest", "benchmarks/test_benchmark.py", "-q",
            "-p", "no:cacheprovider", "-p", "crushed_variant", f"--benchmark-json={out}",
            "--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,int8,crushed",
            "--vlmq-samples", "128", "--vlmq-batch-size", "64", "--vlmq-energy", "off",
+           "--vlmq-report", "off",
            "--vlmq-reports-dir", str(tmp_path / "runs")]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]

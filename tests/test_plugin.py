@@ -34,11 +34,11 @@ def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> str:
 def run_bench(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict | None]:
     """Run the benchmark suite; returns the process and its --benchmark-json (None if absent)."""
     out = tmp / "out.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true",
-           "VLMQ_NO_REPORT": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true"}
     cmd = [sys.executable, "-m", "pytest", "benchmarks/", "-q", "-p", "no:cacheprovider",
            "-rs", f"--benchmark-json={out}", "--vlmq-reports-dir", str(tmp / "runs"),
-           "--vlmq-energy", "off", "--vlmq-samples", "4", "--vlmq-batch-size", "2",
+           "--vlmq-energy", "off", "--vlmq-report", "off", "--vlmq-samples", "4",
+           "--vlmq-batch-size", "2",
            "--vlmq-max-new-tokens", "3", *args]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     data = json.loads(out.read_text()) if out.is_file() else None

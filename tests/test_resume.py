@@ -27,11 +27,11 @@ def _cmd(model: str, runs: Path, run_id: str) -> list[str]:
             "-p", "no:cacheprovider", "--benchmark-disable", "--vlmq-model", model,
             "--vlmq-tasks", "vqa", "--vlmq-variants", "fp32,nf4", "--vlmq-samples", "16",
             "--vlmq-batch-size", "1", "--vlmq-max-new-tokens", "4", "--vlmq-energy", "off",
+            "--vlmq-report", "off",
             "--vlmq-reports-dir", str(runs), "--vlmq-run-id", run_id]
 
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true",
-       "VLMQ_NO_REPORT": "1"}
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true"}
 
 
 def _records(path: Path) -> list[dict]:

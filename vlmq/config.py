@@ -68,6 +68,7 @@ class RunConfig:
     run_id: str = _f("", "run folder name under reports_dir; same id = resume; empty = new")
     reports_dir: str = _f("reports/runs", "where run folders are written")
     progress: bool = _f(True, "tqdm progress bars (always off when CI is set)")
+    report: bool = _f(True, "write summary, plots, spot-check and report.md when the run ends")
 
     @classmethod
     def help(cls) -> dict[str, str]:

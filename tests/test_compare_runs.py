@@ -27,7 +27,7 @@ def _bench(tmp: Path, name: str, crush: str) -> Path:
     cmd = [sys.executable, "-m", "pytest", "benchmarks/test_benchmark.py", "-q",
            "-p", "no:cacheprovider", "-p", "crushed_variant", f"--benchmark-json={out}",
            "--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,crushed",
-           "--vlmq-samples", "256", "--vlmq-batch-size", "16", "--vlmq-energy", "off",
+           "--vlmq-samples", "192", "--vlmq-batch-size", "24", "--vlmq-energy", "off",
            "--vlmq-report", "off",
            "--vlmq-reports-dir", str(tmp / "runs"), "--vlmq-threshold", "crushed=0"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

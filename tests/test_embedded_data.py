@@ -12,7 +12,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 from vlmq.data.embedded import EMBEDDED, builders, load_embedded, scenes, signs  # noqa: E402
 from vlmq.errors import VlmqError  # noqa: E402
-from vlmq.zoo.quality import normalize_answer  # noqa: E402
+from vlmq.metrics.vqa import normalize_answer  # noqa: E402
 
 COCO_COLUMNS = {"image", "question_id", "question", "answer", "id"}
 TEXTVQA_COLUMNS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mmap
 import sys
 import time
 import warnings
@@ -58,9 +59,15 @@ def test_batch_timer_times_each_block() -> None:
 # -- memory ---------------------------------------------------------------------------------
 
 def _touch(mib: int, hold_s: float = 0.0) -> None:
-    block = torch.ones(mib * MiB, dtype=torch.uint8)  # written, so resident
+    """Make `mib` MiB newly resident, then release them. An anonymous mmap gives fresh pages
+    every time; a tensor could reuse heap pages the allocator kept from earlier tests, and the
+    process's RSS would not rise at all."""
+    block = mmap.mmap(-1, mib * MiB)
+    page = b"\1" * MiB
+    for _ in range(mib):
+        block.write(page)  # written, so resident (one small buffer, reused)
     time.sleep(hold_s)
-    del block
+    block.close()
 
 
 def test_peak_rss_covers_only_the_block() -> None:

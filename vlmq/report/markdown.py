@@ -107,12 +107,18 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
 
 
 def _notes(store: RunStore, results: list[TaskResult]) -> list[str]:
-    notes: list[str] = []
+    # the same note on many results is said once, with the results it applies to
+    where: dict[tuple[str, str], list[str]] = {}
     for r in results:
+        label = f"{r.info.get('model')} / {r.info.get('variant')} / {r.info.get('task')}"
         for k, v in r.notes.items():
-            line = f"{r.info.get('model')} / {r.info.get('variant')} / {r.info.get('task')}: " \
-                   f"{k}: {v}"
-            notes.append(line)
+            where.setdefault((k, str(v)), []).append(label)
+    notes: list[str] = []
+    for (k, v), labels in where.items():
+        scope = "all results" if len(labels) == len(results) else (
+            labels[0] if len(labels) == 1 else f"{len(labels)} results ({', '.join(labels[:3])}"
+            + (", ..." if len(labels) > 3 else "") + ")")
+        notes.append(f"{k}: {v} [{scope}]")
     cpu_energy = any(r.info.get("device") == "cpu" and any(
         m.kind == "energy" and m.value is not None for m in r.metrics.values()) for r in results)
     if cpu_energy:

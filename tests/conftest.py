@@ -1,6 +1,8 @@
 """Project tests: offline, fast, CPU. Heavier ones carry `slow`; CUDA ones `gpu`."""
 
+import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +22,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("gpu"):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A saved tiny random LLaVA (real config classes), built once per test session."""
+    path = Path(__file__).parent / "families" / "tiny_families.py"
+    spec = importlib.util.spec_from_file_location("tiny_families", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.build_llava(tmp_path_factory.mktemp("tiny") / "llava"))

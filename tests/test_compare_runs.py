@@ -10,27 +10,20 @@ test_compare.py; these runs check quality and size, which must not move between 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchrun import ROOT, run_bench
 
 
 def _bench(tmp: Path, name: str, crush: str) -> Path:
     out = tmp / f"{name}.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true",
-           "VLMQ_TEST_CRUSH": crush,
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "plugins"),
-                                          os.environ.get("PYTHONPATH", "")])}
-    cmd = [sys.executable, "-m", "pytest", "benchmarks/test_benchmark.py", "-q",
-           "-p", "no:cacheprovider", "-p", "crushed_variant", f"--benchmark-json={out}",
-           "--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,crushed",
-           "--vlmq-samples", "192", "--vlmq-batch-size", "24", "--vlmq-energy", "off",
-           "--vlmq-report", "off",
-           "--vlmq-reports-dir", str(tmp / "runs"), "--vlmq-threshold", "crushed=0"]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = run_bench("-p", "crushed_variant", f"--benchmark-json={out}",
+                     "--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,crushed",
+                     "--vlmq-samples", "192", "--vlmq-batch-size", "24",
+                     "--vlmq-reports-dir", str(tmp / "runs"), "--vlmq-threshold", "crushed=0",
+                     VLMQ_TEST_CRUSH=crush)
     assert proc.returncode == 0, proc.stdout[-3000:]
     return out
 

@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from benchrun import run_bench
 
 from vlmq.config import RunConfig
 from vlmq.errors import VlmqError
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_yaml_round_trip(tmp_path: Path) -> None:
@@ -47,12 +43,8 @@ def test_plugin_precedence(tmp_path: Path) -> None:
     """A YAML file picks models, variants and tasks; an option overrides the YAML."""
     (tmp_path / "run.yaml").write_text(
         "models: [vit-tiny]\nvariants: [fp32, int8, nf4]\nsamples: 3\n")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "benchmarks/test_benchmark.py", "--collect-only", "-q",
-         "-p", "no:cacheprovider", "--vlmq-config", str(tmp_path / "run.yaml"),
-         "--vlmq-variants", "fp32,nf4"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = run_bench("--collect-only", "--vlmq-config", str(tmp_path / "run.yaml"),
+                     "--vlmq-variants", "fp32,nf4")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     ids = [line.split("[")[1].rstrip("]") for line in proc.stdout.splitlines() if "[" in line]
     assert ids == ["vit-tiny-fp32-classify", "vit-tiny-nf4-classify"]

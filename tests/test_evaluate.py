@@ -7,9 +7,7 @@ import io
 from pathlib import Path
 
 import datasets
-import pytest
 from PIL import Image
-from test_plugin import _tiny_families
 
 from vlmq.config import RunConfig
 from vlmq.loading import unload
@@ -36,11 +34,6 @@ def _vqa_folder(root: Path, n: int, corrupt: int) -> Path:
     path = root / "vqa"
     datasets.DatasetDict({"test": ds}).save_to_disk(str(path))
     return path
-
-
-@pytest.fixture(scope="module")
-def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(_tiny_families().build_llava(tmp_path_factory.mktemp("tiny") / "llava"))
 
 
 def test_corrupt_image_is_one_failed_sample(tiny_llava: str, tmp_path: Path) -> None:

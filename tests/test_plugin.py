@@ -6,41 +6,20 @@ counts, the lazily computed baseline), not quality. Quality gates are in test_ga
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _tiny_families():
-    spec = importlib.util.spec_from_file_location(
-        "tiny_families", ROOT / "tests" / "families" / "tiny_families.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-@pytest.fixture(scope="module")
-def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(_tiny_families().build_llava(tmp_path_factory.mktemp("tiny") / "llava"))
+from benchrun import run_bench as _run
 
 
 def run_bench(tmp: Path, *args: str) -> tuple[subprocess.CompletedProcess, dict | None]:
     """Run the benchmark suite; returns the process and its --benchmark-json (None if absent)."""
     out = tmp / "out.json"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true"}
-    cmd = [sys.executable, "-m", "pytest", "benchmarks/", "-q", "-p", "no:cacheprovider",
-           "-rs", f"--benchmark-json={out}", "--vlmq-reports-dir", str(tmp / "runs"),
-           "--vlmq-energy", "off", "--vlmq-report", "off", "--vlmq-samples", "4",
-           "--vlmq-batch-size", "2",
-           "--vlmq-max-new-tokens", "3", *args]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = _run(f"--benchmark-json={out}", "--vlmq-reports-dir", str(tmp / "runs"),
+                "--vlmq-samples", "4", "--vlmq-batch-size", "2", "--vlmq-max-new-tokens", "3",
+                *args, target="benchmarks/")
     data = json.loads(out.read_text()) if out.is_file() else None
     return proc, data
 

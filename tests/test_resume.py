@@ -7,31 +7,22 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import pytest
-from test_plugin import ROOT, _tiny_families
+from benchrun import ROOT, bench_cmd, bench_env
 
 from vlmq.results.store import safe_name
 
 
-@pytest.fixture(scope="module")
-def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(_tiny_families().build_llava(tmp_path_factory.mktemp("tiny") / "llava"))
-
-
 def _cmd(model: str, runs: Path, run_id: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "benchmarks/test_benchmark.py", "-q",
-            "-p", "no:cacheprovider", "--benchmark-disable", "--vlmq-model", model,
-            "--vlmq-tasks", "vqa", "--vlmq-variants", "fp32,nf4", "--vlmq-samples", "16",
-            "--vlmq-batch-size", "1", "--vlmq-max-new-tokens", "4", "--vlmq-energy", "off",
-            "--vlmq-report", "off",
-            "--vlmq-reports-dir", str(runs), "--vlmq-run-id", run_id]
+    return bench_cmd("--benchmark-disable", "--vlmq-model", model, "--vlmq-tasks", "vqa",
+                     "--vlmq-variants", "fp32,nf4", "--vlmq-samples", "16",
+                     "--vlmq-batch-size", "1", "--vlmq-max-new-tokens", "4",
+                     "--vlmq-reports-dir", str(runs), "--vlmq-run-id", run_id)
 
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "CI": "true"}
+ENV = bench_env()
 
 
 def _records(path: Path) -> list[dict]:

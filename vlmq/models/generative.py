@@ -8,14 +8,8 @@ import time
 from typing import Any, ClassVar
 
 from vlmq.errors import VlmqError
+from vlmq.measure.latency import synchronize as sync
 from vlmq.models.base import GenerationOutput, ModelAdapter
-
-
-def sync(device: Any) -> None:
-    import torch
-
-    if getattr(device, "type", str(device)).startswith("cuda"):
-        torch.cuda.synchronize(device)
 
 
 def rgb(image: Any) -> Any:

@@ -229,6 +229,8 @@ class BenchmarkSession:
                 show_progress=self.config.progress, desc=f"{case.id} {tkey}",
             )
         score = self._score(task, data, outcome)
+        # the rewritten records carry the per-sample scores next to each prediction
+        self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
         add_speed(result, outcome.records)
         add_memory(result, memory.result, loaded)
@@ -277,8 +279,6 @@ class BenchmarkSession:
             result.notes["kept_in_full_precision"] = ", ".join(loaded.kept_modules)
         if outcome.failed:
             result.notes["failed_samples"] = ", ".join(outcome.failed[:20])
-        # the rewritten records carry the per-sample scores next to each prediction
-        self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         return result
 
     # -- baseline and gates --------------------------------------------------------------------

@@ -50,6 +50,12 @@ def pareto_front(points: list[tuple[float, float]], y_higher_is_better: bool) ->
     return sorted(front, key=lambda i: points[i][0])
 
 
+def _unit(v: float, values: list[float]) -> float:
+    """v's position in the range of values, 0..1 (0.5 when they are all equal)."""
+    lo, hi = min(values), max(values)
+    return (v - lo) / (hi - lo) if hi > lo else 0.5
+
+
 def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
     """Quality vs latency of every model x variant on one task; baseline starred, front joined."""
     rs = [r for r in results if r.info.get("task") == task]
@@ -69,11 +75,16 @@ def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 5))
     models = list(dict.fromkeys(m for m, _ in who))
     colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    placed: list[tuple[float, float]] = []
     for (x, y), (model, variant), b in zip(pts, who, base, strict=True):
         ax.scatter([x], [y], color=colors[model], marker="*" if b else "o", s=220 if b else 60,
                    edgecolors="black" if b else "none", zorder=3)
+        # variants that land on (nearly) the same point get their labels stacked downwards
+        spot = _unit(x, [p[0] for p in pts]), _unit(y, [p[1] for p in pts])
+        near = sum(abs(px - spot[0]) < 0.06 and abs(py - spot[1]) < 0.04 for px, py in placed)
+        placed.append(spot)
         ax.annotate(variant + (" (baseline)" if b else ""), (x, y),
-                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+                    textcoords="offset points", xytext=(6, 4 - 10 * near), fontsize=8)
     front = pareto_front(pts, q.higher_is_better)
     ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "--o", color="gray",
             markerfacecolor="none", markersize=14, zorder=2, label="Pareto front")

@@ -19,10 +19,12 @@ from vlmq.errors import VlmqError
 DEFAULT_THRESHOLDS_BY_BITS: dict[int, float] = {32: 0.99, 16: 0.99, 8: 0.97, 4: 0.90}
 
 
-def _f(default: Any, help: str, **kw: Any) -> Any:
+def _f(default: Any, help: str, value_type: type = str) -> Any:
+    """A field with help text; `value_type` is the type of a dict field's values."""
+    meta = {"help": help, "value_type": value_type}
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help}, **kw)
-    return field(default=default, metadata={"help": help}, **kw)
+        return field(default_factory=lambda d=default: type(d)(d), metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class RunConfig:
     thresholds: dict[str, float] = _f(
         {},
         "retention thresholds: 'variant', 'variant:metric' or 'bits' (e.g. '8') -> minimum ratio",
+        value_type=float,
     )
     attn_implementation: list[str] = _f(
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2"
@@ -90,7 +93,8 @@ class RunConfig:
                 close = [k for k in known if k.startswith(name[:4])]
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise VlmqError(f"{source}: unknown setting {key!r}.{hint}")
-            setattr(out, name, _coerce(getattr(self, name), value, f"{source}: {key}"))
+            setattr(out, name, _coerce(getattr(self, name), value, f"{source}: {key}",
+                                       known[name].metadata["value_type"]))
         return out
 
     @classmethod
@@ -114,8 +118,9 @@ class RunConfig:
         return DEFAULT_THRESHOLDS_BY_BITS.get(bits, 0.99)
 
 
-def _coerce(current: Any, value: Any, where: str) -> Any:
-    """Convert option text or YAML values to the type of the field's current value."""
+def _coerce(current: Any, value: Any, where: str, value_type: type = str) -> Any:
+    """Convert option text or YAML values to the type of the field's current value (and a
+    dict's values to `value_type`)."""
     try:
         if isinstance(current, bool):
             if isinstance(value, str):
@@ -134,8 +139,7 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
                 value = parse_pairs(value.split(), where)
             if not isinstance(value, dict):
                 raise ValueError(value)
-            return {str(k): (_num(v) if isinstance(current, dict) and _is_num(v) else v)
-                    for k, v in value.items()}
+            return {str(k): value_type(v) for k, v in value.items()}
         if isinstance(current, int):
             return int(value)
         if isinstance(current, float):
@@ -144,18 +148,6 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
     except (TypeError, ValueError):
         expected = type(current).__name__
         raise VlmqError(f"{where}: cannot use {value!r} (expected {expected})") from None
-
-
-def _is_num(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(v, bool)
-
-
-def _num(v: Any) -> float:
-    return float(v)
 
 
 def parse_pairs(items: list[str], where: str) -> dict[str, str]:

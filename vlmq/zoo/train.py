@@ -147,21 +147,15 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     counts = {t: ex.tasks.count(t) for t in sorted(set(ex.tasks))}
-    _write_info(folder, {
+    _write_info(folder, model, device, step, train_s, {
         "model": "llava-tiny",
         "architecture": "LlavaForConditionalGeneration",
-        "parameters": sum(p.numel() for p in model.parameters()),
         "train_examples": counts,
         "train_images": len(ex.images),
-        "steps": step,
         "batch_size": batch_size,
         "peak_lr": sched.peak,
         "final_loss": round(losses[-1], 4),
         "data_seconds": round(t_data, 1),
-        "train_seconds": round(train_s, 1),
-        "seconds_per_step": round(train_s / max(1, step), 4),
-        "device": _device_name(device),
-        "precision": "bf16 autocast, fp32 master weights" if device.type == "cuda" else "fp32",
     })
     return folder
 
@@ -224,26 +218,28 @@ def train_vit(args: argparse.Namespace, device: torch.device, out: Path) -> Path
     folder = out / "vit-tiny"
     model.save_pretrained(folder)
     build.vit_processor().save_pretrained(folder)
-    _write_info(folder, {
+    _write_info(folder, model, device, step, train_s, {
         "model": "vit-tiny",
         "architecture": "ViTForImageClassification",
-        "parameters": sum(p.numel() for p in model.parameters()),
         "train_examples": {"fashion-mnist": int(x.shape[0])},
-        "steps": step,
         "batch_size": batch_size,
         "peak_lr": sched.peak,
         "final_loss": round(float(loss.detach()), 4),
         "validation_top1": round(val_acc, 4),
-        "train_seconds": round(train_s, 1),
-        "seconds_per_step": round(train_s / max(1, step), 4),
-        "device": _device_name(device),
-        "precision": "bf16 autocast, fp32 master weights" if device.type == "cuda" else "fp32",
     })
     return folder
 
 
-def _write_info(folder: Path, info: dict) -> None:
+def _write_info(folder: Path, model: torch.nn.Module, device: torch.device, steps: int,
+                train_s: float, info: dict) -> None:
+    """training_info.json: the model's own facts plus what every training run records."""
     info |= {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "steps": steps,
+        "train_seconds": round(train_s, 1),
+        "seconds_per_step": round(train_s / max(1, steps), 4),
+        "device": _device_name(device),
+        "precision": "bf16 autocast, fp32 master weights" if device.type == "cuda" else "fp32",
         "seed": SEED,
         "torch": torch.__version__,
         "transformers": transformers.__version__,

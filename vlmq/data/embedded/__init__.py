@@ -67,8 +67,7 @@ def load_embedded(name: str, split: str) -> datasets.Dataset:
 def _register() -> None:
     from vlmq.data.embedded import builders
 
-    EMBEDDED.add(
-        "coco-scenes",
+    for embedded in (
         EmbeddedSet(
             name="coco-scenes",
             version=builders.SCENES_VERSION,
@@ -76,9 +75,6 @@ def _register() -> None:
             description="generated shape scenes, 5 differently phrased reference captions each",
             build=builders.build_scenes,
         ),
-    )
-    EMBEDDED.add(
-        "text-signs",
         EmbeddedSet(
             name="text-signs",
             version=builders.SIGNS_VERSION,
@@ -86,9 +82,6 @@ def _register() -> None:
             description="generated words on signs, labels and screens, 10 crowd-like answers each",
             build=builders.build_signs,
         ),
-    )
-    EMBEDDED.add(
-        "easy-vqa",
         EmbeddedSet(
             name="easy-vqa",
             version=builders.EASY_VQA_VERSION,
@@ -96,9 +89,6 @@ def _register() -> None:
             description="the easy-vqa package's shape images and questions (real public data)",
             build=builders.build_easy_vqa,
         ),
-    )
-    EMBEDDED.add(
-        "fashion-mnist",
         EmbeddedSet(
             name="fashion-mnist",
             version=builders.FASHION_VERSION,
@@ -106,7 +96,8 @@ def _register() -> None:
             description="Fashion-MNIST from Debian's dataset-fashion-mnist package",
             build=builders.build_fashion,
         ),
-    )
+    ):
+        EMBEDDED.add(embedded.name, embedded)
 
 
 _register()

@@ -19,6 +19,7 @@ from vlmq.models.base import ADAPTERS, ClassificationOutput, GenerationOutput, M
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
 from vlmq.variants.inspect import check_counts, count_linears
 from vlmq.variants.keep import split_variant_id
+from vlmq.variants.targets import is_kept
 
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 
@@ -226,11 +227,8 @@ def load_variant(
     processor = adapter.load_processor(source)
 
     counts = count_linears(loaded, parts)
-    kept_linears = sum(
-        1 for name, mod in loaded.named_modules()
-        if any(name == k or name.startswith(k + ".") for k in kept)
-        and isinstance(mod, torch.nn.Linear)
-    )
+    kept_linears = sum(1 for name, mod in loaded.named_modules()
+                       if is_kept(name, kept) and isinstance(mod, torch.nn.Linear))
     problem = check_counts(variant_id, variant.quantizes, counts, kept=kept_linears)
     if problem:
         raise VlmqError(problem)

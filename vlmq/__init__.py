@@ -1,6 +1,6 @@
 """vlmq: a pytest-benchmark harness for quantized vision-language models.
 
-The library knows nothing of pytest; `conftest.py` and `benchmarks/` are the thin
+The library knows nothing of pytest outside `vlmq/plugin/`; the plugin and `benchmarks/` are the thin
 pytest layer that calls it.
 """
 

@@ -1,6 +1,6 @@
 """One benchmark session: which cases to run, their data, the baseline, and each case's result.
 
-This is the library side of the pytest plugin: `conftest.py` builds a BenchmarkSession from the
+This is the library side of the pytest plugin: `vlmq.plugin` builds a BenchmarkSession from the
 options, parametrizes over `cases()`, and calls `load` / `run` / `gate`. Everything here also
 works without pytest (the sensitivity sweep and the tests call it directly).
 """

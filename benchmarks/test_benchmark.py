@@ -1,6 +1,6 @@
 """One benchmark per model x variant x task: speed, memory, size, energy, quality, retention.
 
-Parametrized by the vlmq plugin (vlmq/plugin) (`vlmq_model`, `vlmq_task`) from the registries and the
+Parametrized by the vlmq plugin (`vlmq_model`, `vlmq_task`) from the registries and the
 --vlmq-* options; the work is done by the library (`vlmq.session`).
 """
 

@@ -1,7 +1,8 @@
 """The vlmq pytest plugin: options, markers, fixtures and pytest-benchmark hooks.
 
-Loaded through the `pytest11` entry point `vlmq` (see pyproject.toml). Thin by design: it turns options into a `vlmq.config.RunConfig`, parametrizes the benchmarks over
-`BenchmarkSession.cases()` and calls the library. Settings come from (lowest first) RunConfig's
+Loaded through the `pytest11` entry point `vlmq` (see pyproject.toml). Thin by design: it turns
+options into a `vlmq.config.RunConfig`, parametrizes the benchmarks over `BenchmarkSession.cases()`
+and calls the library. Settings come from (lowest first) RunConfig's
 defaults, a YAML file (--vlmq-config or the `vlmq_config` ini key), `vlmq_*` ini keys and
 `--vlmq-*` options.
 """

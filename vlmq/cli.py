@@ -1,7 +1,8 @@
-"""The `vlmq` command: compare runs, rebuild a report, export for github-action-benchmark.
+"""The `vlmq` command: compare runs, rebuild a report, export for github-action-benchmark,
+write a synthetic checkpoint.
 
 Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr).
-Never imports torch: it reads stored results only.
+Imports torch only inside `synth` (the others read stored results only).
 """
 
 from __future__ import annotations
@@ -45,7 +46,24 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--kind", choices=("bigger", "smaller", "both"), default="both",
                    help="customBiggerIsBetter, customSmallerIsBetter or both (default)")
     e.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
+    _synth_parser(sub)
     return p
+
+
+def _synth_parser(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("synth", help="write a seed model's architecture with random weights",
+                       description="Write a loadable folder with a seed model's published "
+                       "shapes, random seeded weights, a working processor and a card saying "
+                       "it is synthetic (speed and memory only).")
+    s.add_argument("name", metavar="NAME", help="llava-1.5-7b, qwen2.5-vl-3b, smolvlm-instruct, "
+                   "blip-captioning-base or vit-large-flowers102 (vlmq/synth/specs.py)")
+    s.add_argument("out", metavar="OUT", help="new or empty folder to write")
+    depth = s.add_mutually_exclusive_group()
+    depth.add_argument("--layers", type=int, help="cap every tower at N layers (real widths)")
+    depth.add_argument("--depth-scale", type=float, help="scale every tower's depth (0-1]")
+    s.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
+    s.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
+                   help="weights dtype (default: the published checkpoint's)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +101,13 @@ def _run(args: argparse.Namespace) -> int:
         from vlmq.report.build import build_report
 
         print(build_report(args.run_dir))
+        return 0
+    if args.command == "synth":
+        from vlmq.synth import write_synthetic
+
+        facts = write_synthetic(args.name, args.out, layers=args.layers,
+                                depth_scale=args.depth_scale, seed=args.seed, dtype=args.dtype)
+        print(json.dumps(facts))
         return 0
     from vlmq.report.export import write_benchmark_action
 

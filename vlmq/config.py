@@ -56,6 +56,14 @@ class RunConfig:
     attn_implementation: list[str] = _f(
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2"
     )
+    generation: str = _f(
+        "eager", "decode loop: eager (dynamic KV cache), static (static KV cache), compiled "
+        "(static cache + torch.compile of the decode step; its compile time is reported apart)"
+    )
+    fixed_new_tokens: bool = _f(
+        False, "decode exactly max_new_tokens tokens (end-of-sequence ignored) so every variant "
+        "decodes the same amount; always on for synthetic (random-weight) models"
+    )
     int8_threshold: float = _f(6.0, "bitsandbytes LLM.int8 outlier threshold (0 = no outliers)")
     bnb_4bit_compute_dtype: str = _f(
         "auto", "4-bit compute dtype: auto (float16 on CUDA, float32 on CPU), float32, bfloat16"

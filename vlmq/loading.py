@@ -119,13 +119,24 @@ class LoadedModel:
     disk_bytes: int | None
     disk_note: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    # options for every generate call (generation mode, fixed token count)
+    generate_options: dict[str, Any] = field(default_factory=dict)
+    # wall time of every model call, in order: the first absorbs compilation
+    call_times_s: list[float] = field(default_factory=list)
+    prompt_tokens: list[int] = field(default_factory=list)  # per generate call, whole batch
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
                  ) -> GenerationOutput:
-        return self.adapter.generate(self.model, self.processor, images, prompts, max_new_tokens)
+        out = self.adapter.generate(self.model, self.processor, images, prompts, max_new_tokens,
+                                    options=self.generate_options)
+        self.call_times_s.append(out.total_s)
+        self.prompt_tokens.append(out.prompt_tokens)
+        return out
 
     def classify(self, images: list[Any]) -> ClassificationOutput:
-        return self.adapter.classify(self.model, self.processor, images)
+        out = self.adapter.classify(self.model, self.processor, images)
+        self.call_times_s.append(out.total_s)
+        return out
 
     def structure(self) -> str:
         """The module tree, as seed 000 kept it next to its results."""

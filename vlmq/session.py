@@ -27,8 +27,17 @@ from vlmq.loading import (
     resolve_source,
     unload,
 )
+from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
 from vlmq.metrics.base import CorpusScore, retention
-from vlmq.results.measures import add_energy, add_memory, add_speed
+from vlmq.models.modes import MODES, generation_options, mode_unavailable_reason
+from vlmq.results.measures import (
+    add_energy,
+    add_first_call,
+    add_hardware_limits,
+    add_memory,
+    add_speed,
+    mark_synthetic,
+)
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
 from vlmq.tasks import TASKS, make_task
@@ -78,6 +87,10 @@ class BenchmarkSession:
         self._kinds: dict[str, str] = {}
         self._tasks: dict[str, Task] = {}
         self._data: dict[tuple[str, bool], TaskDataset] = {}
+        self._synthetic: dict[str, bool] = {}
+        if config.generation not in MODES:
+            raise VlmqError(f"generation {config.generation!r} is unknown: use one of "
+                            f"{', '.join(MODES)}")
 
     def _prepare_torch(self) -> dict[str, Any]:
         """Sound CPU measurement: flushed denormals, a fixed thread count, a fixed seed."""
@@ -134,6 +147,14 @@ class BenchmarkSession:
             self._kinds[model] = adapter_for(read_config(resolve_source(model))).kind
         return self._kinds[model]
 
+    def is_synthetic(self, model: str) -> bool:
+        """True for a folder written by `vlmq synth` (random weights: speed only)."""
+        if model not in self._synthetic:
+            from vlmq.synth import is_synthetic
+
+            self._synthetic[model] = is_synthetic(read_config(resolve_source(model)))
+        return self._synthetic[model]
+
     def tasks_for(self, model: str) -> list[str]:
         """The tasks this model can do among those asked for (all of its kind by default)."""
         asked = self.config.tasks or TASKS.names()
@@ -189,8 +210,26 @@ class BenchmarkSession:
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
+        try:
+            self._set_generation(loaded, case)
+        except UnavailableError as exc:
+            unload(loaded)
+            self.store.write_skip(case.model, case.variant_key, None, str(exc))
+            raise
         self.store.write_structure(case.model, case.variant_key, loaded.structure())
         return loaded
+
+    def _set_generation(self, loaded: LoadedModel, case: Case) -> None:
+        """The generation mode's options, and the fixed token count where asked or synthetic."""
+        if loaded.adapter.kind != "generate":
+            return
+        reason = mode_unavailable_reason(self.config.generation, loaded.model)
+        if reason:
+            raise UnavailableError(reason)
+        options = generation_options(self.config.generation, self.device.split(":")[0])
+        if self.config.fixed_new_tokens or self.is_synthetic(case.model):
+            options["fixed_new_tokens"] = True
+        loaded.generate_options = options
 
     def stored_result(self, case: Case, task_name: str, full: bool = False) -> TaskResult | None:
         tkey = task_key(task_name, full)
@@ -210,8 +249,10 @@ class BenchmarkSession:
             return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
-        if task.kind == "classify":
+        synthetic = self.is_synthetic(case.model)
+        if task.kind == "classify" and not synthetic:
             check_label_space(loaded, data)
+        first_call = len(loaded.call_times_s)
         tkey = task_key(task_name, full)
         done = self.store.completed(case.model, case.variant_key, tkey)
 
@@ -235,7 +276,14 @@ class BenchmarkSession:
         add_speed(result, outcome.records)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
-        if case.variant != self.baseline:
+        add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
+                       self.config.generation == "compiled" and task.kind == "generate")
+        if measure and task.kind == "generate":
+            add_hardware_limits(result, outcome.records, hardware_limits(self.device).to_dict(),
+                                *decode_and_prefill_work(loaded, first_call))
+        if synthetic:
+            mark_synthetic(result)
+        elif case.variant != self.baseline:
             self._add_retention(result, case, task_name, full)
         self.store.write_result(result)
         self.store.mark_finished(case.model, case.variant_key, tkey)
@@ -266,6 +314,8 @@ class BenchmarkSession:
             "max_new_tokens": self.max_new_tokens(task) if task.kind == "generate" else None,
             "seed": cfg.seed, "family": loaded.adapter.family,
             "threads": self.cpu_settings["threads"],
+            "generation": cfg.generation if task.kind == "generate" else None,
+            "fixed_new_tokens": bool(loaded.generate_options.get("fixed_new_tokens")),
         }
         result = TaskResult(info=info, quantized_linears=loaded.quantized_linears)
         for m in task.metrics:
@@ -291,6 +341,8 @@ class BenchmarkSession:
 
         Called before a non-baseline variant is loaded, so that only one model is in memory.
         """
+        if self.is_synthetic(case.model):
+            return  # random weights: nothing to retain, so no baseline scores are needed
         base = self.baseline_case(case)
         missing = [(t, f) for t, f in tasks if self.stored_result(base, t, f) is None]
         if not missing:

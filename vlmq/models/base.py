@@ -24,6 +24,7 @@ class GenerationOutput:
     new_tokens: list[int]  # generated token count per sample
     prefill_s: float  # time from the call to the first token (the whole batch's prefill)
     total_s: float  # wall time of the whole call, synchronized
+    prompt_tokens: int = 0  # input tokens of the whole batch (padding included)
 
 
 @dataclass
@@ -90,7 +91,7 @@ class ModelAdapter(ABC):
 
     def generate(
         self, model: Any, processor: Any, images: list[Any], prompts: list[str],
-        max_new_tokens: int,
+        max_new_tokens: int, options: dict[str, Any] | None = None,
     ) -> GenerationOutput:
         raise VlmqError(f"{self.family} models do not generate text")
 

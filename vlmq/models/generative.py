@@ -102,8 +102,10 @@ class GenerativeAdapter(ModelAdapter):
 
     def generate(
         self, model: Any, processor: Any, images: list[Any], prompts: list[str],
-        max_new_tokens: int,
+        max_new_tokens: int, options: dict[str, Any] | None = None,
     ) -> GenerationOutput:
+        """Greedy generation; `options` go to `model.generate` (the generation mode's cache and
+        compile settings), and `fixed_new_tokens` in them forces exactly `max_new_tokens`."""
         import torch
         from transformers import LogitsProcessorList
 
@@ -111,10 +113,14 @@ class GenerativeAdapter(ModelAdapter):
         start = time.perf_counter()
         inputs = self.build_inputs(processor, images, prompts).to(device, dtype=model.dtype)
         timer = FirstTokenTimer(device)
+        extra = dict(options or {})
+        if extra.pop("fixed_new_tokens", False):
+            # end-of-sequence is suppressed until the cap: every variant decodes the same amount
+            extra["min_new_tokens"] = max_new_tokens
         with torch.inference_mode():
             out = model.generate(
                 **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                logits_processor=LogitsProcessorList([timer]),
+                logits_processor=LogitsProcessorList([timer]), **extra,
             )
         sync(device)
         total = time.perf_counter() - start
@@ -124,5 +130,5 @@ class GenerativeAdapter(ModelAdapter):
             texts=[t.strip() for t in texts],
             new_tokens=count_new_tokens(new, self.eos_ids(model)),
             prefill_s=(timer.at - start) if timer.at is not None else total,
-            total_s=total,
+            total_s=total, prompt_tokens=self.prompt_length(inputs) * len(images),
         )

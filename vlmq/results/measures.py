@@ -83,3 +83,58 @@ def add_energy(result: TaskResult, energy: Any, samples: int) -> None:
         result.add("co2_kg_per_sample", energy.kg_co2eq / samples, "kgCO2eq/sample", False,
                    "energy")
     result.notes["energy"] = energy.source + (f"; {energy.note}" if energy.note else "")
+
+
+SYNTHETIC_NOTE = "synthetic weights: quality not measured"
+
+
+def mark_synthetic(result: TaskResult) -> None:
+    """Random weights: quality scores are noise, so none is kept and no gate applies."""
+    result.metrics = {k: m for k, m in result.metrics.items() if m.kind != "quality"}
+    result.per_sample = {}
+    result.retention, result.thresholds = {}, {}
+    result.info["synthetic"] = True
+    result.notes["quality"] = SYNTHETIC_NOTE
+
+
+def add_first_call(result: TaskResult, first_call_s: list[float], compiled: bool) -> None:
+    """The first model call of the task (its warm-up), and with compiled decoding what
+    compilation added to it: that call minus the median timed batch, kept out of the rounds."""
+    if not first_call_s:
+        return
+    result.add("first_call_s", first_call_s[0], "s", False, "time")
+    if compiled and result.rounds_s:
+        extra = max(0.0, first_call_s[0] - statistics.median(result.rounds_s))
+        result.add("compile_time_s", extra, "s", False, "time")
+        result.notes["compile_time"] = ("first (warm-up) call minus the median timed batch; "
+                                        "the timed rounds are all warm")
+
+
+def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits: dict[str, Any],
+                        decode_bytes: int | None, prefill_flops: float | None) -> None:
+    """Each generative entry's time per decode step and prefill next to the device's lower
+    bounds (weights read / bandwidth; FLOPs / matmul peak), and efficiency = bound / measured."""
+    result.info["hardware_limits"] = dict(limits)
+    batches = [b for b in batch_latencies(records) if b[1] is not None and b[2]]
+    # a step decodes one token for every sample of the batch: its time is the batch's
+    # time after prefill over the tokens each sample generated after the first
+    steps = [(lat - pre) / (tok / n - 1) for lat, pre, n, tok in batches if tok / n > 1]
+    if steps and decode_bytes:
+        measured = statistics.median(steps)
+        bound = decode_bytes / limits["bandwidth_bytes_per_s"]
+        result.add("decode_step_ms", 1000 * measured, "ms/step", False, "latency")
+        result.add("decode_bound_ms", 1000 * bound, "ms/step", False, "limit")
+        result.add("decode_efficiency", bound / measured, "ratio", True, "limit")
+        result.notes["decode_bound"] = (
+            f"{decode_bytes / MIB:.1f} MiB of language-model weights read per step at "
+            f"{limits['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (KV cache reads not counted)")
+    prefills = [b[1] for b in batches]
+    if prefills and prefill_flops:
+        measured = statistics.median(prefills)
+        bound = prefill_flops / limits["matmul_flops_per_s"]
+        result.add("prefill_bound_ms", 1000 * bound, "ms", False, "limit")
+        result.add("prefill_efficiency", bound / measured, "ratio", True, "limit")
+        result.notes["prefill_bound"] = (
+            f"2 x parameters x prompt tokens = {prefill_flops / 1e9:.1f} GFLOP per batch at "
+            f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s ({limits['matmul_dtype']} "
+            f"matmul); the measured prefill includes preprocessing")

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # kinds group metrics in tables and plots
-KINDS = ("quality", "latency", "throughput", "memory", "size", "energy", "time")
+KINDS = ("quality", "latency", "throughput", "memory", "size", "energy", "time", "limit")
 
 
 @dataclass

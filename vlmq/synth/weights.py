@@ -1,9 +1,9 @@
 """Random weights written shard by shard, never holding the whole model in memory.
 
-The model is built with its parameters on the meta device (shapes only; buffers real); each parameter is then drawn from its
-own seeded generator, cast to the checkpoint dtype and appended to the current safetensors
-shard, which is written and freed once it reaches `shard_bytes`. A 7B model in float16 thus
-needs about one shard of memory, not 14 GB (28 GB in float32).
+The model is built with its parameters on the meta device (shapes only; buffers real); each
+parameter is then drawn from its own seeded generator in the checkpoint dtype and appended to
+the current safetensors shard, which is written and freed once it reaches `shard_bytes`. A 7B
+model in float16 thus needs about one shard of memory, not 14 GB (28 GB in float32).
 """
 
 from __future__ import annotations

@@ -107,6 +107,9 @@ def test_registry_holds_every_family() -> None:
         "nf4-text": (4, ("text",)),
         "dynamic-int8": (8, ("vision", "projector", "text")),
         "torchao-int8": (8, ("vision", "projector", "text")),
+        "torchao-int4": (4, ("vision", "projector", "text")),
+        "torchao-float8": (8, ("vision", "projector", "text")),
+        "torchao-float8-dynamic": (8, ("vision", "projector", "text")),
     }
     got = {n: (VARIANTS.get(n).bits, VARIANTS.get(n).quantizes) for n in VARIANTS}
     assert got == expected

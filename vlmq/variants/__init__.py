@@ -8,7 +8,8 @@ import importlib
 
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
 
-FAMILIES = ("precision", "bnb_int8", "bnb_4bit", "torch_dynamic", "torchao_int8")
+FAMILIES = ("precision", "bnb_int8", "bnb_4bit", "torch_dynamic", "torchao_int8", "torchao_float8",
+            "torchao_int4")
 for _family in FAMILIES:
     importlib.import_module(f"vlmq.variants.{_family}")
 

@@ -1,0 +1,58 @@
+"""torchao float8 (e4m3) quantization: weight-only, and dynamic activation + weight.
+
+float8 matmuls need the tensor cores of CUDA compute capability 8.9 and up (Ada, Hopper);
+below it, and on CPU, the variants are unavailable with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vlmq.variants.base import VARIANTS
+from vlmq.variants.torchao_int8 import TorchaoInt8
+
+MIN_CAPABILITY = (8, 9)
+
+
+@dataclass(frozen=True)
+class TorchaoFloat8(TorchaoInt8):
+    def unavailable_reason(self, device_type: str) -> str | None:
+        reason = super().unavailable_reason(device_type)
+        if reason is not None:
+            return reason
+        import torch
+
+        if not torch.cuda.is_available():
+            return f"variant {self.name!r} needs a CUDA GPU, and torch sees none"
+        capability = torch.cuda.get_device_capability()
+        if capability < MIN_CAPABILITY:
+            return (f"variant {self.name!r} needs CUDA compute capability >= 8.9 (float8 "
+                    f"tensor cores); this GPU has {capability[0]}.{capability[1]}")
+        return None
+
+    def torchao_config(self) -> Any:
+        from torchao.quantization import (
+            Float8DynamicActivationFloat8WeightConfig,
+            Float8WeightOnlyConfig,
+            PerRow,
+        )
+
+        if self.options["activations"] == "dynamic":
+            return Float8DynamicActivationFloat8WeightConfig(granularity=PerRow())
+        return Float8WeightOnlyConfig()
+
+
+VARIANTS.add("torchao-float8", TorchaoFloat8(
+    name="torchao-float8", bits=8, quantizes=("vision", "projector", "text"),
+    devices=("cuda",), packages=("torchao",),
+    options={"save": "torch.save", "activations": "none"},
+    description="torchao float8 (e4m3) weight-only of every Linear but the head; CUDA >= 8.9",
+))
+VARIANTS.add("torchao-float8-dynamic", TorchaoFloat8(
+    name="torchao-float8-dynamic", bits=8, quantizes=("vision", "projector", "text"),
+    devices=("cuda",), packages=("torchao",),
+    options={"save": "torch.save", "activations": "dynamic"},
+    description="torchao float8 dynamic activations and weights (per-row scales) of every "
+                "Linear but the head; CUDA >= 8.9",
+))

@@ -36,6 +36,7 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     for task in dict.fromkeys(str(r.info.get("task")) for r in results):
         rs = [r for r in results if r.info.get("task") == task]
         out += _task_table(task, rs, variant_order(rs, order))
+    out += _limits_table(results)
     if plots:
         out += ["## Plots", ""]
         out += [f"### {name.replace('_', ' ')}\n\n![{name}]({p.relative_to(store.root)})\n"
@@ -104,6 +105,35 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
     out += ["", f"Dataset `{dataset}`, {samples} samples. Retention = variant / baseline; "
                 "the gate needs retention ≥ the threshold shown.", ""]
     return out
+
+
+LIMIT_COLUMNS = ("decode_step_ms", "decode_bound_ms", "decode_efficiency", "ttft_ms",
+                 "prefill_bound_ms", "prefill_efficiency")
+
+
+def _limits_table(results: list[TaskResult]) -> list[str]:
+    """Each generative entry's decode step and prefill next to the device's lower bounds."""
+    rows = [r for r in results if "decode_bound_ms" in r.metrics or "prefill_bound_ms" in r.metrics]
+    if not rows:
+        return []
+    out = ["## Hardware limits", "",
+           "Lower bounds from this device's measured memory bandwidth (weights read per decode "
+           "step) and dense matmul peak (2 x parameters x prompt tokens per prefill); "
+           "efficiency = bound / measured (1.0 = at the limit).", ""]
+    limits = rows[0].info.get("hardware_limits") or {}
+    if limits:
+        out += [f"Measured on `{limits.get('device')}`: bandwidth "
+                f"{limits['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, matmul peak "
+                f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s "
+                f"({limits.get('matmul_dtype')}).",
+                ""]
+    out += ["| model | variant | task | generation | " + " | ".join(LIMIT_COLUMNS) + " |",
+            "|---|---|---|---|" + "---|" * len(LIMIT_COLUMNS)]
+    for r in rows:
+        cells = [str(r.info.get(k)) for k in ("model", "variant", "task", "generation")]
+        cells += [_num(r.metrics[c].value) if c in r.metrics else "-" for c in LIMIT_COLUMNS]
+        out.append("| " + " | ".join(cells) + " |")
+    return out + [""]
 
 
 def _notes(store: RunStore, results: list[TaskResult]) -> list[str]:

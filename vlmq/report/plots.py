@@ -202,9 +202,37 @@ def plot_all(results: list[TaskResult], out_dir: Path,
             out[kind] = _save(fig, out_dir / f"{kind}.png")
         else:
             plt.close(fig)
+    p = plot_limits(results, out_dir / "hardware_limits.png")
+    if p:
+        out["hardware_limits"] = p
     if results:
         out["combined"] = plot_combined(results, out_dir / "combined_metrics.png", order)
     return out
+
+
+def plot_limits(results: list[TaskResult], out: Path) -> Path | None:
+    """Decode time per step of every generative entry against the bandwidth bound."""
+    rows = [r for r in results if "decode_bound_ms" in r.metrics
+            and r.metrics["decode_bound_ms"].value is not None]
+    if not rows:
+        return None
+    labels = [f"{r.info.get('model')}\n{r.info.get('variant')} {r.info.get('task')}"
+              for r in rows]
+    xs = range(len(rows))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(rows)), 5))
+    ax.bar(xs, [r.metrics["decode_step_ms"].value for r in rows], label="measured")
+    ax.scatter(xs, [r.metrics["decode_bound_ms"].value for r in rows], color="black",
+               marker="_", s=600, zorder=3, label="bandwidth bound")
+    for x, r in zip(xs, rows, strict=True):
+        eff = r.metrics["decode_efficiency"].value
+        ax.annotate(f"{eff:.0%}", (x, r.metrics["decode_step_ms"].value), ha="center",
+                    va="bottom", fontsize=8)
+    ax.set_xticks(list(xs), labels, rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel("decode step (ms)")
+    ax.set_yscale("log")
+    ax.set_title("Decode time per step vs the memory-bandwidth bound (efficiency above bars)")
+    ax.legend()
+    return _save(fig, out)
 
 
 def _file(name: str) -> str:

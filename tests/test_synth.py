@@ -1,0 +1,144 @@
+"""Synthetic seed-model checkpoints: published shapes, loadable folders, speed-only runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from vlmq.cli import main
+from vlmq.config import RunConfig
+from vlmq.loading import adapter_for, load_variant, unload
+from vlmq.results.measures import SYNTHETIC_NOTE
+from vlmq.session import BenchmarkSession, Case
+from vlmq.synth import SYNTHETIC_KEY
+from vlmq.synth.specs import SPECS, depth_rule
+
+# Parameters of each published checkpoint (hub model pages). BLIP's page says 247,414,076: its
+# safetensors store the decoder head tied to the word embeddings twice (30524 x 768 more).
+PUBLISHED_PARAMETERS = {
+    "llava-1.5-7b": 7_063_427_072,
+    "qwen2.5-vl-3b": 3_754_622_976,
+    "smolvlm-instruct": 2_246_272_880,
+    "blip-captioning-base": 247_414_076 - 30524 * 768,
+    # google/vit-large-patch16-224 (304,326,632) with a 102-class head instead of 1000
+    "vit-large-flowers102": 304_326_632 - 898 * (1024 + 1),
+}
+# The parts each family resolves, as for hub checkpoints.
+FAMILY_PARTS = {
+    "llava-1.5-7b": {"vision", "projector", "text", "head"},
+    "qwen2.5-vl-3b": {"vision", "text", "head"},
+    "smolvlm-instruct": {"vision", "projector", "text", "head"},
+    "blip-captioning-base": {"vision", "text", "head"},
+    "vit-large-flowers102": {"vision", "head"},
+}
+SMALL = ("blip-captioning-base", "vit-large-flowers102")  # a one-layer folder is < 200 MB
+
+
+def test_every_spec_is_checked() -> None:
+    assert set(SPECS.names()) == set(PUBLISHED_PARAMETERS) == set(FAMILY_PARTS)
+
+
+@pytest.mark.parametrize("name", SPECS.names())
+def test_full_size_architecture_has_the_published_parameter_count(name: str) -> None:
+    from accelerate import init_empty_weights
+
+    config = SPECS.get(name).config(depth_rule(None, None))
+    with init_empty_weights():
+        model = adapter_for(config).auto_class()._from_config(config)
+    model.tie_weights()
+    assert sum(p.numel() for p in model.parameters()) == PUBLISHED_PARAMETERS[name]
+
+
+def _image_tokens(processor, image_token: str, width: int, height: int) -> int:
+    messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "hi"}]}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True)
+    ids = processor(images=[Image.new("RGB", (width, height))], text=[text])["input_ids"][0]
+    return list(ids).count(processor.tokenizer.convert_tokens_to_ids(image_token))
+
+
+def test_processors_follow_the_published_image_rules() -> None:
+    def proc(name: str):
+        spec = SPECS.get(name)
+        return spec.processor(spec.config(depth_rule(1, None)))
+
+    # LLaVA-1.5: (336 / 14)^2 patches whatever the input size
+    assert _image_tokens(proc("llava-1.5-7b"), "<image>", 640, 480) == 576
+    # Qwen2.5-VL: dynamic resolution, one token per 28 x 28 pixels
+    assert _image_tokens(proc("qwen2.5-vl-3b"), "<|image_pad|>", 448, 224) == 16 * 8
+    # SmolVLM: 81 tokens per 384 px tile; 1536 px wide -> 4 x 2 tiles + the global one
+    smol = proc("smolvlm-instruct")
+    assert smol.image_seq_len == 81
+    assert _image_tokens(smol, "<image>", 1536, 768) == 81 * (4 * 2 + 1)
+
+
+def _synth(name: str, out: Path) -> Path:
+    assert main(["synth", name, str(out), "--layers", "1", "--dtype", "float16"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def synth_blip(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(_synth("blip-captioning-base", tmp_path_factory.mktemp("synth") / "blip"))
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(n, marks=() if n in SMALL else pytest.mark.slow) for n in SPECS.names()])
+def test_synth_folder_loads_with_its_parts_counted(name: str, tmp_path: Path) -> None:
+    folder = _synth(name, tmp_path / name)
+    config = json.loads((folder / "config.json").read_text())
+    assert config[SYNTHETIC_KEY] is True
+    assert "SYNTHETIC" in (folder / "README.md").read_text()
+    attn = "eager" if name.startswith("blip") else "sdpa"  # BLIP has no sdpa attention
+    loaded = load_variant(str(folder), "fp16", device="cpu", measure_disk=False,
+                          attn_implementation=attn)
+    try:
+        assert set(loaded.parts) == FAMILY_PARTS[name]
+        assert all(c["linear"] > 0 for c in loaded.quantized_linears.values())
+        full = SPECS.get(name).config(depth_rule(None, None))
+        text = getattr(full, "text_config", full)
+        assert loaded.model.config.get_text_config().hidden_size == text.hidden_size
+        if loaded.adapter.kind == "generate":
+            assert len(loaded.processor.tokenizer) == text.vocab_size
+    finally:
+        unload(loaded)
+
+
+def test_synth_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["synth", "llava-7b", str(tmp_path / "x")]) == 2
+    assert "did you mean" in capsys.readouterr().err.lower()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "f").write_text("x")
+    assert main(["synth", "vit-large-flowers102", str(tmp_path / "full")]) == 2
+    assert "not empty" in capsys.readouterr().err
+
+
+SPEED_METRICS = ("latency_p50_ms", "throughput_samples_per_s", "throughput_tokens_per_s",
+                 "ttft_ms", "decode_tokens_per_s", "peak_memory_mib", "footprint_mib",
+                 "disk_mib", "load_time_s", "first_call_s", "decode_step_ms", "decode_bound_ms",
+                 "decode_efficiency", "prefill_bound_ms", "prefill_efficiency")
+
+
+def test_synthetic_entries_are_speed_only(synth_blip: str, tmp_path: Path) -> None:
+    session = BenchmarkSession(RunConfig(
+        models=[synth_blip], variants=["fp32"], tasks=["caption"], samples=2, batch_size=2,
+        max_new_tokens=2, energy=False, progress=False, device="cpu", warmup_rounds=0,
+        reports_dir=str(tmp_path / "runs")))
+    case = Case(synth_blip, "fp32", "eager")  # BLIP has no sdpa attention
+    session.ensure_baseline(case, [("caption", False)])  # nothing to retain: loads nothing
+    assert not session.store.results()
+    loaded = session.load(case)
+    try:
+        result = session.run(loaded, case, "caption")
+    finally:
+        unload(loaded)
+    for name in SPEED_METRICS:
+        assert result.metrics[name].value is not None and result.metrics[name].value > 0, name
+    assert not any(m.kind == "quality" for m in result.metrics.values())
+    assert result.notes["quality"] == SYNTHETIC_NOTE and result.info["synthetic"] is True
+    assert result.thresholds == {} and session.gate(result) == []
+    assert result.info["fixed_new_tokens"] is True
+    assert [r.new_tokens for r in session.store.records(synth_blip, "fp32@eager", "caption")] \
+        == [2, 2]

@@ -1,0 +1,59 @@
+"""Bare transformers decode timing on a model folder: the reference the harness must match.
+
+    python scripts/bare_decode.py DIR [--new-tokens 64] [--mode eager|compiled] [--device cuda]
+
+Loads the folder in float16 (CUDA) or float32 (CPU), feeds one image and a short prompt through
+the folder's own processor, and times greedy decoding of exactly --new-tokens tokens (eos
+ignored), after two warm-up calls; prints the median ms per decode step over five calls.
+No vlmq code is on the measured path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import transformers
+from PIL import Image
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("folder")
+    p.add_argument("--new-tokens", type=int, default=64)
+    p.add_argument("--mode", choices=("eager", "compiled"), default="compiled")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = p.parse_args()
+    dtype = torch.float16 if args.device.startswith("cuda") else torch.float32
+    model = transformers.AutoModelForImageTextToText.from_pretrained(
+        args.folder, dtype=dtype, device_map={"": args.device}).eval()
+    processor = transformers.AutoProcessor.from_pretrained(args.folder)
+    messages = [{"role": "user", "content": [{"type": "image"},
+                                             {"type": "text", "text": "Describe the image."}]}]
+    text = processor.apply_chat_template(messages, add_generation_prompt=True)
+    inputs = processor(images=[Image.new("RGB", (336, 336), (120, 60, 200))], text=[text],
+                       return_tensors="pt").to(args.device, dtype=dtype)
+    extra = ({"cache_implementation": "static"} if args.mode == "compiled"
+             else {"disable_compile": True})
+
+    def run(n: int) -> float:
+        torch.cuda.synchronize() if args.device.startswith("cuda") else None
+        start = time.perf_counter()
+        with torch.inference_mode():
+            model.generate(**inputs, max_new_tokens=n, min_new_tokens=n, do_sample=False,
+                           **extra)
+        torch.cuda.synchronize() if args.device.startswith("cuda") else None
+        return time.perf_counter() - start
+
+    for _ in range(2):
+        run(args.new_tokens)
+    # a step's time: the difference between decoding n and 1 tokens, over n - 1 steps
+    steps = [(run(args.new_tokens) - run(1)) / (args.new_tokens - 1) for _ in range(5)]
+    print(f"{args.mode} decode: {1000 * statistics.median(steps):.2f} ms/step "
+          f"(batch 1, {args.new_tokens} new tokens, {args.device}, {dtype})")
+
+
+if __name__ == "__main__":
+    main()

@@ -142,3 +142,36 @@ def test_synthetic_entries_are_speed_only(synth_blip: str, tmp_path: Path) -> No
     assert result.info["fixed_new_tokens"] is True
     assert [r.new_tokens for r in session.store.records(synth_blip, "fp32@eager", "caption")] \
         == [2, 2]
+
+
+def test_weights_stream_into_an_index_of_shards_and_load(tmp_path: Path) -> None:
+    import torch
+    from accelerate import init_empty_weights
+    from safetensors.torch import load_file
+
+    from vlmq.synth.weights import write_random_weights
+
+    config = SPECS.get("vit-large-flowers102").config(depth_rule(1, None))
+    cls = adapter_for(config).auto_class()
+
+    def write(folder: Path, seed: int) -> dict:
+        folder.mkdir()
+        with init_empty_weights():
+            skeleton = cls._from_config(config)
+        config.save_pretrained(folder)
+        return write_random_weights(skeleton, folder, torch.float16, seed, shard_bytes=8 << 20)
+
+    facts = write(tmp_path / "a", 0)
+    write(tmp_path / "b", 0)
+    write(tmp_path / "c", 1)
+    index = json.loads((tmp_path / "a" / "model.safetensors.index.json").read_text())
+    assert facts["shards"] > 1 and index["metadata"]["total_size"] == facts["bytes"]
+    model = cls.from_pretrained(tmp_path / "a", dtype=torch.float16)
+    assert sum(p.numel() for p in model.parameters()) == facts["parameters"]
+    assert float(model.vit.layernorm.weight.float().mean()) == 1.0  # norms drawn as ones
+    # an attention or MLP matrix (its name differs between transformers versions)
+    name = next(k for k, v in model.named_parameters() if v.dim() == 2 and ".0." in k)
+    shard = index["weight_map"][name]
+    a, b, c = (load_file(tmp_path / d / shard)[name] for d in "abc")
+    assert torch.equal(a, b) and not torch.equal(a, c)  # seeded per tensor
+    assert 0.015 < float(a.float().std()) < 0.025  # the configs' initializer range

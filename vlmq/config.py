@@ -53,6 +53,14 @@ class RunConfig:
         "retention thresholds: 'variant', 'variant:metric' or 'bits' (e.g. '8') -> minimum ratio",
         value_type=float,
     )
+    gate: str = _f(
+        "significant",
+        "gate policy: significant (only a retention interval wholly under its threshold fails; "
+        "inconclusive passes with a warning), strict (anything but pass fails), point (the "
+        "point retention under the threshold fails)",
+    )
+    confidence: float = _f(0.95, "confidence of the retention intervals the gates judge")
+    bootstrap_resamples: int = _f(2000, "paired bootstrap resamples per retention interval")
     attn_implementation: list[str] = _f(
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2"
     )

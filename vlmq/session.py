@@ -31,6 +31,9 @@ from vlmq.metrics.base import CorpusScore, retention
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
+from vlmq.stats.bootstrap import BootstrapSettings
+from vlmq.stats.gates import GATE_POLICIES, describe, gate_fails
+from vlmq.stats.retention import result_gates
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VARIANTS, VariantSettings
@@ -273,6 +276,8 @@ class BenchmarkSession:
                 result.add(m.name, float(score.corpus[m.name]), m.unit, m.higher_is_better,
                            "quality")
         result.per_sample = {k: [float(x) for x in v] for k, v in score.per_sample.items()}
+        ok = [r.index for r in outcome.records if not r.error]
+        result.sample_stats = {"index": ok, **score.stats}
         result.notes.update({k: str(v) for k, v in score.notes.items()})
         result.notes.update(loaded.notes)
         if loaded.kept_modules:
@@ -320,22 +325,42 @@ class BenchmarkSession:
                 result.thresholds[m.name] = self.config.threshold_for(
                     case.variant, int(result.info["bits"]), m.name)
             result.info.setdefault("baseline_scores", {})[m.name] = b
+        cfg = self.config
+        result.gates = result_gates(
+            result, base, task.metrics, result.thresholds,
+            BootstrapSettings(cfg.confidence, cfg.bootstrap_resamples, cfg.seed))
 
     def gate(self, result: TaskResult) -> list[str]:
-        """One failure message per gated metric whose retention is under its threshold."""
+        """One failure message per gated metric that fails under the run's gate policy."""
         info = result.info
+        policy = self.config.gate
+        if policy not in GATE_POLICIES:
+            raise VlmqError(f"gate policy {policy!r} is unknown; use one of "
+                            f"{', '.join(GATE_POLICIES)}")
         out = []
         for metric, threshold in result.thresholds.items():
             ratio = result.retention.get(metric)
-            if ratio is not None and ratio < threshold:
-                out.append(
-                    f"{info['model']} {info['variant']} on {info['task']}: {metric} "
-                    f"{result.metrics[metric].value:.4f} vs baseline {info['baseline']} "
-                    f"{info['baseline_scores'][metric]:.4f} = retention {ratio:.3f} "
-                    f"< threshold {threshold:.3f}"
-                )
+            if ratio is None:
+                continue
+            gate = result.gates.get(metric)
+            if gate_fails(policy, ratio, threshold, gate):
+                text = (f"{info['model']} {info['variant']} on {info['task']}: {metric} "
+                        f"{result.metrics[metric].value:.4f} vs baseline {info['baseline']} "
+                        f"{info['baseline_scores'][metric]:.4f} = retention {ratio:.3f} "
+                        f"< threshold {threshold:.3f}" if ratio < threshold else
+                        f"{info['model']} {info['variant']} on {info['task']}: {metric} "
+                        f"retention {ratio:.3f} not shown to be >= threshold {threshold:.3f}")
+                if gate:
+                    text += (f"; {gate['confidence']:.0%} interval {gate['low']:.3f}.."
+                             f"{gate['high']:.3f} ({gate['verdict']} at n={gate['n']})")
+                out.append(text)
         return out
 
+    def inconclusive(self, result: TaskResult) -> list[str]:
+        """`<variant> <task> <metric>: inconclusive at n=... (low..high vs thr); ~N decide`."""
+        info = result.info
+        return [f"{info['variant']} {info['task']} {describe(name, g)}"
+                for name, g in result.gates.items() if g["verdict"] == "inconclusive"]
 
 
 def check_label_space(loaded: LoadedModel, data: TaskDataset) -> None:

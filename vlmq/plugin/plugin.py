@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,11 @@ from vlmq.errors import UnavailableError, VlmqError
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 SESSION_KEY = pytest.StashKey[Any]()
 NEEDS_KEY = pytest.StashKey[dict]()
+INCONCLUSIVE_KEY = pytest.StashKey[list]()
+
+
+class InconclusiveGateWarning(UserWarning):
+    """A gate whose retention interval straddles its threshold (passes under `significant`)."""
 
 # option names that read better than the field name
 _OPTION_NAMES = {
@@ -200,9 +206,13 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
         pytest.skip(str(exc))
     benchmark.extra_info.update(result.to_extra_info())
+    undecided = session.inconclusive(result)
+    request.config.stash.setdefault(INCONCLUSIVE_KEY, []).extend(undecided)
     failures = session.gate(result)
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
+    for line in undecided:
+        warnings.warn(InconclusiveGateWarning(f"{case.model} {line}"), stacklevel=1)
 
 
 def readable_params(case: Any, task: str) -> dict[str, str]:
@@ -244,6 +254,18 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output
     if SESSION_KEY in config.stash:
         store = config.stash[SESSION_KEY].store
         output_json["vlmq"] = {"run_id": store.run_id, "run_dir": str(store.root)}
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
+                            ) -> None:
+    """List every gate the data could not decide, with the samples that would decide it."""
+    undecided = config.stash.get(INCONCLUSIVE_KEY, [])
+    if not undecided:
+        return
+    policy = config.stash[CONFIG_KEY].gate
+    terminalreporter.section(f"vlmq: {len(undecided)} inconclusive gate(s) (policy {policy})")
+    for line in undecided:
+        terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

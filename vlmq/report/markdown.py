@@ -10,10 +10,12 @@ from vlmq.report.pick import label, primary, value
 from vlmq.report.plots import variant_order
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
-from vlmq.results.summary import gate_checks, is_baseline, passed
+from vlmq.results.summary import DEFAULT_POLICY, gate_checks, is_baseline, passed
+from vlmq.stats.gates import describe
 
 SETTINGS = ("models", "variants", "tasks", "samples", "device", "baseline", "batch_size",
-            "max_new_tokens", "seed", "warmup_rounds", "attn_implementation", "energy")
+            "max_new_tokens", "seed", "warmup_rounds", "attn_implementation", "energy", "gate",
+            "confidence")
 COLUMN_KINDS = ("latency", "throughput", "memory", "size", "energy")
 CPU_ENERGY_NOTE = ("CPU energy comes from codecarbon; without readable RAPL counters it is a "
                    "TDP-based estimate (time x assumed watts): compare it between variants, "
@@ -24,9 +26,11 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     results = store.results()
     order = list(store.read_config().get("variants") or [])
     out = [f"# vlmq run `{store.run_id}`", ""]
-    out += _verdict(results)
-    out += ["## Settings", "", "| setting | value |", "|---|---|"]
     config = store.read_config()
+    policy = str(config.get("gate", DEFAULT_POLICY))
+    out += _verdict(results, policy)
+    out += _inconclusive(results, policy)
+    out += ["## Settings", "", "| setting | value |", "|---|---|"]
     out += [f"| {k} | {_cell(config[k])} |" for k in SETTINGS if k in config]
     out += ["", "All settings: [config.yaml](config.yaml). Raw numbers: "
                 "[summary.csv](summary.csv), [summary.json](summary.json).", ""]
@@ -35,7 +39,7 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
         out += ["## Machine", ""] + [f"- **{k}**: {_cell(v)}" for k, v in _flat(machine)] + [""]
     for task in dict.fromkeys(str(r.info.get("task")) for r in results):
         rs = [r for r in results if r.info.get("task") == task]
-        out += _task_table(task, rs, variant_order(rs, order))
+        out += _task_table(task, rs, variant_order(rs, order), policy)
     if plots:
         out += ["## Plots", ""]
         out += [f"### {name.replace('_', ' ')}\n\n![{name}]({p.relative_to(store.root)})\n"
@@ -59,9 +63,9 @@ def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path])
     return store.report_md
 
 
-def _verdict(results: list[TaskResult]) -> list[str]:
-    gated = [r for r in results if passed(r) is not None]
-    failed = [r for r in gated if not passed(r)]
+def _verdict(results: list[TaskResult], policy: str) -> list[str]:
+    gated = [r for r in results if passed(r, policy) is not None]
+    failed = [r for r in gated if not passed(r, policy)]
     if not results:
         return ["**No task results were stored in this run.**", ""]
     line = f"**{len(gated) - len(failed)} of {len(gated)} gated variant x task results passed.**"
@@ -72,7 +76,35 @@ def _verdict(results: list[TaskResult]) -> list[str]:
     return [line, ""]
 
 
-def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
+def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
+    """Every gate whose interval straddles its threshold, with the samples that would decide."""
+    lines = [f"- {r.info.get('model')} {r.info.get('variant')} {r.info.get('task')} "
+             f"{describe(name, g)}" for r in results for name, g in r.gates.items()
+             if g.get("verdict") == "inconclusive"]
+    if not lines:
+        return []
+    effect = ("they fail the run" if policy == "strict" else
+              "they pass under the `significant` policy" if policy == "significant" else
+              "the `point` policy judges the point retention alone")
+    return ["## Inconclusive gates", "",
+            f"The retention interval straddles the threshold: the data support neither verdict "
+            f"({effect}). Rerun with `--vlmq-samples` at least the number shown, or `-m slow` "
+            "for the whole split, to decide them.", "", *lines, ""]
+
+
+def _retention_cell(ret: float, gate: dict[str, Any] | None, threshold: float | None) -> str:
+    """`96.1% [94.0%..98.2%] ≥ 97%`; above 100% within noise reads "no detectable change"."""
+    text = f"{ret:.1%}"
+    if gate:
+        text += f" [{gate['low']:.1%}..{gate['high']:.1%}]"
+        if ret > 1 and gate["low"] <= 1:
+            text = f"no detectable change: {text}"
+    if threshold is not None:
+        text += f" ≥ {threshold:.0%}"
+    return f" ({text})"
+
+
+def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) -> list[str]:
     quality = list(dict.fromkeys(n for r in rs for n, m in r.metrics.items()
                                  if m.kind == "quality"))
     heads = [primary(rs, k) for k in COLUMN_KINDS]
@@ -84,25 +116,30 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
     rank = {v: i for i, v in enumerate(order)}
     for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
                                        rank.get(r.info.get("variant"), len(rank)))):
-        checks = gate_checks(r)
+        checks = gate_checks(r, policy)
         cells = [str(r.info.get("model")), str(r.info.get("variant"))]
         for q in quality:
             v = value(r, q)
             ret = r.retention.get(q)
             cell = _num(v)
             if ret is not None:
-                cell += f" ({ret:.1%}"
-                cell += f" ≥ {checks[q][1]:.0%})" if q in checks else ")"
+                cell += _retention_cell(ret, r.gates.get(q), checks[q][1] if q in checks
+                                        else None)
             cells.append(cell)
         cells += [_num(value(r, m.name)) for m in cols]
-        ok = passed(r)
-        cells.append("baseline" if is_baseline(r) else
-                     "-" if ok is None else "pass" if ok else "**FAIL**")
+        ok = passed(r, policy)
+        undecided = any(g.get("verdict") == "inconclusive" for g in r.gates.values())
+        cells.append("baseline" if is_baseline(r) else "-" if ok is None else
+                     "**FAIL**" if not ok else "pass (inconclusive)" if undecided else "pass")
         out.append("| " + " | ".join(cells) + " |")
     dataset = rs[0].info.get("dataset")
     samples = rs[0].info.get("samples")
+    confidence = next((g["confidence"] for r in rs for g in r.gates.values()), None)
+    interval = (f" In brackets: its {confidence:.0%} paired bootstrap interval; a gate passes "
+                "when the whole interval is at or above the threshold, fails when it is wholly "
+                "below, and is inconclusive otherwise." if confidence else "")
     out += ["", f"Dataset `{dataset}`, {samples} samples. Retention = variant / baseline; "
-                "the gate needs retention ≥ the threshold shown.", ""]
+                f"the gate needs retention ≥ the threshold shown.{interval}", ""]
     return out
 
 

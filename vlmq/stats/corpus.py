@@ -1,6 +1,7 @@
 """Corpus metrics recomputed on bootstrap resamples, from statistics cached once per sample.
 
-A resample is a vector of multiplicities w (how often each sample was drawn; sum = n). Every
+A resample is a vector of multiplicities w (how often each sample was drawn; sum = n; a
+jackknife row leaves one sample out with weight 0). Every
 estimator here maps a (B, n) matrix of them to B corpus values, vectorized:
 
 - means of per-sample scores (accuracy, VQA accuracy, top-k, ROUGE-L): exact, w @ x / n;
@@ -35,7 +36,7 @@ def ngram_counts(sentence: str, orders: int = ORDERS) -> Counter:
 
 def mean_values(scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Corpus means of per-sample `scores` under each row of resample `weights`."""
-    return weights @ scores / weights.shape[1]
+    return weights @ scores / weights.sum(axis=1)
 
 
 def bleu_stats(hyps: Sequence[str], refs: Sequence[Sequence[str]]) -> np.ndarray:
@@ -128,12 +129,12 @@ class CiderTables:
                          sparse.csr_matrix((r_v, (r_r, r_c)), shape=shape_p),
                          sparse.csr_matrix((h_v, (h_r, h_c)), shape=(self.n * ORDERS, g)),
                          sample, penalty))
-        log_n = np.log(float(self.n))
         outs = [np.empty(len(weights)) for _ in hyp_sets]
         for start in range(0, len(weights), chunk):
             w = weights[start:start + chunk]  # (b, n)
+            size = w.sum(axis=1)  # n, or n - 1 for a jackknife row
             df = (docs.T @ w.T)  # (g, b): resampled document frequencies
-            idf2 = (log_n - np.log(np.maximum(1.0, df))) ** 2
+            idf2 = (np.log(size)[None, :] - np.log(np.maximum(1.0, df))) ** 2
             for out, (a, r, h, sample, penalty) in zip(outs, mats, strict=True):
                 num = (a @ idf2).reshape(-1, ORDERS, w.shape[0])
                 nr = (r @ idf2).reshape(-1, ORDERS, w.shape[0])
@@ -145,5 +146,5 @@ class CiderTables:
                 per_sample = np.zeros((self.n, w.shape[0]))
                 np.add.at(per_sample, sample, per_pair)
                 per_sample *= 10.0 / (ORDERS * refs_per[:, None])
-                out[start:start + chunk] = np.einsum("bn,nb->b", w, per_sample) / self.n
+                out[start:start + chunk] = np.einsum("bn,nb->b", w, per_sample) / size
         return outs

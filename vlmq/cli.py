@@ -24,6 +24,10 @@ def _parser() -> argparse.ArgumentParser:
                        "significant (see vlmq/report/compare.py for the tests).")
     c.add_argument("runs", nargs="+", metavar="RUN",
                    help="pytest-benchmark JSON, run folder, or saved id (0003) under --storage")
+    c.add_argument("--history", action="append", default=[], metavar="RUN",
+                   help="an earlier run of the reference side (repeatable): with >= 2, "
+                   "timing, energy, memory and load time are judged against the spread of "
+                   "the past runs instead of within-run tests plus minimum effects")
     c.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="per-metric (or per-kind) threshold: 0.05, 5%% or 0.01abs; repeatable")
     c.add_argument("--alpha", type=float, default=0.01,
@@ -67,7 +71,9 @@ def _run(args: argparse.Namespace) -> int:
         if len(args.runs) < 2:
             raise VlmqError("compare needs at least two runs (reference first)")
         runs = [cmp.load_run(s, args.storage) for s in args.runs]
-        rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed)
+        history = [cmp.load_run(s, args.storage) for s in args.history]
+        rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed,
+                           history)
         shown = [r for r in rows if r.higher_is_better is not None] if args.only_judged else rows
         print(cmp.format_table(shown, runs))
         for line in cmp.missing(runs):

@@ -167,7 +167,7 @@ def load_variant(
     import torch
     from accelerate import init_empty_weights
 
-    from vlmq.measure.footprint import model_bytes, saved_bytes
+    from vlmq.measure.footprint import model_bytes
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
@@ -233,7 +233,8 @@ def load_variant(
     if problem:
         raise VlmqError(problem)
 
-    disk, disk_note = (saved_bytes(loaded, variant) if measure_disk else (None, "not measured"))
+    disk, disk_note = (variant.disk_size(loaded, source) if measure_disk
+                       else (None, "not measured"))
     return LoadedModel(
         name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
         model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,

@@ -10,6 +10,7 @@ Not part of "every variant": it only applies to checkpoints saved quantized.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vlmq.variants.base import VARIANTS, Variant
@@ -65,6 +66,19 @@ class AsSaved(Variant):
     def checkpoint_bits(self, config: Any) -> int:
         qc = quantization_config(config)
         return saved_bits(qc) if qc else self.bits
+
+    def disk_size(self, model: Any, source: str) -> Any:
+        """The checkpoint's own files (weights and config), as it was saved: re-saving a loaded
+        checkpoint measures the saver, not the artefact that ships."""
+        from vlmq.measure.footprint import SavedSize
+
+        folder = Path(source)
+        if not folder.is_dir():
+            return SavedSize(None, "a hub checkpoint: its files are in the hub cache, not measured")
+        files = [f for f in folder.iterdir()
+                 if f.suffix in (".safetensors", ".bin") or f.name == "config.json"]
+        return SavedSize(sum(f.stat().st_size for f in files),
+                         "the checkpoint's weight files and config.json, as saved")
 
     def check_counts(self, variant_id: str, counts: dict[str, dict[str, int]],
                      kept: int = 0) -> str | None:

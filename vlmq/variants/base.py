@@ -137,6 +137,12 @@ class Variant:
 
         return check_counts(variant_id, self.quantizes, counts, kept=kept)
 
+    def disk_size(self, model: Any, source: str) -> Any:
+        """Bytes on disk of the loaded model (a vlmq.measure.footprint.SavedSize), by `save`."""
+        from vlmq.measure.footprint import saved_bytes
+
+        return saved_bytes(model, self)
+
     def skip_modules(self, parts: dict[str, list[str]], settings: VariantSettings) -> list[str]:
         """Full module paths of every part this variant leaves alone, plus kept modules."""
         skip = [p for part, paths in parts.items() if part not in self.quantizes for p in paths]

@@ -53,10 +53,18 @@ def test_json_has_every_measurement_and_part_counts(tiny_llava: str, tmp_path: P
     assert vision["text"]["quantized"] == 0
     assert text["head"]["quantized"] == vision["head"]["quantized"] == 0
     assert "retention" in got["int8-text/vqa"] and got["fp32/vqa"]["retention"] == {}
-    # pytest-benchmark's own reader accepts the file
-    cmp = subprocess.run([sys.executable, "-m", "pytest_benchmark.cli", "compare",
-                          str(tmp_path / "out.json")], capture_output=True, text=True)
+    # params are plain strings, so pytest-benchmark's own reader groups by them
+    assert "UNSERIALIZABLE" not in (tmp_path / "out.json").read_text()
+    params = [b["params"] for b in data["benchmarks"]]
+    assert {p["variant"] for p in params} == {"fp32", "int8-text", "int8-vision"}
+    assert all(set(p) == {"model", "variant", "attn", "task"} for p in params)
+    # pytest-benchmark's own `pytest-benchmark compare` (its cli module has no __main__)
+    cmp = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; main()",
+                          "compare", "--group-by=param:variant", str(tmp_path / "out.json")],
+                         capture_output=True, text=True)
     assert cmp.returncode == 0, cmp.stderr
+    for variant in ("fp32", "int8-text", "int8-vision"):
+        assert f"param:variant={variant}" in cmp.stdout, cmp.stdout
 
 
 def test_deselected_baseline_is_computed_once_and_used(tiny_llava: str, tmp_path: Path) -> None:

@@ -41,6 +41,10 @@ class RunConfig:
     samples: int = _f(128, "samples per task in the default (fast) run; -m slow uses all")
     device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)")
     baseline: str = _f("auto", "baseline variant; auto = fp16 on CUDA, fp32 on CPU")
+    baseline_model: str = _f(
+        "", "model the baseline variant runs on; empty = each model itself. For a checkpoint "
+        "saved quantized (variant as-saved): the full-precision model it was made from"
+    )
     batch_size: int = _f(8, "samples per forward pass")
     max_new_tokens: int = _f(
         0, "greedy decoding length cap; 0 = the task's own (caption 64, as lmms-eval), else 32"

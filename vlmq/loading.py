@@ -17,7 +17,7 @@ from typing import Any
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.models.base import ADAPTERS, ClassificationOutput, GenerationOutput, ModelAdapter
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
-from vlmq.variants.inspect import check_counts, count_linears
+from vlmq.variants.inspect import count_linears
 from vlmq.variants.keep import split_variant_id
 from vlmq.variants.targets import is_kept
 
@@ -83,8 +83,6 @@ def read_config(source: str) -> Any:
 
 
 def adapter_for(config: Any) -> ModelAdapter:
-    import vlmq.models  # noqa: F401  (registers the family adapters)
-
     model_type = getattr(config, "model_type", None)
     if model_type not in ADAPTERS:
         raise VlmqError(f"model type {model_type!r} is not supported; supported types: "
@@ -93,8 +91,6 @@ def adapter_for(config: Any) -> ModelAdapter:
 
 
 def get_variant(name: str) -> Variant:
-    import vlmq.variants  # noqa: F401  (registers the variants)
-
     return VARIANTS.get(name)
 
 
@@ -119,6 +115,7 @@ class LoadedModel:
     disk_bytes: int | None
     disk_note: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
                  ) -> GenerationOutput:
@@ -170,7 +167,7 @@ def load_variant(
     import torch
     from accelerate import init_empty_weights
 
-    from vlmq.measure.footprint import model_bytes, saved_bytes
+    from vlmq.measure.footprint import model_bytes
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
@@ -184,6 +181,9 @@ def load_variant(
     check_attention(attn_implementation, dev)
     source = resolve_source(model)
     config = read_config(source)
+    reason = variant.model_unavailable_reason(config)
+    if reason:
+        raise UnavailableError(f"{model}: {reason}")
     adapter = adapter_for(config)
     cls = adapter.auto_class()
     check_model_attention(cls, attn_implementation)
@@ -229,16 +229,18 @@ def load_variant(
     counts = count_linears(loaded, parts)
     kept_linears = sum(1 for name, mod in loaded.named_modules()
                        if is_kept(name, kept) and isinstance(mod, torch.nn.Linear))
-    problem = check_counts(variant_id, variant.quantizes, counts, kept=kept_linears)
+    problem = variant.check_counts(variant_id, counts, kept=kept_linears)
     if problem:
         raise VlmqError(problem)
 
-    disk, disk_note = (saved_bytes(loaded, variant) if measure_disk else (None, "not measured"))
+    disk, disk_note = (variant.disk_size(loaded, source) if measure_disk
+                       else (None, "not measured"))
     return LoadedModel(
         name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
         model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
         parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
         footprint_bytes=model_bytes(loaded), disk_bytes=disk, disk_note=disk_note,
+        bits=variant.checkpoint_bits(config),
     )
 
 

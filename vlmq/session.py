@@ -64,8 +64,6 @@ def task_key(task: str, full: bool) -> str:
 
 class BenchmarkSession:
     def __init__(self, config: RunConfig) -> None:
-        import vlmq.variants  # noqa: F401  (register the variants)
-
         self.config = config
         self.device = resolve_device(config.device)
         self.baseline = (default_baseline(self.device) if config.baseline == "auto"
@@ -127,7 +125,7 @@ class BenchmarkSession:
 
     def variants(self) -> list[str]:
         """Variants to run, the baseline first (its scores are what the others are gated on)."""
-        names = self.config.variants or VARIANTS.names()
+        names = self.config.variants or [n for n, v in VARIANTS.items() if v.by_default]
         for name in names:
             get_variant(split_variant_id(name)[0])  # did-you-mean on a misspelt variant
         return [self.baseline] + [v for v in dict.fromkeys(names) if v != self.baseline]
@@ -146,8 +144,13 @@ class BenchmarkSession:
         return [t for t in asked if TASKS.get(t).kind == kind]
 
     def cases(self) -> list[Case]:
-        return [Case(m, v, a) for m in self.config.models for a in self.config.attn_implementation
-                for v in self.variants()]
+        """Every model x attention x variant; with a separate baseline model, its baseline
+        cases come first and the models run only their other variants."""
+        attns, base_model = self.config.attn_implementation, self.config.baseline_model
+        cases = [Case(base_model, self.baseline, a) for a in attns] if base_model else []
+        cases += [Case(m, v, a) for m in self.config.models for a in attns
+                  for v in self.variants() if not (base_model and v == self.baseline)]
+        return list(dict.fromkeys(cases))
 
     def task(self, name: str) -> Task:
         if name not in self._tasks:
@@ -264,7 +267,8 @@ class BenchmarkSession:
             "base_variant": case.variant, "attn_implementation": case.attn,
             "dataset": data.source, "split": data.split, "device": self.device,
             "baseline": self.baseline, "run_id": self.store.run_id,
-            "bits": loaded.variant.bits, "samples": len(outcome.records),
+            "baseline_model": self.baseline_case(case).model,
+            "bits": loaded.bits, "samples": len(outcome.records),
             "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
             "max_new_tokens": self.max_new_tokens(task) if task.kind == "generate" else None,
             "seed": cfg.seed, "family": loaded.adapter.family,
@@ -289,7 +293,7 @@ class BenchmarkSession:
     # -- baseline and gates --------------------------------------------------------------------
 
     def baseline_case(self, case: Case) -> Case:
-        return Case(case.model, self.baseline, case.attn)
+        return Case(self.config.baseline_model or case.model, self.baseline, case.attn)
 
     def ensure_baseline(self, case: Case, tasks: list[tuple[str, bool]]) -> None:
         """Compute the baseline's scores for `tasks` unless this run already has them.

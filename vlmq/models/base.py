@@ -1,7 +1,8 @@
 """A model family adapter: where a family's parts live and how it loads, prompts and runs.
 
 One file per family under `vlmq/models/`, each registering its adapter in ADAPTERS under
-the `model_type` values of its transformers config.
+the `model_type` values of its transformers config; the module is found through its
+`vlmq.models` entry point (see vlmq.registry).
 """
 
 from __future__ import annotations
@@ -103,4 +104,6 @@ class ModelAdapter(ABC):
         return [id2label[i] for i in sorted(id2label)] if id2label else None
 
 
-ADAPTERS: Registry[ModelAdapter] = Registry("model type")
+# Filled from the `vlmq.models` entry points: each family module adds its adapter under every
+# `model_type` it serves.
+ADAPTERS: Registry[ModelAdapter] = Registry("model type", group="vlmq.models")

@@ -84,6 +84,12 @@ def build_config(config: pytest.Config) -> RunConfig:
     return run
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from vlmq.plugin import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
@@ -91,6 +97,20 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[CONFIG_KEY] = build_config(config)
     except VlmqError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _call_register_hook(config)
+
+
+def _call_register_hook(config: pytest.Config) -> None:
+    """Hand the registries to `pytest_vlmq_register` implementations (historic: conftests
+    found later are called when they register). The registries import neither torch nor a
+    backend: their entry points load on first use."""
+    from vlmq.data.embedded import EMBEDDED
+    from vlmq.models.base import ADAPTERS
+    from vlmq.tasks.base import TASKS
+    from vlmq.variants.base import VARIANTS
+
+    config.hook.pytest_vlmq_register.call_historic(kwargs=dict(
+        config=config, variants=VARIANTS, models=ADAPTERS, tasks=TASKS, datasets=EMBEDDED))
 
 
 def vlmq_session(config: pytest.Config) -> Any:
@@ -206,6 +226,8 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
         pytest.skip(str(exc))
     benchmark.extra_info.update(result.to_extra_info())
+    request.config.hook.pytest_vlmq_update_extra_info(
+        config=request.config, extra_info=benchmark.extra_info, params=benchmark.params)
     undecided = session.inconclusive(result)
     request.config.stash.setdefault(INCONCLUSIVE_KEY, []).extend(undecided)
     failures = session.gate(result)

@@ -1,4 +1,6 @@
-"""torchao int8 weight-only quantization (per-row scales), applied after loading."""
+"""torchao int8, applied after loading: weight-only (`torchao-int8`) and dynamic-activation
+(`dynamic-int8`: activations quantized to int8 per batch, as torch.ao's deprecated
+quantize_dynamic did, through torchao's maintained config)."""
 
 from __future__ import annotations
 
@@ -12,22 +14,39 @@ from vlmq.variants.targets import target_linears
 
 @dataclass(frozen=True)
 class TorchaoInt8(Variant):
-    """Replaces the weights of the targeted Linear layers by torchao int8 tensor subclasses."""
+    """Replaces the weights of the targeted Linear layers by torchao int8 tensor subclasses;
+    `config` is the name of the torchao.quantization config class that says how."""
+
+    config: str = "Int8WeightOnlyConfig"
+
+    def quantized_linear(self, module: Any) -> bool:
+        # torchao keeps the nn.Linear and swaps its weight for a tensor subclass
+        import torch.nn as nn
+
+        weight = getattr(module, "weight", None) if isinstance(module, nn.Linear) else None
+        return weight is not None and type(weight.data).__module__.startswith("torchao")
 
     def post_load(
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
     ) -> None:
-        from torchao.quantization import Int8WeightOnlyConfig, quantize_
+        import torchao.quantization as tq
 
         names = set(target_linears(model, parts, self.quantizes, settings.keep_modules))
         if not names:
             raise VlmqError(f"variant {self.name!r} found no Linear layer in parts "
                             f"{', '.join(self.quantizes)} of this model; check the part paths")
-        quantize_(model, Int8WeightOnlyConfig(), filter_fn=lambda _m, fqn: fqn in names)
+        tq.quantize_(model, getattr(tq, self.config)(), filter_fn=lambda _m, fqn: fqn in names)
 
 
+_ALL = ("vision", "projector", "text")
+# save_pretrained cannot write torchao's tensor subclasses: bytes on disk come from torch.save.
 VARIANTS.add("torchao-int8", TorchaoInt8(
-    name="torchao-int8", bits=8, quantizes=("vision", "projector", "text"),
-    packages=("torchao",), options={"save": "torch.save"},
+    name="torchao-int8", bits=8, quantizes=_ALL, packages=("torchao",), save="torch.save",
     description="torchao int8 weight-only quantization of every Linear but the head",
+))
+VARIANTS.add("dynamic-int8", TorchaoInt8(
+    name="dynamic-int8", bits=8, quantizes=_ALL, devices=("cpu",), packages=("torchao",),
+    save="torch.save", config="Int8DynamicActivationInt8WeightConfig",
+    description="torchao int8 weights and per-batch dynamic int8 activations of every Linear "
+                "but the head (CPU)",
 ))

@@ -53,6 +53,14 @@ class RunConfig:
         "retention thresholds: 'variant', 'variant:metric' or 'bits' (e.g. '8') -> minimum ratio",
         value_type=float,
     )
+    device_map: str = _f(
+        "", "spread each model over devices with accelerate: auto, balanced, balanced_low_0, "
+        "sequential; empty = the whole model on --vlmq-device"
+    )
+    max_memory: dict[str, str] = _f(
+        {}, "with a device map, the most each device may hold: 0=20GiB, cuda:1=30GiB, cpu=64GiB "
+        "(what fits nowhere is offloaded to disk)"
+    )
     attn_implementation: list[str] = _f(
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2"
     )

@@ -28,6 +28,7 @@ from vlmq.loading import (
     unload,
 )
 from vlmq.metrics.base import CorpusScore, retention
+from vlmq.placement import Placement
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
@@ -68,6 +69,7 @@ class BenchmarkSession:
         self.baseline = (default_baseline(self.device) if config.baseline == "auto"
                          else config.baseline)
         VARIANTS.get(split_variant_id(self.baseline)[0])  # fail early on a misspelt baseline
+        Placement(self.device, config.device_map, config.max_memory)  # a typo fails here
         self.settings = VariantSettings(
             int8_threshold=config.int8_threshold,
             bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
@@ -185,7 +187,9 @@ class BenchmarkSession:
     def load(self, case: Case) -> LoadedModel:
         try:
             loaded = load_variant(case.model, case.variant, device=self.device,
-                                  settings=self.settings, attn_implementation=case.attn)
+                                  settings=self.settings, attn_implementation=case.attn,
+                                  device_map=self.config.device_map,
+                                  max_memory=self.config.max_memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise

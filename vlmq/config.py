@@ -76,6 +76,10 @@ class RunConfig:
         False, "score captions with the pure-Python PTB tokenizer even where Java is present"
     )
     spice: bool = _f(False, "also score SPICE (needs Stanford CoreNLP next to pycocoevalcap)")
+    shard: str = _f(
+        "", "K/N: run only the K-th of N deterministic parts of the model x variant list (for "
+        "several machines); join the run folders with `vlmq merge`"
+    )
     run_id: str = _f("", "run folder name under reports_dir; same id = resume; empty = new")
     reports_dir: str = _f("reports/runs", "where run folders are written")
     progress: bool = _f(True, "tqdm progress bars (always off when CI is set)")

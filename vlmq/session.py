@@ -29,9 +29,11 @@ from vlmq.loading import (
 )
 from vlmq.metrics.base import CorpusScore, retention
 from vlmq.placement import Placement
+from vlmq.results.gates import gate_failures
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
+from vlmq.shard import parse_shard, shard_items
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VARIANTS, VariantSettings
@@ -61,15 +63,17 @@ def task_key(task: str, full: bool) -> str:
 
 
 class BenchmarkSession:
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, worker: str = "") -> None:
         import vlmq.variants  # noqa: F401  (register the variants)
 
         self.config = config
+        self.worker = worker  # the pytest-xdist worker running this session, if any
         self.device = resolve_device(config.device)
         self.baseline = (default_baseline(self.device) if config.baseline == "auto"
                          else config.baseline)
         VARIANTS.get(split_variant_id(self.baseline)[0])  # fail early on a misspelt baseline
         Placement(self.device, config.device_map, config.max_memory)  # a typo fails here
+        parse_shard(config.shard)
         self.settings = VariantSettings(
             int8_threshold=config.int8_threshold,
             bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
@@ -115,6 +119,12 @@ class BenchmarkSession:
         """The decoded image of a sample evaluated in this session (for the spot-check page)."""
         from vlmq.data.images import decode_image
 
+        if not self._data:  # a session that evaluated nothing itself (an xdist controller)
+            for path in sorted((self.store.root / "subsets").glob("*.json")):
+                name, full = (path.stem[:-5], True) if path.stem.endswith("-full") \
+                    else (path.stem, False)
+                if name in TASKS:
+                    self.data(name, full)
         for data in self._data.values():
             ids = data.dataset["sample_id"]
             if sample_id in ids:
@@ -144,9 +154,13 @@ class BenchmarkSession:
         kind = self.model_kind(model)
         return [t for t in asked if TASKS.get(t).kind == kind]
 
-    def cases(self) -> list[Case]:
+    def all_cases(self) -> list[Case]:
         return [Case(m, v, a) for m in self.config.models for a in self.config.attn_implementation
                 for v in self.variants()]
+
+    def cases(self) -> list[Case]:
+        """The cases this process runs: all of them, or its shard's part (--vlmq-shard)."""
+        return shard_items(self.all_cases(), self.config.shard)
 
     def task(self, name: str) -> Task:
         if name not in self._tasks:
@@ -203,15 +217,25 @@ class BenchmarkSession:
         return None
 
     def run(self, loaded: LoadedModel, case: Case, task_name: str, *, full: bool = False,
-            runner: BatchRunner = plain_runner, measure: bool = True) -> TaskResult:
-        """Evaluate one task on one loaded variant; resumes from stored records."""
+            runner: BatchRunner = plain_runner, measure: bool = True, test: str = ""
+            ) -> TaskResult:
+        """Evaluate one task on one loaded variant; resumes from stored records. `test` names
+        the caller (a pytest node id) in the result, for entries rebuilt from the run folder.
+
+        The task is held (`RunStore.task_lock`) while it runs, so that in a distributed run a
+        task is evaluated by one process only; the others find it finished."""
+        with self.store.task_lock(case.model, case.variant_key, task_key(task_name, full)):
+            stored = self.stored_result(case, task_name, full)
+            if stored is not None:
+                stored.notes["resumed"] = "finished earlier in this run; not recomputed"
+                return stored
+            return self._evaluate(loaded, case, task_name, full, runner, measure, test)
+
+    def _evaluate(self, loaded: LoadedModel, case: Case, task_name: str, full: bool,
+                  runner: BatchRunner, measure: bool, test: str) -> TaskResult:
         from vlmq.measure.energy import EnergyTracker
         from vlmq.measure.memory import PeakMemory
 
-        stored = self.stored_result(case, task_name, full)
-        if stored is not None:
-            stored.notes["resumed"] = "finished earlier in this run; not recomputed"
-            return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
         if task.kind == "classify":
@@ -236,6 +260,8 @@ class BenchmarkSession:
         # the rewritten records carry the per-sample scores next to each prediction
         self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
+        if test:
+            result.info["test"] = test
         add_speed(result, outcome.records)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
@@ -271,6 +297,8 @@ class BenchmarkSession:
             "seed": cfg.seed, "family": loaded.adapter.family,
             "threads": self.cpu_settings["threads"],
         }
+        if self.worker:
+            info["worker"] = self.worker
         result = TaskResult(info=info, quantized_linears=loaded.quantized_linears)
         for m in task.metrics:
             if m.name in score.corpus:
@@ -294,6 +322,8 @@ class BenchmarkSession:
         """Compute the baseline's scores for `tasks` unless this run already has them.
 
         Called before a non-baseline variant is loaded, so that only one model is in memory.
+        Measured in full (energy too): in a sharded or distributed run this may be the only
+        result of the baseline.
         """
         base = self.baseline_case(case)
         missing = [(t, f) for t, f in tasks if self.stored_result(base, t, f) is None]
@@ -302,7 +332,7 @@ class BenchmarkSession:
         loaded = self.load(base)
         try:
             for t, f in missing:
-                self.run(loaded, base, t, full=f, measure=False)
+                self.run(loaded, base, t, full=f)
         finally:
             unload(loaded)
 
@@ -327,19 +357,7 @@ class BenchmarkSession:
 
     def gate(self, result: TaskResult) -> list[str]:
         """One failure message per gated metric whose retention is under its threshold."""
-        info = result.info
-        out = []
-        for metric, threshold in result.thresholds.items():
-            ratio = result.retention.get(metric)
-            if ratio is not None and ratio < threshold:
-                out.append(
-                    f"{info['model']} {info['variant']} on {info['task']}: {metric} "
-                    f"{result.metrics[metric].value:.4f} vs baseline {info['baseline']} "
-                    f"{info['baseline_scores'][metric]:.4f} = retention {ratio:.3f} "
-                    f"< threshold {threshold:.3f}"
-                )
-        return out
-
+        return gate_failures(result)
 
 
 def check_label_space(loaded: LoadedModel, data: TaskDataset) -> None:

@@ -70,8 +70,17 @@ RUN_ID_KEY = pytest.StashKey[str]()
 
 def start_controller(config: pytest.Config, run_id: str, reports_dir: str) -> str:
     """Pick the run id the controller hands to its workers (a new one unless the user gave
-    one) and start collecting the workers' entries."""
+    one) and start collecting the workers' entries.
+
+    A crashed worker is not replaced unless the user asks (`--max-worker-restart`): xdist 3.8
+    hangs when it replaces a crashed worker under group scheduling (pytest-xdist issues 1323,
+    1327, 1378). The run stops instead, and the same `--vlmq-run-id` resumes it.
+    """
     from vlmq.results.store import new_run_id
+
+    if config.option.maxworkerrestart is None and config.getoption("dist") in ("load",
+                                                                              "loadgroup"):
+        config.option.maxworkerrestart = "0"
 
     config.stash[RUN_ID_KEY] = run_id or new_run_id()
     config.pluginmanager.register(EntryCollector(Path(reports_dir) / config.stash[RUN_ID_KEY]),

@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="rebuild summary, plots and report.md of a run folder")
     r.add_argument("run_dir", metavar="RUN_DIR")
 
+    m = sub.add_parser("merge", help="join the run folders of shards (--vlmq-shard K/N) into one",
+                       description="Join shard run folders into one run folder with its "
+                       "summary, report and gates; exit 1 when a gate fails, as pytest would.")
+    m.add_argument("runs", nargs="+", metavar="RUN_DIR", help="the shards' run folders")
+    m.add_argument("--out", required=True, metavar="RUN_DIR", help="the merged run folder (new)")
+    m.add_argument("--json", dest="json_out", metavar="FILE",
+                   help="also write the merged run as one pytest-benchmark JSON")
+
     e = sub.add_parser("export", help="github-action-benchmark custom JSON from a run or JSON")
     e.add_argument("source", metavar="RUN_OR_JSON")
     e.add_argument("--out", required=True, metavar="FILE",
@@ -85,6 +93,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"REGRESSION: {r.entry} {r.metric}")
         print(f"{len(bad)} regression(s) in {len(rows)} metric rows")
         return 1 if bad else 0
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "report":
         from vlmq.report.build import build_report
 
@@ -95,6 +105,30 @@ def _run(args: argparse.Namespace) -> int:
     for path in write_benchmark_action(args.source, args.out, args.kind, args.storage):
         print(path)
     return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from vlmq.report.build import build_report
+    from vlmq.results.benchjson import benchmark_document
+    from vlmq.results.gates import gate_failures
+    from vlmq.results.merge import merge_runs
+
+    merged = merge_runs(args.runs, args.out)
+    print(f"merged {len(args.runs)} runs into {merged.root}")
+    print(build_report(merged.root))
+    results = merged.results()
+    if args.json_out:
+        doc = benchmark_document(results, merged.read_machine(),
+                                 note=f"merged by vlmq merge from {', '.join(args.runs)}")
+        doc["vlmq"] = {"run_id": merged.run_id, "run_dir": str(merged.root),
+                       "merged_from": list(args.runs)}
+        Path(args.json_out).write_text(json.dumps(doc, indent=1, default=str))
+        print(f"wrote {args.json_out} ({len(doc['benchmarks'])} entries)")
+    policy = str(merged.read_config().get("gate") or "significant")
+    failures = [line for r in results for line in gate_failures(r, policy)]
+    for line in failures:
+        print(f"GATE FAILED: {line}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

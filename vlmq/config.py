@@ -65,6 +65,14 @@ class RunConfig:
     )
     confidence: float = _f(0.95, "confidence of the retention intervals the gates judge")
     bootstrap_resamples: int = _f(2000, "paired bootstrap resamples per retention interval")
+    device_map: str = _f(
+        "", "spread each model over devices with accelerate: auto, balanced, balanced_low_0, "
+        "sequential; empty = the whole model on --vlmq-device"
+    )
+    max_memory: dict[str, str] = _f(
+        {}, "with a device map, the most each device may hold: 0=20GiB, cuda:1=30GiB, cpu=64GiB "
+        "(what fits nowhere is offloaded to disk)"
+    )
     attn_implementation: list[str] = _f(
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2"
     )
@@ -80,6 +88,10 @@ class RunConfig:
         False, "score captions with the pure-Python PTB tokenizer even where Java is present"
     )
     spice: bool = _f(False, "also score SPICE (needs Stanford CoreNLP next to pycocoevalcap)")
+    shard: str = _f(
+        "", "K/N: run only the K-th of N deterministic parts of the model x variant list (for "
+        "several machines); join the run folders with `vlmq merge`"
+    )
     run_id: str = _f("", "run folder name under reports_dir; same id = resume; empty = new")
     reports_dir: str = _f("reports/runs", "where run folders are written")
     progress: bool = _f(True, "tqdm progress bars (always off when CI is set)")

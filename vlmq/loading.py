@@ -16,6 +16,7 @@ from typing import Any
 
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.models.base import ADAPTERS, ClassificationOutput, GenerationOutput, ModelAdapter
+from vlmq.placement import Placement, bytes_per_device
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
 from vlmq.variants.inspect import count_linears
 from vlmq.variants.keep import split_variant_id
@@ -116,6 +117,7 @@ class LoadedModel:
     disk_note: str = ""
     notes: dict[str, str] = field(default_factory=dict)
     bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
+    placement: Placement | None = None  # owns a disk-offload folder when spread
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
                  ) -> GenerationOutput:
@@ -162,8 +164,11 @@ def load_variant(
     settings: VariantSettings | None = None,
     attn_implementation: str = "sdpa",
     measure_disk: bool = True,
+    device_map: str = "",
+    max_memory: dict[str, str] | None = None,
 ) -> LoadedModel:
-    """Load `model` quantized as `variant_id` on `device`, and check what it quantized."""
+    """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
+    `device_map` under `max_memory`, see vlmq.placement), and check what it quantized."""
     import torch
     from accelerate import init_empty_weights
 
@@ -211,14 +216,29 @@ def load_variant(
         keep_modules=tuple(settings.keep_modules) + kept,
     )
 
+    placement = Placement(dev, device_map, max_memory)
+    if placement.spread and not variant.spreads:
+        raise UnavailableError(f"variant {variant_id!r} quantizes after loading, so it cannot be "
+                               f"spread over devices with a device map; run it without "
+                               f"--vlmq-device-map")
     start = time.perf_counter()
     kwargs = variant.load_kwargs(parts, settings, device_type(dev))
     try:
         loaded = cls.from_pretrained(
-            source, device_map={"": dev}, attn_implementation=attn_implementation, **kwargs
+            source, attn_implementation=attn_implementation, **placement.load_kwargs(), **kwargs
         )
     except torch.cuda.OutOfMemoryError as exc:
-        raise UnavailableError(f"{model} as {variant_id} does not fit on {dev}: {exc}") from None
+        placement.close()
+        where = f"the devices of --vlmq-device-map {device_map}" if placement.spread else dev
+        raise UnavailableError(f"{model} as {variant_id} does not fit on {where}: "
+                               f"{' '.join(str(exc).split())[:200]}") from None
+    except ValueError as exc:
+        placement.close()
+        if placement.spread:  # accelerate: the limits leave no room for some module
+            raise UnavailableError(f"{model} as {variant_id} cannot be placed with "
+                                   f"--vlmq-device-map {device_map} and --vlmq-max-memory "
+                                   f"{max_memory}: {' '.join(str(exc).split())[:200]}") from None
+        raise
     loaded.eval()
     variant.post_load(loaded, parts, settings, device_type(dev))
     if dev.startswith("cuda"):
@@ -233,14 +253,19 @@ def load_variant(
     if problem:
         raise VlmqError(problem)
 
-    disk, disk_note = (variant.disk_size(loaded, source) if measure_disk
-                       else (None, "not measured"))
+    disk, disk_note = (variant.disk_size(loaded, source) if measure_disk and not placement.spread
+                       else (None, "not measured" if not placement.spread
+                             else "not measured for a model spread with a device map"))
+    notes = {}
+    if placement.spread:
+        notes["device_map"] = ", ".join(f"{d}: {b / 2**20:.1f} MiB" for d, b in
+                                        sorted(bytes_per_device(loaded).items()))
     return LoadedModel(
         name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
         model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
         parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
         footprint_bytes=model_bytes(loaded), disk_bytes=disk, disk_note=disk_note,
-        bits=variant.checkpoint_bits(config),
+        bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
     )
 
 
@@ -251,6 +276,8 @@ def unload(loaded: LoadedModel | None) -> None:
     if loaded is not None:
         loaded.model = None
         loaded.processor = None
+        if loaded.placement is not None:
+            loaded.placement.close()
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

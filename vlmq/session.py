@@ -28,11 +28,14 @@ from vlmq.loading import (
     unload,
 )
 from vlmq.metrics.base import CorpusScore, retention
+from vlmq.placement import Placement
+from vlmq.results.gates import gate_failures
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
+from vlmq.shard import parse_shard, shard_items
 from vlmq.stats.bootstrap import BootstrapSettings
-from vlmq.stats.gates import GATE_POLICIES, describe, gate_fails
+from vlmq.stats.gates import describe
 from vlmq.stats.retention import result_gates
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
@@ -63,12 +66,15 @@ def task_key(task: str, full: bool) -> str:
 
 
 class BenchmarkSession:
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, worker: str = "") -> None:
         self.config = config
+        self.worker = worker  # the pytest-xdist worker running this session, if any
         self.device = resolve_device(config.device)
         self.baseline = (default_baseline(self.device) if config.baseline == "auto"
                          else config.baseline)
         VARIANTS.get(split_variant_id(self.baseline)[0])  # fail early on a misspelt baseline
+        Placement(self.device, config.device_map, config.max_memory)  # a typo fails here
+        parse_shard(config.shard)
         self.settings = VariantSettings(
             int8_threshold=config.int8_threshold,
             bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
@@ -114,6 +120,12 @@ class BenchmarkSession:
         """The decoded image of a sample evaluated in this session (for the spot-check page)."""
         from vlmq.data.images import decode_image
 
+        if not self._data:  # a session that evaluated nothing itself (an xdist controller)
+            for path in sorted((self.store.root / "subsets").glob("*.json")):
+                name, full = (path.stem[:-5], True) if path.stem.endswith("-full") \
+                    else (path.stem, False)
+                if name in TASKS:
+                    self.data(name, full)
         for data in self._data.values():
             ids = data.dataset["sample_id"]
             if sample_id in ids:
@@ -143,7 +155,7 @@ class BenchmarkSession:
         kind = self.model_kind(model)
         return [t for t in asked if TASKS.get(t).kind == kind]
 
-    def cases(self) -> list[Case]:
+    def all_cases(self) -> list[Case]:
         """Every model x attention x variant; with a separate baseline model, its baseline
         cases come first and the models run only their other variants."""
         attns, base_model = self.config.attn_implementation, self.config.baseline_model
@@ -151,6 +163,10 @@ class BenchmarkSession:
         cases += [Case(m, v, a) for m in self.config.models for a in attns
                   for v in self.variants() if not (base_model and v == self.baseline)]
         return list(dict.fromkeys(cases))
+
+    def cases(self) -> list[Case]:
+        """The cases this process runs: all of them, or its shard's part (--vlmq-shard)."""
+        return shard_items(self.all_cases(), self.config.shard)
 
     def task(self, name: str) -> Task:
         if name not in self._tasks:
@@ -191,7 +207,9 @@ class BenchmarkSession:
     def load(self, case: Case) -> LoadedModel:
         try:
             loaded = load_variant(case.model, case.variant, device=self.device,
-                                  settings=self.settings, attn_implementation=case.attn)
+                                  settings=self.settings, attn_implementation=case.attn,
+                                  device_map=self.config.device_map,
+                                  max_memory=self.config.max_memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
@@ -205,15 +223,25 @@ class BenchmarkSession:
         return None
 
     def run(self, loaded: LoadedModel, case: Case, task_name: str, *, full: bool = False,
-            runner: BatchRunner = plain_runner, measure: bool = True) -> TaskResult:
-        """Evaluate one task on one loaded variant; resumes from stored records."""
+            runner: BatchRunner = plain_runner, measure: bool = True, test: str = ""
+            ) -> TaskResult:
+        """Evaluate one task on one loaded variant; resumes from stored records. `test` names
+        the caller (a pytest node id) in the result, for entries rebuilt from the run folder.
+
+        The task is held (`RunStore.task_lock`) while it runs, so that in a distributed run a
+        task is evaluated by one process only; the others find it finished."""
+        with self.store.task_lock(case.model, case.variant_key, task_key(task_name, full)):
+            stored = self.stored_result(case, task_name, full)
+            if stored is not None:
+                stored.notes["resumed"] = "finished earlier in this run; not recomputed"
+                return stored
+            return self._evaluate(loaded, case, task_name, full, runner, measure, test)
+
+    def _evaluate(self, loaded: LoadedModel, case: Case, task_name: str, full: bool,
+                  runner: BatchRunner, measure: bool, test: str) -> TaskResult:
         from vlmq.measure.energy import EnergyTracker
         from vlmq.measure.memory import PeakMemory
 
-        stored = self.stored_result(case, task_name, full)
-        if stored is not None:
-            stored.notes["resumed"] = "finished earlier in this run; not recomputed"
-            return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
         if task.kind == "classify":
@@ -238,6 +266,8 @@ class BenchmarkSession:
         # the rewritten records carry the per-sample scores next to each prediction
         self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
+        if test:
+            result.info["test"] = test
         add_speed(result, outcome.records)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
@@ -274,6 +304,8 @@ class BenchmarkSession:
             "seed": cfg.seed, "family": loaded.adapter.family,
             "threads": self.cpu_settings["threads"],
         }
+        if self.worker:
+            info["worker"] = self.worker
         result = TaskResult(info=info, quantized_linears=loaded.quantized_linears)
         for m in task.metrics:
             if m.name in score.corpus:
@@ -299,6 +331,8 @@ class BenchmarkSession:
         """Compute the baseline's scores for `tasks` unless this run already has them.
 
         Called before a non-baseline variant is loaded, so that only one model is in memory.
+        Measured in full (energy too): in a sharded or distributed run this may be the only
+        result of the baseline.
         """
         base = self.baseline_case(case)
         missing = [(t, f) for t, f in tasks if self.stored_result(base, t, f) is None]
@@ -307,7 +341,7 @@ class BenchmarkSession:
         loaded = self.load(base)
         try:
             for t, f in missing:
-                self.run(loaded, base, t, full=f, measure=False)
+                self.run(loaded, base, t, full=f)
         finally:
             unload(loaded)
 
@@ -336,29 +370,7 @@ class BenchmarkSession:
 
     def gate(self, result: TaskResult) -> list[str]:
         """One failure message per gated metric that fails under the run's gate policy."""
-        info = result.info
-        policy = self.config.gate
-        if policy not in GATE_POLICIES:
-            raise VlmqError(f"gate policy {policy!r} is unknown; use one of "
-                            f"{', '.join(GATE_POLICIES)}")
-        out = []
-        for metric, threshold in result.thresholds.items():
-            ratio = result.retention.get(metric)
-            if ratio is None:
-                continue
-            gate = result.gates.get(metric)
-            if gate_fails(policy, ratio, threshold, gate):
-                text = (f"{info['model']} {info['variant']} on {info['task']}: {metric} "
-                        f"{result.metrics[metric].value:.4f} vs baseline {info['baseline']} "
-                        f"{info['baseline_scores'][metric]:.4f} = retention {ratio:.3f} "
-                        f"< threshold {threshold:.3f}" if ratio < threshold else
-                        f"{info['model']} {info['variant']} on {info['task']}: {metric} "
-                        f"retention {ratio:.3f} not shown to be >= threshold {threshold:.3f}")
-                if gate:
-                    text += (f"; {gate['confidence']:.0%} interval {gate['low']:.3f}.."
-                             f"{gate['high']:.3f} ({gate['verdict']} at n={gate['n']})")
-                out.append(text)
-        return out
+        return gate_failures(result, self.config.gate)
 
     def inconclusive(self, result: TaskResult) -> list[str]:
         """`<variant> <task> <metric>: inconclusive at n=... (low..high vs thr); ~N decide`."""

@@ -19,6 +19,10 @@ import pytest
 
 from vlmq.config import RunConfig, parse_pairs
 from vlmq.errors import UnavailableError, VlmqError
+from vlmq.plugin import distributed
+
+# pytest-xdist support lives in its own plugin module (loaded with this one)
+pytest_plugins = ["vlmq.plugin.distributed"]
 
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 SESSION_KEY = pytest.StashKey[Any]()
@@ -94,7 +98,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
-        config.stash[CONFIG_KEY] = build_config(config)
+        run = build_config(config)
+        if distributed.is_worker(config):
+            run = run.updated(distributed.worker_settings(config, run.threads), "xdist worker")
+        elif distributed.distributing(config):
+            run_id = distributed.start_controller(config, run.run_id, run.reports_dir)
+            run = run.updated({"run_id": run_id}, "xdist controller")
+        config.stash[CONFIG_KEY] = run
     except VlmqError as exc:
         raise pytest.UsageError(str(exc)) from None
     _call_register_hook(config)
@@ -119,7 +129,8 @@ def vlmq_session(config: pytest.Config) -> Any:
         from vlmq.session import BenchmarkSession
 
         try:
-            config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY])
+            worker = config.workerinput["workerid"] if distributed.is_worker(config) else ""
+            config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY], worker=worker)
         except VlmqError as exc:
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SESSION_KEY]
@@ -144,6 +155,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 marks = [pytest.mark.energy] if session.config.energy else []
                 if session.device.startswith("cuda"):
                     marks.append(pytest.mark.gpu)
+                if distributed.is_worker(metafunc.config):  # one variant, one worker
+                    marks.append(pytest.mark.xdist_group(case.id))
                 params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
     except VlmqError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -217,11 +230,16 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
     case, loaded = model
     # plain strings instead of the Case object, so that `--benchmark-group-by=param:variant`
     # and `pytest-benchmark compare --group-by=param:variant` work on the JSON
+    from vlmq.session import task_key
+
     benchmark.params = readable_params(case, task)
+    request.node.user_properties.append(
+        (distributed.ENTRY_PROPERTY, [case.model, case.variant_key, task_key(task, full)]))
     runner = _pedantic_runner(benchmark)
     try:
         with _visible_progress(request.config, session.config.progress):
-            result = session.run(loaded, case, task, full=full, runner=runner)
+            result = session.run(loaded, case, task, full=full, runner=runner,
+                                 test=request.node.nodeid)
     except UnavailableError as exc:
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
         pytest.skip(str(exc))
@@ -257,6 +275,11 @@ def _pedantic_runner(benchmark: Any) -> Any:
     def runner(fn: Any, batches: list, warmup_rounds: int) -> None:
         if not batches or benchmark.disabled:
             plain_runner(fn, batches, warmup_rounds)  # pedantic runs once when disabled
+            if benchmark.disabled:
+                # timed by vlmq itself (the records' latencies; under xdist the controller
+                # rebuilds the entry): tell pytest-benchmark the fixture was used, so it does
+                # not warn that it was not
+                benchmark._mode = "vlmq (pytest-benchmark disabled)"
             return
         feed = iter([batches[0]] * warmup_rounds + list(batches))
         benchmark.pedantic(fn, setup=lambda: ((next(feed),), {}), rounds=len(batches),
@@ -269,11 +292,18 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     from vlmq.measure.machine import machine_info as vlmq_machine_info
 
     machine_info["vlmq"] = vlmq_machine_info()
+    if distributed.distributing(config):
+        machine_info["vlmq"]["xdist"] = distributed.describe_workers(config)
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict
                                  ) -> None:
-    if SESSION_KEY in config.stash:
+    if distributed.distributing(config):
+        run = config.stash[CONFIG_KEY]
+        output_json["vlmq"] = {"run_id": run.run_id,
+                               "run_dir": str(Path(run.reports_dir) / run.run_id),
+                               "xdist": distributed.describe_workers(config)}
+    elif SESSION_KEY in config.stash:
         store = config.stash[SESSION_KEY].store
         output_json["vlmq"] = {"run_id": store.run_id, "run_dir": str(store.root)}
 
@@ -291,7 +321,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the run's summary, plots and report once everything has run."""
+    """Write the run's summary, plots and report once everything has run (once per run: by
+    the controller of a distributed run, not by its workers)."""
+    if distributed.is_worker(session.config):
+        return
+    if distributed.distributing(session.config):
+        vlmq_session(session.config).store  # noqa: B018 - the workers' run folder
     if SESSION_KEY not in session.config.stash:
         return
     bench = session.config.stash[SESSION_KEY]

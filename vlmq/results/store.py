@@ -9,6 +9,7 @@ Layout of reports_dir/<run_id>/ (names sanitized by `safe_name`):
     results/<model>/<variant>/<task>.json    TaskResult.to_extra_info()
     results/<model>/<variant>/<task>.finished  written once the task is complete
     skipped.jsonl                        variants/tasks that could not run, with reasons
+    locks/                               one flock file per task (see `task_lock`)
     structure/<model>__<variant>.txt     module-structure dump of each loaded variant
     emissions.csv, plots/, spotcheck.html, spotcheck.png, summary.json/csv, report.md
 
@@ -18,6 +19,8 @@ line being written; that torn line is ignored on read and cut off before the nex
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -200,6 +203,22 @@ class RunStore:
 
     def is_finished(self, model: str, variant: str, task: str) -> bool:
         return self._result_base(model, variant, task).with_suffix(".finished").is_file()
+
+    @contextlib.contextmanager
+    def task_lock(self, model: str, variant: str, task: str) -> Iterator[None]:
+        """Hold one task of one variant for this process: workers of a distributed run (and the
+        lazily computed baseline) never evaluate or append to the same task at once. An OS
+        lock (flock), released by the kernel when its holder dies, so kill -9 leaves no stale
+        lock behind."""
+        path = self.root / "locks" / f"{safe_name(model)}__{safe_name(variant)}__" \
+            f"{safe_name(task)}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     # -- skips ---------------------------------------------------------------------------------
 

@@ -91,6 +91,13 @@ class Variant:
                 return f"variant {self.name!r}: the {pkg!r} package fails to import ({why})"
         return None
 
+    @property
+    def spreads(self) -> bool:
+        """Whether a device map can spread this variant over devices: true for recipes that
+        from_pretrained applies while loading; a post-load quantizer would meet weights that
+        accelerate offloaded (meta tensors) and cannot."""
+        return type(self).post_load is Variant.post_load
+
     def base_dtype(self, device_type: str) -> Any:
         """dtype of everything the variant does not quantize."""
         import torch

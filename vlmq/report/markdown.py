@@ -157,8 +157,9 @@ def _timing_lines(rs: list[TaskResult], order: list[str]) -> list[str]:
             lines.append(f"- {r.info.get('model')} {r.info.get('variant')}: " + ", ".join(parts))
     if not lines:
         return []
-    return ["Timing, with 95% bootstrap intervals over this run's batches (they do not include "
-            "run-to-run noise):", "", *lines, ""]
+    confidence = next(d["confidence"] for r in rs for d in (r.info.get("timing") or {}).values())
+    return [f"Timing, with {confidence:.0%} bootstrap intervals over this run's batches (they do "
+            "not include run-to-run noise):", "", *lines, ""]
 
 
 def _ci(d: dict[str, Any], fmt: str) -> str:

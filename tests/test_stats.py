@@ -29,7 +29,8 @@ FAST = BootstrapSettings(confidence=0.95, resamples=1000, seed=1)
 
 def _captions(n: int, seed: int) -> tuple[list[str], list[list[str]]]:
     rng = random.Random(seed)
-    words = "a the cat dog sits on mat red blue big small runs near tree car".split()
+    words = ["a", "the", "cat", "dog", "sits", "on", "mat", "red", "blue", "big", "small",
+             "runs", "near", "tree", "car"]
 
     def sent() -> str:
         return " ".join(rng.choice(words) for _ in range(rng.randint(1, 9)))
@@ -74,7 +75,9 @@ def _paired_scores(rng: np.random.Generator, sims: int, n: int, drop: float
 def _intervals(var: np.ndarray, base: np.ndarray, seed0: int = 0) -> list:
     out = []
     for k, (v, b) in enumerate(zip(var, base, strict=True)):
-        est = (lambda w, v=v, b=b: (mean_values(v, w), mean_values(b, w)))
+        def est(w: np.ndarray, v: np.ndarray = v, b: np.ndarray = b) -> tuple:
+            return mean_values(v, w), mean_values(b, w)
+
         settings = BootstrapSettings(FAST.confidence, FAST.resamples, seed0 + k)
         out.append(paired_retention(est, len(v), True, settings))
     return out
@@ -108,15 +111,15 @@ def test_drops_of_one_and_two_detectable_drops_are_caught() -> None:
 
 
 def test_samples_needed_decides_the_gate() -> None:
-    # at the predicted n, a gap the size of the observed one is decided about 80% of the time
-    rng = np.random.default_rng(2)
-    var, base, _ = _paired_scores(rng, 1, 64, 0.03)
+    # a true 4% drop seen on 48 samples is inconclusive against 1.0; at the predicted n, a drop
+    # of the observed size is decided (fails) in most simulations (80% power in theory)
+    rng = np.random.default_rng(0)  # this draw shows retention 0.938, ~561 samples decide
+    var, base, _ = _paired_scores(rng, 1, 48, 0.04)
     gate = gate_record(_intervals(var, base)[0], 1.0)
     assert gate["verdict"] == "inconclusive", gate
     need = gate["samples_needed"]
-    gap = 1.0 - gate["retention"]
-    assert need > 64
-    var, base, _ = _paired_scores(rng, 200, need, gap)
+    assert 48 < need < 2000, gate
+    var, base, _ = _paired_scores(rng, 200, need, 1.0 - gate["retention"])
     decided = np.mean([verdict(i.low, i.high, 1.0) == "fail" for i in _intervals(var, base)])
     assert decided >= 0.6, decided
 

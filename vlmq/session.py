@@ -37,6 +37,7 @@ from vlmq.shard import parse_shard, shard_items
 from vlmq.stats.bootstrap import BootstrapSettings
 from vlmq.stats.gates import describe
 from vlmq.stats.retention import result_gates
+from vlmq.stats.timing import latency_ratio, timing_intervals
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VARIANTS, VariantSettings
@@ -269,6 +270,7 @@ class BenchmarkSession:
         if test:
             result.info["test"] = test
         add_speed(result, outcome.records)
+        self._add_timing_intervals(result)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
         if case.variant != self.baseline:
@@ -364,9 +366,25 @@ class BenchmarkSession:
                     case.variant, int(result.info["bits"]), m.name)
             result.info.setdefault("baseline_scores", {})[m.name] = b
         cfg = self.config
+        ratio = latency_ratio(result.rounds_s, base.rounds_s, cfg.confidence,
+                              cfg.bootstrap_resamples, cfg.seed)
+        if ratio is not None and "timing" in result.info:
+            result.info["timing"]["latency_ratio"] = ratio
         result.gates = result_gates(
             result, base, task.metrics, result.thresholds,
             BootstrapSettings(cfg.confidence, cfg.bootstrap_resamples, cfg.seed))
+
+    def _add_timing_intervals(self, result: TaskResult) -> None:
+        """Intervals of the median batch latency and throughput (info["timing"])."""
+        rounds = result.rounds_s
+        if not rounds:
+            return
+        cfg = self.config
+        per_round = int(result.info["samples"]) / len(rounds)
+        timing = timing_intervals(rounds, per_round, cfg.confidence, cfg.bootstrap_resamples,
+                                  cfg.seed)
+        if timing:
+            result.info["timing"] = timing
 
     def gate(self, result: TaskResult) -> list[str]:
         """One failure message per gated metric that fails under the run's gate policy."""

@@ -79,7 +79,9 @@ NO_HISTORY_MIN_EFFECT: dict[str, float] = {
     "latency": 0.25, "throughput": 0.25, "energy": 0.30, "time": 0.25, "memory": 0.05,
 }
 ABSOLUTE_FLOORS: dict[str, float] = {"time": 0.5, "memory": 16.0}
-MIN_HISTORY = 3  # past values (history runs + the reference) before their spread is trusted
+# past values (history runs + the reference) for a spread; with 2 the t-test has 1 degree of
+# freedom and flags only huge changes, which is what two past runs can support
+MIN_HISTORY = 2
 TIMING_STATS = ("min", "median", "mean", "max", "stddev")
 JUDGED_TIMING = ("median",)
 ROUNDS_KINDS = ("latency", "throughput")

@@ -140,7 +140,30 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) 
                 "below, and is inconclusive otherwise." if confidence else "")
     out += ["", f"Dataset `{dataset}`, {samples} samples. Retention = variant / baseline; "
                 f"the gate needs retention ≥ the threshold shown.{interval}", ""]
-    return out
+    return out + _timing_lines(rs, order)
+
+
+def _timing_lines(rs: list[TaskResult], order: list[str]) -> list[str]:
+    """Per variant: median batch latency, throughput and latency ratio with their intervals."""
+    rank = {v: i for i, v in enumerate(order)}
+    lines = []
+    for r in sorted(rs, key=lambda r: rank.get(r.info.get("variant"), len(rank))):
+        t = r.info.get("timing") or {}
+        parts = [f"{label} {_ci(t[key], fmt)}" for key, label, fmt in (
+            ("median_batch_s", "median batch", "{:.3g} s"),
+            ("throughput_samples_per_s", "throughput", "{:.3g} samples/s"),
+            ("latency_ratio", "latency", "{:.2f}× the baseline's")) if key in t]
+        if parts:
+            lines.append(f"- {r.info.get('model')} {r.info.get('variant')}: " + ", ".join(parts))
+    if not lines:
+        return []
+    confidence = next(d["confidence"] for r in rs for d in (r.info.get("timing") or {}).values())
+    return [f"Timing, with {confidence:.0%} bootstrap intervals over this run's batches (they do "
+            "not include run-to-run noise):", "", *lines, ""]
+
+
+def _ci(d: dict[str, Any], fmt: str) -> str:
+    return f"{fmt.format(d['value'])} [{fmt.format(d['low'])}..{fmt.format(d['high'])}]"
 
 
 def _notes(store: RunStore, results: list[TaskResult]) -> list[str]:

@@ -23,7 +23,8 @@ TEXTVQA_COLUMNS = {
 
 
 def test_registry_names() -> None:
-    assert set(EMBEDDED.names()) == {"coco-scenes", "text-signs", "easy-vqa", "fashion-mnist"}
+    # vlmq's own sets; other packages may register more through `vlmq.datasets`
+    assert {"coco-scenes", "text-signs", "easy-vqa", "fashion-mnist"} <= set(EMBEDDED.names())
     with pytest.raises(VlmqError, match="coco-scenes"):
         EMBEDDED.get("coco-scene")
 

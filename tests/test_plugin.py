@@ -64,7 +64,7 @@ def test_json_has_every_measurement_and_part_counts(tiny_llava: str, tmp_path: P
                          capture_output=True, text=True)
     assert cmp.returncode == 0, cmp.stderr
     for variant in ("fp32", "int8-text", "int8-vision"):
-        assert f"param:variant={variant}" in cmp.stdout, cmp.stdout
+        assert f"'variant={variant}'" in cmp.stdout, cmp.stdout
 
 
 def test_deselected_baseline_is_computed_once_and_used(tiny_llava: str, tmp_path: Path) -> None:

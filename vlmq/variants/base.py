@@ -57,7 +57,9 @@ class Variant:
     """A recipe. Subclasses implement `load_kwargs` and/or `post_load`."""
 
     name: str
-    bits: int  # bits per weight of the quantized parts (32/16/8/4): picks the default gate
+    # bits per weight of the quantized parts (32/16/8/4; 0: read from the checkpoint, see
+    # checkpoint_bits): picks the default gate and the place in "every variant"
+    bits: int
     quantizes: tuple[str, ...] = ()  # parts whose Linear layers it replaces
     devices: tuple[str, ...] = ("cpu", "cuda")
     packages: tuple[str, ...] = ()

@@ -28,9 +28,10 @@ from vlmq.loading import (
     unload,
 )
 from vlmq.metrics.base import CorpusScore, retention
+from vlmq.results.lock import RunLock
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
-from vlmq.results.store import RunStore
+from vlmq.results.store import RunStore, check_writable_dir, safe_name
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VARIANTS, VariantSettings
@@ -78,6 +79,32 @@ class BenchmarkSession:
         self._kinds: dict[str, str] = {}
         self._tasks: dict[str, Task] = {}
         self._data: dict[tuple[str, bool], TaskDataset] = {}
+        self._full: dict[str, TaskDataset] = {}
+        self._lock: RunLock | None = None
+        self.preflight()
+
+    def preflight(self) -> None:
+        """Every check of the user's input that can fail, before any run folder is written or
+        model loaded: variant, task and model names, dataset overrides (they exist and have
+        the task's columns), the reports dir, and a resumed run's folder (readable, same
+        settings, no other live process on it)."""
+        self.variants()
+        for model in self.config.models:
+            self.tasks_for(model)
+        for name in self.config.datasets:
+            self.full_dataset(name)
+        reports = Path(self.config.reports_dir)
+        check_writable_dir(reports, "--vlmq-reports-dir")
+        if self.config.run_id and (reports / safe_name(self.config.run_id)).is_dir():
+            root = reports / safe_name(self.config.run_id)
+            RunLock(root).check_free(self.config.run_id)
+            RunStore(reports, self.config.run_id).check_resume(
+                self._resolved(self.config.run_id).to_dict())
+
+    def _resolved(self, run_id: str) -> RunConfig:
+        """The config as stored in the run folder: device, baseline and run id resolved."""
+        return dataclasses.replace(self.config, device=self.device, baseline=self.baseline,
+                                   run_id=run_id)
 
     def _prepare_torch(self) -> dict[str, Any]:
         """Sound CPU measurement: flushed denormals, a fixed thread count, a fixed seed."""
@@ -93,15 +120,20 @@ class BenchmarkSession:
         """The run folder, created on first use (collecting benchmarks writes nothing)."""
         if self._store is None:
             store = RunStore(self.config.reports_dir, self.config.run_id or None)
-            resolved = dataclasses.replace(self.config, device=self.device,
-                                           baseline=self.baseline, run_id=store.run_id)
-            store.write_config(resolved.to_dict())
+            self._lock = RunLock(store.root).acquire(store.run_id)
+            store.write_config(self._resolved(store.run_id).to_dict())
             self._store = store
         return self._store
 
     @property
     def store_created(self) -> bool:
         return self._store is not None
+
+    def close(self) -> None:
+        """Give the run folder back (the lock also goes when the process dies)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def finish(self) -> Path:
         """Summary, plots, spot-check and the Markdown report of the run."""
@@ -160,13 +192,20 @@ class BenchmarkSession:
         """The run's cap when set, else the task's own (lmms-eval's), else 32."""
         return self.config.max_new_tokens or getattr(task, "max_new_tokens", None) or 32
 
+    def full_dataset(self, task_name: str) -> TaskDataset:
+        """The task's whole dataset (the run's override or the task's default), loaded once."""
+        if task_name not in self._full:
+            task = self.task(task_name)
+            spec = self.config.datasets.get(task_name, task.default_dataset)
+            self._full[task_name] = load_task_dataset(spec, task.layout_kind)
+        return self._full[task_name]
+
     def data(self, task_name: str, full: bool = False) -> TaskDataset:
         """The task's evaluated subset: the same samples for every variant, indices stored."""
         key = (task_name, full)
         if key not in self._data:
             task = self.task(task_name)
-            spec = self.config.datasets.get(task_name, task.default_dataset)
-            full_ds = load_task_dataset(spec, task.layout_kind)
+            full_ds = self.full_dataset(task_name)
             if hasattr(task, "set_label_names") and full_ds.label_names:
                 task.set_label_names(full_ds.label_names)
             subset, indices = select_subset(full_ds, None if full else self.config.samples,

@@ -22,6 +22,8 @@ from vlmq.errors import UnavailableError, VlmqError
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 SESSION_KEY = pytest.StashKey[Any]()
 NEEDS_KEY = pytest.StashKey[dict]()
+# a bad setting found while collecting: raised as a usage error once collection is done
+ERROR_KEY = pytest.StashKey[str]()
 
 # option names that read better than the field name
 _OPTION_NAMES = {
@@ -66,7 +68,7 @@ def build_config(config: pytest.Config) -> RunConfig:
         if ini:
             value = parse_pairs(list(ini), f"pytest.ini vlmq_{f.name}") if isinstance(ini, list) \
                 else ini
-            run = run.updated({f.name: value}, f"pytest.ini vlmq_{f.name}")
+            run = run.updated({f.name: value}, f"pytest.ini vlmq_{f.name}", named=True)
     for f in dataclasses.fields(RunConfig):
         opt = config.getoption(_option(f.name))
         if opt is None:
@@ -74,7 +76,7 @@ def build_config(config: pytest.Config) -> RunConfig:
         value = parse_pairs(opt, _option(f.name)) if isinstance(opt, list) else opt
         if isinstance(value, dict) and isinstance(getattr(run, f.name), dict):
             value = {**getattr(run, f.name), **value}
-        run = run.updated({f.name: value}, _option(f.name))
+        run = run.updated({f.name: value}, _option(f.name), named=True)
     return run
 
 
@@ -92,16 +94,30 @@ def vlmq_session(config: pytest.Config) -> Any:
     if SESSION_KEY not in config.stash:
         from vlmq.session import BenchmarkSession
 
+        if ERROR_KEY in config.stash:
+            raise pytest.UsageError(config.stash[ERROR_KEY])
         try:
             config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY])
         except VlmqError as exc:
+            config.stash[ERROR_KEY] = str(exc)
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SESSION_KEY]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Benchmarks that take `vlmq_model` and `vlmq_task` run over every model x variant x task;
-    those that take `vlmq_sweep_model` over every model."""
+    those that take `vlmq_sweep_model` over every model.
+
+    A bad setting is remembered and raised after collection (`pytest_collection_modifyitems`):
+    a UsageError raised here would be reported as one module's collection error instead of
+    pytest's usage error (one line, exit 4)."""
+    try:
+        _parametrize(metafunc)
+    except (VlmqError, pytest.UsageError) as exc:
+        metafunc.config.stash[ERROR_KEY] = str(exc)
+
+
+def _parametrize(metafunc: pytest.Metafunc) -> None:
     if "vlmq_sweep_model" in metafunc.fixturenames:
         session = vlmq_session(metafunc.config)
         # a generative model's sweep decodes once per layer: minutes, so it is `slow`
@@ -112,15 +128,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = vlmq_session(metafunc.config)
     params = []
-    try:
-        for case in session.cases():
-            for task in session.tasks_for(case.model):
-                marks = [pytest.mark.energy] if session.config.energy else []
-                if session.device.startswith("cuda"):
-                    marks.append(pytest.mark.gpu)
-                params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
-    except VlmqError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    for case in session.cases():
+        for task in session.tasks_for(case.model):
+            marks = [pytest.mark.energy] if session.config.energy else []
+            if session.device.startswith("cuda"):
+                marks.append(pytest.mark.gpu)
+            params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
     metafunc.parametrize(("vlmq_model", "vlmq_task"), params, indirect=["vlmq_model"],
                          scope="session")
 
@@ -129,6 +142,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run each model's baseline first (its scores gate the others), one model in memory at a
     time, and remember which tasks each case runs (for a baseline the user deselected)."""
+    if ERROR_KEY in config.stash:
+        raise pytest.UsageError(config.stash[ERROR_KEY])
     if SESSION_KEY not in config.stash:
         return
     session = config.stash[SESSION_KEY]
@@ -262,3 +277,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nvlmq: report not written: {exc}")
         return
     print(f"\nvlmq: report written to {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].close()

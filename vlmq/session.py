@@ -238,14 +238,21 @@ class BenchmarkSession:
         return None
 
     def run(self, loaded: LoadedModel, case: Case, task_name: str, *, full: bool = False,
-            runner: BatchRunner = plain_runner, measure: bool = True) -> TaskResult:
-        """Evaluate one task on one loaded variant; resumes from stored records."""
+            runner: BatchRunner = plain_runner, measure: bool = True,
+            retime: bool = False) -> TaskResult:
+        """Evaluate one task on one loaded variant; resumes from stored records.
+
+        A task finished earlier is returned as stored (notes say so and when it was measured);
+        with `retime`, an interrupted one runs every batch again for the timer (a full set of
+        rounds) while keeping the stored records of the samples done before."""
         from vlmq.measure.energy import EnergyTracker
         from vlmq.measure.memory import PeakMemory
 
         stored = self.stored_result(case, task_name, full)
         if stored is not None:
             stored.notes["resumed"] = "finished earlier in this run; not recomputed"
+            stored.notes["measured_at"] = self.store.finished_at(
+                case.model, case.variant_key, task_key(task_name, full))
             return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
@@ -265,12 +272,16 @@ class BenchmarkSession:
                 loaded, task, data, batch_size=self.config.batch_size,
                 max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
                 runner=runner, warmup_rounds=self.config.warmup_rounds,
-                show_progress=self.config.progress, desc=f"{case.id} {tkey}",
+                show_progress=self.config.progress, desc=f"{case.id} {tkey}", retime=retime,
             )
         score = self._score(task, data, outcome)
         # the rewritten records carry the per-sample scores next to each prediction
         self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
+        if outcome.kept:
+            result.notes["resumed"] = (
+                f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
+                f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
         add_speed(result, outcome.records)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))

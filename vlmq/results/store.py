@@ -204,6 +204,11 @@ class RunStore:
         path = self._result_base(model, variant, task).with_suffix(".finished")
         _atomic_write(path, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
 
+    def finished_at(self, model: str, variant: str, task: str) -> str:
+        """When a finished task was marked finished (UTC, ISO 8601)."""
+        path = self._result_base(model, variant, task).with_suffix(".finished")
+        return path.read_text().strip()
+
     def is_finished(self, model: str, variant: str, task: str) -> bool:
         return self._result_base(model, variant, task).with_suffix(".finished").is_file()
 

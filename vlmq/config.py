@@ -54,7 +54,7 @@ def _non_empty(v: Any) -> bool:
 
 
 def _ratio(v: float) -> bool:
-    return math.isfinite(v) and 0 < v <= 1
+    return math.isfinite(v) and 0 <= v <= 1
 
 
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flash_attention_3",
@@ -101,7 +101,8 @@ class RunConfig:
     thresholds: dict[str, float] = _f(
         {},
         "retention thresholds: 'variant', 'variant:metric' or 'bits' (e.g. '8') -> minimum ratio",
-        value_type=float, expected="a retention ratio in (0, 1], e.g. int8=0.97", valid=_ratio,
+        value_type=float, valid=_ratio,
+        expected="a retention ratio in [0, 1], e.g. int8=0.97 (0 = never fail)",
     )
     attn_implementation: list[str] = _f(
         ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2",

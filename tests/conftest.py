@@ -24,6 +24,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture
+def fashion_mnist() -> None:
+    """Skip, with the reason, a test that needs Debian's Fashion-MNIST where it is absent (the
+    vit-tiny benchmarks classify it)."""
+    from vlmq.data.embedded.fashion import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def tiny_llava(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A saved tiny random LLaVA (real config classes), built once per test session."""

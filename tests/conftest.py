@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]  # in-process benchmark runs (tests/test_bad_values.py)
+
 # Nothing may reach the hub from the tests: with these set a hub id fails in ~2 s, not ~25 s.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

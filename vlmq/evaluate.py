@@ -68,15 +68,16 @@ def evaluate(
 ) -> EvalOutcome:
     """Run `task` over every sample of `data` not in `done`; return all records in order.
 
-    retime: when some samples are done and some are not (an interrupted task), run every batch,
-    so that the timer sees a full set of rounds; a batch whose samples are all done keeps their
-    stored records (predictions and latencies as first measured) and emits nothing.
+    retime: when samples are done already (an interrupted task), run every batch anyway, so that
+    the timer sees a full set of rounds; a batch whose samples are all done keeps their stored
+    records (predictions and latencies as first measured) and emits nothing.
     """
     done = dict(done or {})
     ds = data.dataset
     todo = [i for i in range(len(ds)) if str(ds[i]["sample_id"]) not in done]
     emit = on_records or (lambda recs: None)
-    stored = set(done) if retime and todo else set()
+    # an unfinished task with every record stored (killed while scoring) is re-timed too
+    stored = set(done) if retime else set()
     # batches over the same samples as the first run's, so their boundaries are the same
     batches, failed_records = _prepare(task, data, range(len(ds)) if stored else todo,
                                        batch_size)

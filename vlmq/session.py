@@ -197,7 +197,14 @@ class BenchmarkSession:
         if task_name not in self._full:
             task = self.task(task_name)
             spec = self.config.datasets.get(task_name, task.default_dataset)
-            self._full[task_name] = load_task_dataset(spec, task.layout_kind)
+            try:
+                self._full[task_name] = load_task_dataset(spec, task.layout_kind)
+            except UnavailableError:
+                raise
+            except VlmqError as exc:
+                if spec in str(exc):
+                    raise
+                raise VlmqError(f"dataset {spec!r} of task {task_name!r}: {exc}") from None
         return self._full[task_name]
 
     def data(self, task_name: str, full: bool = False) -> TaskDataset:

@@ -286,7 +286,7 @@ class BenchmarkSession:
         self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
         if outcome.kept:
-            result.notes["resumed"] = (
+            result.notes["retimed"] = (
                 f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
                 f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
         add_speed(result, outcome.records)

@@ -84,7 +84,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
-        config.stash[CONFIG_KEY] = build_config(config)
+        config.stash[CONFIG_KEY] = run = build_config(config)
+        if run.run_id:  # a second process on a live run stops here, before any import
+            from vlmq.results.lock import RunLock
+            from vlmq.results.store import safe_name
+
+            RunLock(Path(run.reports_dir, safe_name(run.run_id))).check_free(run.run_id)
     except VlmqError as exc:
         raise pytest.UsageError(str(exc)) from None
 

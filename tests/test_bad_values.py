@@ -48,7 +48,7 @@ CASES = [
     (["--vlmq-batch-size", "0"],
      "--vlmq-batch-size: '0' is out of range (expected a whole number >= 1)"),
     (["--vlmq-samples", "-1"],
-     "--vlmq-samples: '-1' is out of range (expected a whole number >= 1)"),
+     "--vlmq-samples: '-1' is out of range (expected a whole number >= 0"),
     (["--vlmq-threshold", "fp16=nan"],
      "--vlmq-threshold fp16: 'nan' is out of range (expected a retention ratio in [0, 1]"),
     (["--vlmq-threshold", "fp16=1.5"],

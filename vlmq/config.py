@@ -79,8 +79,9 @@ class RunConfig:
         {}, "per-task dataset override: task -> hub id[:config][@split], folder or file",
         expected="TASK=DATASET, e.g. vqa=data/my_vqa", valid=_non_empty,
     )
-    samples: int = _f(128, "samples per task in the default (fast) run; -m slow uses all",
-                      expected="a whole number >= 1", valid=_at_least(1), words=("auto",))
+    samples: int = _f(128, "samples per task in the default (fast) run (0 = the whole split); "
+                      "-m slow uses all", expected="a whole number >= 0 (0 = the whole split)",
+                      valid=_at_least(0), words=("auto",))
     device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)",
                      expected="cpu, cuda, cuda:N or auto",
                      valid=lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None)

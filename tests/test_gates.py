@@ -11,7 +11,7 @@ from pathlib import Path
 from benchrun import run_bench
 
 
-def test_degraded_variant_fails_its_gate(tmp_path: Path) -> None:
+def test_degraded_variant_fails_its_gate(tmp_path: Path, fashion_mnist: None) -> None:
     out = tmp_path / "out.json"
     proc = run_bench("-p", "crushed_variant", f"--benchmark-json={out}",
                      "--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,int8,crushed",

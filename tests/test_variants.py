@@ -89,11 +89,13 @@ def load(model_cls: Any, path: Path, variant: Variant, wanted: dict[str, list[st
 
 
 def llava_generate(model: Any, tokens: int = 3) -> list[int]:
-    ids = torch.tensor([[1] + [IMAGE_TOKEN] * 16 + [5, 6, 7]])
+    # bitsandbytes places a quantized model on the GPU where there is one: inputs follow it
+    ids = torch.tensor([[1] + [IMAGE_TOKEN] * 16 + [5, 6, 7]], device=model.device)
     pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                             pixel_values=pixels.to(model.dtype), max_new_tokens=tokens,
+                             pixel_values=pixels.to(model.device, model.dtype),
+                             max_new_tokens=tokens,
                              min_new_tokens=tokens, do_sample=False, pad_token_id=0)
     return out[0, ids.shape[1]:].tolist()
 
@@ -185,7 +187,8 @@ def test_blip_nested_head_is_left_alone(blip_dir: Path, name: str) -> None:
     assert counts["head"] == {"linear": 1, "quantized": 0}
     assert check_counts(name, variant.quantizes, counts) is None
     with torch.inference_mode():
-        out = model.generate(pixel_values=torch.randn(1, 3, 32, 32), max_new_tokens=3)
+        pixels = torch.randn(1, 3, 32, 32).to(model.device, model.dtype)
+        out = model.generate(pixel_values=pixels, max_new_tokens=3)
     assert out.shape[1] > 1
 
 

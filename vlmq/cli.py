@@ -1,6 +1,9 @@
 """The `vlmq` command: compare runs, rebuild a report, export for github-action-benchmark.
 
-Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr).
+Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr),
+3 `compare` is incomplete: an entry of the reference is missing from a later run, no entry
+matches, or an input has no vlmq results (`--allow-missing` turns these into notes). A
+regression wins over incompleteness (exit 1).
 Never imports torch: it reads stored results only.
 """
 
@@ -36,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--storage", default=".benchmarks",
                    help="pytest-benchmark storage for saved ids (default .benchmarks)")
     c.add_argument("--json", dest="json_out", metavar="FILE", help="also write the rows as JSON")
+    c.add_argument("--allow-missing", action="store_true",
+                   help="missing entries, disjoint runs or inputs without vlmq results are "
+                   "notes, not a failure (exit 3 otherwise)")
     c.add_argument("--only-judged", action="store_true",
                    help="hide rows that are shown only (min/max/mean/stddev timing)")
 
@@ -88,11 +94,17 @@ def _run(args: argparse.Namespace) -> int:
             print(f"note: {line}")
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(cmp.to_json(rows, runs), indent=1))
+        gaps = cmp.incomplete(runs)
+        for line in gaps:
+            print(f"{'note' if args.allow_missing else 'INCOMPLETE'}: {line}")
         bad = [r for r in rows if r.regressed]
         for r in bad:
             print(f"REGRESSION: {r.entry} {r.metric}")
-        print(f"{len(bad)} regression(s) in {len(rows)} metric rows")
-        return 1 if bad else 0
+        failed_closed = bool(gaps) and not args.allow_missing
+        print(f"{len(bad)} regression(s) in {len(rows)} metric rows"
+              + ("; comparison INCOMPLETE (exit 3; --allow-missing accepts it)"
+                 if failed_closed else ""))
+        return 1 if bad else 3 if failed_closed else 0
     if args.command == "merge":
         return _merge(args)
     if args.command == "report":

@@ -35,6 +35,7 @@ class Batch:
 class EvalOutcome:
     records: list[SampleRecord]  # every sample of the subset, in order, resumed ones included
     timed_batches: int = 0  # batches run by this call (0 when everything was resumed)
+    kept: int = 0  # samples whose stored records were kept although their batch was re-timed
     failed: list[str] = field(default_factory=list)  # ids of samples that could not be used
 
 
@@ -63,14 +64,24 @@ def evaluate(
     warmup_rounds: int = 1,
     show_progress: bool = True,
     desc: str = "",
+    retime: bool = False,
 ) -> EvalOutcome:
-    """Run `task` over every sample of `data` not in `done`; return all records in order."""
+    """Run `task` over every sample of `data` not in `done`; return all records in order.
+
+    retime: when samples are done already (an interrupted task), run every batch anyway, so that
+    the timer sees a full set of rounds; a batch whose samples are all done keeps their stored
+    records (predictions and latencies as first measured) and emits nothing.
+    """
     done = dict(done or {})
     ds = data.dataset
     todo = [i for i in range(len(ds)) if str(ds[i]["sample_id"]) not in done]
     emit = on_records or (lambda recs: None)
-
-    batches, failed_records = _prepare(task, data, todo, batch_size)
+    # an unfinished task with every record stored (killed while scoring) is re-timed too
+    stored = set(done) if retime else set()
+    # batches over the same samples as the first run's, so their boundaries are the same
+    batches, failed_records = _prepare(task, data, range(len(ds)) if stored else todo,
+                                       batch_size)
+    failed_records = [r for r in failed_records if r.sample_id not in done]
     emit(failed_records)
     for rec in failed_records:
         done[rec.sample_id] = rec
@@ -92,6 +103,8 @@ def evaluate(
         if state["warm"] > 0:  # a warm-up call: outputs are discarded
             state["warm"] -= 1
             return
+        if all(str(row["sample_id"]) in stored for row in batch.rows):
+            return  # re-timed only: the stored records stand
         recs = _records(task, batch, out)
         emit(recs)
         for rec in recs:
@@ -103,8 +116,10 @@ def evaluate(
     finally:
         bar.close()
     records = sorted(done.values(), key=lambda r: r.index)
+    kept = sum(all(str(row["sample_id"]) in stored for row in b.rows) * len(b.rows)
+               for b in batches)
     return EvalOutcome(records=records, timed_batches=len(batches),
-                       failed=[r.sample_id for r in records if r.error])
+                       failed=[r.sample_id for r in records if r.error], kept=kept)
 
 
 def _prepare(task: Task, data: TaskDataset, todo: Sequence[int], batch_size: int

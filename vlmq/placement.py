@@ -22,6 +22,11 @@ DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$", re.IGNORECASE)
 
 
+def is_size(text: str) -> bool:
+    """'20GiB', '512MB', '1000000' (bytes)."""
+    return _SIZE.match(str(text)) is not None
+
+
 def check_device_map(device_map: str) -> None:
     if device_map and device_map not in DEVICE_MAPS:
         raise VlmqError(f"--vlmq-device-map {device_map!r}: expected one of "
@@ -33,7 +38,7 @@ def max_memory_map(max_memory: dict[str, str]) -> dict[Any, str]:
     ...}; sizes are checked here so that a typo fails before any model loads."""
     out: dict[Any, str] = {}
     for device, size in max_memory.items():
-        if not _SIZE.match(str(size)):
+        if not is_size(size):
             raise VlmqError(f"--vlmq-max-memory {device}={size}: expected a size such as "
                             f"20GiB, 512MB or 1000000 (bytes)")
         key = device.strip()

@@ -30,9 +30,10 @@ from vlmq.loading import (
 from vlmq.metrics.base import CorpusScore, retention
 from vlmq.placement import Placement
 from vlmq.results.gates import gate_failures
+from vlmq.results.lock import RunLock
 from vlmq.results.measures import add_energy, add_memory, add_speed
 from vlmq.results.schema import SampleRecord, TaskResult
-from vlmq.results.store import RunStore
+from vlmq.results.store import RunStore, check_writable_dir, safe_name
 from vlmq.shard import parse_shard, shard_items
 from vlmq.stats.bootstrap import BootstrapSettings
 from vlmq.stats.gates import describe
@@ -86,6 +87,32 @@ class BenchmarkSession:
         self._kinds: dict[str, str] = {}
         self._tasks: dict[str, Task] = {}
         self._data: dict[tuple[str, bool], TaskDataset] = {}
+        self._full: dict[str, TaskDataset] = {}
+        self._lock: RunLock | None = None
+        self.preflight()
+
+    def preflight(self) -> None:
+        """Every check of the user's input that can fail, before any run folder is written or
+        model loaded: variant, task and model names, dataset overrides (they exist and have
+        the task's columns), the reports dir, and a resumed run's folder (readable, same
+        settings, no other live process on it)."""
+        self.variants()
+        for model in self.config.models:
+            self.tasks_for(model)
+        for name in self.config.datasets:
+            self.full_dataset(name)
+        reports = Path(self.config.reports_dir)
+        check_writable_dir(reports, "--vlmq-reports-dir")
+        if self.config.run_id and (reports / safe_name(self.config.run_id)).is_dir():
+            root = reports / safe_name(self.config.run_id)
+            RunLock(root).check_free(self.config.run_id)
+            RunStore(reports, self.config.run_id).check_resume(
+                self._resolved(self.config.run_id).to_dict())
+
+    def _resolved(self, run_id: str) -> RunConfig:
+        """The config as stored in the run folder: device, baseline and run id resolved."""
+        return dataclasses.replace(self.config, device=self.device, baseline=self.baseline,
+                                   run_id=run_id)
 
     def _prepare_torch(self) -> dict[str, Any]:
         """Sound CPU measurement: flushed denormals, a fixed thread count, a fixed seed."""
@@ -101,15 +128,20 @@ class BenchmarkSession:
         """The run folder, created on first use (collecting benchmarks writes nothing)."""
         if self._store is None:
             store = RunStore(self.config.reports_dir, self.config.run_id or None)
-            resolved = dataclasses.replace(self.config, device=self.device,
-                                           baseline=self.baseline, run_id=store.run_id)
-            store.write_config(resolved.to_dict())
+            self._lock = RunLock(store.root).acquire(store.run_id)
+            store.write_config(self._resolved(store.run_id).to_dict())
             self._store = store
         return self._store
 
     @property
     def store_created(self) -> bool:
         return self._store is not None
+
+    def close(self) -> None:
+        """Give the run folder back (the lock also goes when the process dies)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def finish(self) -> Path:
         """Summary, plots, spot-check and the Markdown report of the run."""
@@ -183,13 +215,27 @@ class BenchmarkSession:
         """The run's cap when set, else the task's own (lmms-eval's), else 32."""
         return self.config.max_new_tokens or getattr(task, "max_new_tokens", None) or 32
 
+    def full_dataset(self, task_name: str) -> TaskDataset:
+        """The task's whole dataset (the run's override or the task's default), loaded once."""
+        if task_name not in self._full:
+            task = self.task(task_name)
+            spec = self.config.datasets.get(task_name, task.default_dataset)
+            try:
+                self._full[task_name] = load_task_dataset(spec, task.layout_kind)
+            except UnavailableError:
+                raise
+            except VlmqError as exc:
+                if spec in str(exc):
+                    raise
+                raise VlmqError(f"dataset {spec!r} of task {task_name!r}: {exc}") from None
+        return self._full[task_name]
+
     def data(self, task_name: str, full: bool = False) -> TaskDataset:
         """The task's evaluated subset: the same samples for every variant, indices stored."""
         key = (task_name, full)
         if key not in self._data:
             task = self.task(task_name)
-            spec = self.config.datasets.get(task_name, task.default_dataset)
-            full_ds = load_task_dataset(spec, task.layout_kind)
+            full_ds = self.full_dataset(task_name)
             if hasattr(task, "set_label_names") and full_ds.label_names:
                 task.set_label_names(full_ds.label_names)
             subset, indices = select_subset(full_ds, None if full else self.config.samples,
@@ -224,22 +270,28 @@ class BenchmarkSession:
         return None
 
     def run(self, loaded: LoadedModel, case: Case, task_name: str, *, full: bool = False,
-            runner: BatchRunner = plain_runner, measure: bool = True, test: str = ""
-            ) -> TaskResult:
+            runner: BatchRunner = plain_runner, measure: bool = True, test: str = "",
+            retime: bool = False) -> TaskResult:
         """Evaluate one task on one loaded variant; resumes from stored records. `test` names
         the caller (a pytest node id) in the result, for entries rebuilt from the run folder.
 
-        The task is held (`RunStore.task_lock`) while it runs, so that in a distributed run a
-        task is evaluated by one process only; the others find it finished."""
-        with self.store.task_lock(case.model, case.variant_key, task_key(task_name, full)):
+        A task finished earlier is returned as stored (notes say so and when it was measured);
+        with `retime`, an interrupted one runs every batch again for the timer (a full set of
+        rounds) while keeping the stored records of the samples done before. The task is held
+        (`RunStore.task_lock`) while it runs, so that in a distributed run a task is evaluated
+        by one process only; the others find it finished."""
+        tkey = task_key(task_name, full)
+        with self.store.task_lock(case.model, case.variant_key, tkey):
             stored = self.stored_result(case, task_name, full)
             if stored is not None:
                 stored.notes["resumed"] = "finished earlier in this run; not recomputed"
+                stored.notes["measured_at"] = self.store.finished_at(
+                    case.model, case.variant_key, tkey)
                 return stored
-            return self._evaluate(loaded, case, task_name, full, runner, measure, test)
+            return self._evaluate(loaded, case, task_name, full, runner, measure, test, retime)
 
     def _evaluate(self, loaded: LoadedModel, case: Case, task_name: str, full: bool,
-                  runner: BatchRunner, measure: bool, test: str) -> TaskResult:
+                  runner: BatchRunner, measure: bool, test: str, retime: bool) -> TaskResult:
         from vlmq.measure.energy import EnergyTracker
         from vlmq.measure.memory import PeakMemory
 
@@ -261,7 +313,7 @@ class BenchmarkSession:
                 loaded, task, data, batch_size=self.config.batch_size,
                 max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
                 runner=runner, warmup_rounds=self.config.warmup_rounds,
-                show_progress=self.config.progress, desc=f"{case.id} {tkey}",
+                show_progress=self.config.progress, desc=f"{case.id} {tkey}", retime=retime,
             )
         score = self._score(task, data, outcome)
         # the rewritten records carry the per-sample scores next to each prediction
@@ -269,6 +321,10 @@ class BenchmarkSession:
         result = self._result(loaded, case, task, tkey, data, outcome, score)
         if test:
             result.info["test"] = test
+        if outcome.kept:
+            result.notes["retimed"] = (
+                f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
+                f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
         add_speed(result, outcome.records)
         self._add_timing_intervals(result)
         add_memory(result, memory.result, loaded)

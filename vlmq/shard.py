@@ -24,10 +24,17 @@ def parse_shard(spec: str) -> tuple[int, int] | None:
     """'2/4' -> (2, 4); '' -> None (no sharding)."""
     if not spec.strip():
         return None
-    m = _SPEC.match(spec)
-    if not m or not 1 <= int(m[1]) <= int(m[2]):
+    if not is_shard(spec):
         raise VlmqError(f"--vlmq-shard {spec!r}: expected K/N with 1 <= K <= N, e.g. 1/4")
+    m = _SPEC.match(spec)
+    assert m is not None
     return int(m[1]), int(m[2])
+
+
+def is_shard(spec: str) -> bool:
+    """'' or 'K/N' with 1 <= K <= N."""
+    m = _SPEC.match(spec)
+    return not spec.strip() or bool(m and 1 <= int(m[1]) <= int(m[2]))
 
 
 def shard_items(items: list[T], spec: str) -> list[T]:

@@ -48,7 +48,7 @@ def worker_settings(config: pytest.Config, threads: int) -> dict[str, Any]:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus[index % len(gpus)]
     out: dict[str, Any] = {"run_id": info[WORKER_RUN_ID]}
     if threads == 0:
-        out["threads"] = max(1, (os.cpu_count() or 1) // count)
+        out["threads"] = _thread_share(count)
     return out
 
 
@@ -66,26 +66,40 @@ def _gpu_ids() -> list[str]:
 
 
 RUN_ID_KEY = pytest.StashKey[str]()
+LOCK_KEY = pytest.StashKey[Any]()
 
 
-def start_controller(config: pytest.Config, run_id: str, reports_dir: str) -> str:
-    """Pick the run id the controller hands to its workers (a new one unless the user gave
-    one) and start collecting the workers' entries.
+def start_controller(config: pytest.Config, run: Any) -> dict[str, Any]:
+    """Settings of the controller of a distributed run: the run id it hands to its workers (a
+    new one unless the user gave one) and the thread share each worker gets. The controller
+    owns the run folder's lock; its workers (and its own end-of-run report) join it through
+    the environment they inherit (`RunLock.member_env`). It also starts collecting the
+    workers' entries.
 
     A crashed worker is not replaced unless the user asks (`--max-worker-restart`): xdist 3.8
     hangs when it replaces a crashed worker under group scheduling (pytest-xdist issues 1323,
     1327, 1378). The run stops instead, and the same `--vlmq-run-id` resumes it.
     """
-    from vlmq.results.store import new_run_id
+    from vlmq.results.lock import RunLock
+    from vlmq.results.store import new_run_id, safe_name
 
     if config.option.maxworkerrestart is None and config.getoption("dist") in ("load",
                                                                               "loadgroup"):
         config.option.maxworkerrestart = "0"
+    run_id = config.stash[RUN_ID_KEY] = safe_name(run.run_id) if run.run_id else new_run_id()
+    run_dir = Path(run.reports_dir) / run_id
+    lock = RunLock(run_dir).acquire(run_id)
+    config.stash[LOCK_KEY] = lock
+    os.environ.update(lock.member_env())
+    config.pluginmanager.register(EntryCollector(run_dir), "vlmq-entry-collector")
+    settings: dict[str, Any] = {"run_id": run_id}
+    if run.threads == 0:
+        settings["threads"] = _thread_share(len(config.getoption("tx") or [1]))
+    return settings
 
-    config.stash[RUN_ID_KEY] = run_id or new_run_id()
-    config.pluginmanager.register(EntryCollector(Path(reports_dir) / config.stash[RUN_ID_KEY]),
-                                  "vlmq-entry-collector")
-    return config.stash[RUN_ID_KEY]
+
+def _thread_share(workers: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
 def distributing(config: pytest.Config) -> bool:
@@ -100,8 +114,7 @@ def describe_workers(config: pytest.Config) -> str:
     n = len(config.getoption("tx") or [])
     gpus = _gpu_ids()
     where = (f"each pinned to one of {len(gpus)} GPU(s)" if gpus else
-             f"sharing {os.cpu_count()} CPU cores, about {max(1, (os.cpu_count() or 1) // n)} "
-             f"thread(s) each")
+             f"sharing {os.cpu_count()} CPU cores, {_thread_share(n)} thread(s) each")
     return f"{n} pytest-xdist workers, {where}; each result names its worker"
 
 

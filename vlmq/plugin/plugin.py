@@ -27,6 +27,8 @@ pytest_plugins = ["vlmq.plugin.distributed"]
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 SESSION_KEY = pytest.StashKey[Any]()
 NEEDS_KEY = pytest.StashKey[dict]()
+# a bad setting found while collecting: raised as a usage error once collection is done
+ERROR_KEY = pytest.StashKey[str]()
 INCONCLUSIVE_KEY = pytest.StashKey[list]()
 
 
@@ -76,7 +78,7 @@ def build_config(config: pytest.Config) -> RunConfig:
         if ini:
             value = parse_pairs(list(ini), f"pytest.ini vlmq_{f.name}") if isinstance(ini, list) \
                 else ini
-            run = run.updated({f.name: value}, f"pytest.ini vlmq_{f.name}")
+            run = run.updated({f.name: value}, f"pytest.ini vlmq_{f.name}", named=True)
     for f in dataclasses.fields(RunConfig):
         opt = config.getoption(_option(f.name))
         if opt is None:
@@ -84,7 +86,7 @@ def build_config(config: pytest.Config) -> RunConfig:
         value = parse_pairs(opt, _option(f.name)) if isinstance(opt, list) else opt
         if isinstance(value, dict) and isinstance(getattr(run, f.name), dict):
             value = {**getattr(run, f.name), **value}
-        run = run.updated({f.name: value}, _option(f.name))
+        run = run.updated({f.name: value}, _option(f.name), named=True)
     return run
 
 
@@ -102,8 +104,12 @@ def pytest_configure(config: pytest.Config) -> None:
         if distributed.is_worker(config):
             run = run.updated(distributed.worker_settings(config, run.threads), "xdist worker")
         elif distributed.distributing(config):
-            run_id = distributed.start_controller(config, run.run_id, run.reports_dir)
-            run = run.updated({"run_id": run_id}, "xdist controller")
+            run = run.updated(distributed.start_controller(config, run), "xdist controller")
+        elif run.run_id:  # a second process on a live run stops here, before any import
+            from vlmq.results.lock import RunLock
+            from vlmq.results.store import safe_name
+
+            RunLock(Path(run.reports_dir, safe_name(run.run_id))).check_free(run.run_id)
         config.stash[CONFIG_KEY] = run
     except VlmqError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -128,17 +134,31 @@ def vlmq_session(config: pytest.Config) -> Any:
     if SESSION_KEY not in config.stash:
         from vlmq.session import BenchmarkSession
 
+        if ERROR_KEY in config.stash:
+            raise pytest.UsageError(config.stash[ERROR_KEY])
         try:
             worker = config.workerinput["workerid"] if distributed.is_worker(config) else ""
             config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY], worker=worker)
         except VlmqError as exc:
+            config.stash[ERROR_KEY] = str(exc)
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SESSION_KEY]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Benchmarks that take `vlmq_model` and `vlmq_task` run over every model x variant x task;
-    those that take `vlmq_sweep_model` over every model."""
+    those that take `vlmq_sweep_model` over every model.
+
+    A bad setting is remembered and raised after collection (`pytest_collection_modifyitems`):
+    a UsageError raised here would be reported as one module's collection error instead of
+    pytest's usage error (one line, exit 4)."""
+    try:
+        _parametrize(metafunc)
+    except (VlmqError, pytest.UsageError) as exc:
+        metafunc.config.stash[ERROR_KEY] = str(exc)
+
+
+def _parametrize(metafunc: pytest.Metafunc) -> None:
     if "vlmq_sweep_model" in metafunc.fixturenames:
         session = vlmq_session(metafunc.config)
         # a generative model's sweep decodes once per layer: minutes, so it is `slow`
@@ -149,17 +169,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = vlmq_session(metafunc.config)
     params = []
-    try:
-        for case in session.cases():
-            for task in session.tasks_for(case.model):
-                marks = [pytest.mark.energy] if session.config.energy else []
-                if session.device.startswith("cuda"):
-                    marks.append(pytest.mark.gpu)
-                if distributed.is_worker(metafunc.config):  # one variant, one worker
-                    marks.append(pytest.mark.xdist_group(case.id))
-                params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
-    except VlmqError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    for case in session.cases():
+        for task in session.tasks_for(case.model):
+            marks = [pytest.mark.energy] if session.config.energy else []
+            if session.device.startswith("cuda"):
+                marks.append(pytest.mark.gpu)
+            if distributed.is_worker(metafunc.config):  # one variant, one worker
+                marks.append(pytest.mark.xdist_group(case.id))
+            params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
     metafunc.parametrize(("vlmq_model", "vlmq_task"), params, indirect=["vlmq_model"],
                          scope="session")
 
@@ -168,6 +185,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run each model's baseline first (its scores gate the others), one model in memory at a
     time, and remember which tasks each case runs (for a baseline the user deselected)."""
+    if ERROR_KEY in config.stash:
+        raise pytest.UsageError(config.stash[ERROR_KEY])
     if SESSION_KEY not in config.stash:
         return
     session = config.stash[SESSION_KEY]
@@ -239,10 +258,14 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
     try:
         with _visible_progress(request.config, session.config.progress):
             result = session.run(loaded, case, task, full=full, runner=runner,
-                                 test=request.node.nodeid)
+                                 test=request.node.nodeid, retime=True)
     except UnavailableError as exc:
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
         pytest.skip(str(exc))
+    if not benchmark.disabled and benchmark.stats is None and result.rounds_s:
+        _stored_rounds(benchmark, result.rounds_s)
+        result.notes["benchmark_stats"] = (
+            "rebuilt from the stored per-batch latencies (rounds_s) of the earlier process")
     benchmark.extra_info.update(result.to_extra_info())
     request.config.hook.pytest_vlmq_update_extra_info(
         config=request.config, extra_info=benchmark.extra_info, params=benchmark.params)
@@ -286,6 +309,16 @@ def _pedantic_runner(benchmark: Any) -> Any:
                            warmup_rounds=warmup_rounds, iterations=1)
 
     return runner
+
+
+def _stored_rounds(benchmark: Any, rounds: list[float]) -> None:
+    """Give pytest-benchmark a task's stored rounds, as pedantic would have timed them, so a
+    task finished before a resume keeps its entry in --benchmark-json (pytest-benchmark has no
+    public way to add measured rounds: this is what its pedantic does per round)."""
+    benchmark._mode = "vlmq: stored rounds of a resumed run"
+    stats = benchmark._make_stats(1)
+    for seconds in rounds:
+        stats.update(seconds)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
@@ -341,3 +374,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nvlmq: report not written: {exc}")
         return
     print(f"\nvlmq: report written to {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].close()

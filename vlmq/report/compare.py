@@ -45,7 +45,9 @@ regression raised in 2.5% of A/A comparisons without history and 1.5% with 4 his
 60% slowdown was caught in 99% without history and 97.5% with 8 history runs (few past runs
 leave the t-test few degrees of freedom).
 Timing stats min/mean/max/stddev are shown; only the median is judged (it is robust to the
-odd slow round). Entries present in only some runs are listed and do not fail the comparison.
+odd slow round). Reference entries missing from a later run, runs sharing no entry, and inputs
+without vlmq results make the comparison incomplete (`incomplete`; the CLI exits 3 unless
+--allow-missing).
 The same rules flag improvements as "better".
 """
 
@@ -472,6 +474,23 @@ def missing(runs: list[Run]) -> list[str]:
         if absent:
             label = next(r.entries[k].label for r in runs if k in r.entries)
             out.append(f"{label}: missing in {', '.join(absent)}")
+    return out
+
+
+def incomplete(runs: list[Run]) -> list[str]:
+    """Why the comparison cannot vouch for every later run: an input without vlmq results (a
+    plain pytest-benchmark JSON: no quality is compared), a run sharing no entry with the
+    reference, or reference entries missing from a run. One line each; empty when complete."""
+    out = [f"{r.label}: no vlmq results in it (a plain pytest-benchmark JSON?), so no quality "
+           "metric is compared" for r in runs if not any(e.result for e in r.entries.values())]
+    ref = runs[0]
+    for run in runs[1:]:
+        absent = [e.label for k, e in ref.entries.items() if k not in run.entries]
+        if len(absent) == len(ref.entries):
+            out.append(f"{run.label}: no entry matches the reference {ref.label}")
+        elif absent:
+            out.append(f"{run.label}: {len(absent)} entries of the reference are missing: "
+                       + ", ".join(absent))
     return out
 
 

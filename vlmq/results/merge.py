@@ -64,7 +64,8 @@ def merge_runs(sources: list[str | Path], out: str | Path) -> RunStore:
 
 def _check_settings(stores: list[RunStore], configs: list[dict[str, Any]]) -> None:
     for store, cfg in zip(stores[1:], configs[1:], strict=True):
-        changed = [k for k in RESULT_SETTINGS if configs[0].get(k) != cfg.get(k)]
+        changed = [k for k in RESULT_SETTINGS
+                   if k != "shard" and configs[0].get(k) != cfg.get(k)]
         if changed:
             diffs = ", ".join(f"{k}: {configs[0].get(k)!r} vs {cfg.get(k)!r}" for k in changed)
             raise VlmqError(f"{store.root} was run with other settings than {stores[0].root} "

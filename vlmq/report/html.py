@@ -31,6 +31,7 @@ from vlmq.results.summary import gate_checks, is_baseline
 
 TABLE_KINDS = ("latency", "throughput", "memory", "size", "energy")
 SPOT_EVEN, SPOT_DISAGREEING = 4, 8  # samples per (model, task): spread out, then disagreeing
+SHAPES = ("circle", "diamond", "square", "triangle-up", "x")  # one per model
 
 # Shows or hides the spot-check samples whose variants all agree with the baseline.
 FILTER_JS = """
@@ -92,7 +93,8 @@ def render(store: RunStore, image_lookup: ImageLookup | None = None) -> str:
     if plots:
         parts += ["<h2>Quality vs latency</h2>",
                   "<p class='muted'>Star: the baseline. Dashed: the Pareto front (no other "
-                  "variant is both faster and better). Hover a point for its numbers.</p>",
+                  "variant is both faster and better). Hover a point for its numbers; click a "
+                  "legend entry to hide or show it.</p>",
                   *plots]
     memory = memory_figure(results, order)
     if memory is not None:
@@ -146,33 +148,33 @@ def _interval_text(r: TaskResult, metric: str) -> str:
 
 
 def pareto_figure(results: list[TaskResult], task: str) -> go.Figure | None:
-    """Quality vs latency on one task: one trace per model, baseline starred, front dashed."""
-    rs = [r for r in results if r.info.get("task") == task]
+    """Quality vs latency on one task: a trace per model x variant (the legend names them and
+    toggles them), one marker shape per model, the baseline starred, the front dashed."""
+    rs = [r for r in results if r.info.get("task") == task
+          and r.info.get("variant") is not None]
     q, lat = primary(rs, "quality"), primary(rs, "latency")
     if q is None or lat is None:
         return None
-    fig = go.Figure()
-    points = []
-    for model in dict.fromkeys(str(r.info.get("model")) for r in rs):
-        mine = [r for r in rs if str(r.info.get("model")) == model
-                and value(r, lat.name) is not None and value(r, q.name) is not None]
-        if not mine:
-            continue
-        xs, ys = [value(r, lat.name) for r in mine], [value(r, q.name) for r in mine]
-        points += list(zip(xs, ys, strict=True))
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="markers+text", name=model,
-            text=[str(r.info.get("variant")) for r in mine], textposition="top right",
-            marker={"size": [18 if is_baseline(r) else 10 for r in mine],
-                    "symbol": ["star" if is_baseline(r) else "circle" for r in mine],
-                    "line": {"width": 1, "color": "black"}},
-            customdata=[[str(r.info.get("variant")), task, _interval_text(r, q.name)]
-                        for r in mine],
-            hovertemplate=(f"<b>%{{customdata[0]}}</b> on %{{customdata[1]}}<br>"
-                           f"{esc(q.name)} %{{y:.4g}}<br>{esc(label(lat))} %{{x:.4g}}<br>"
-                           "%{customdata[2]}<extra>%{fullData.name}</extra>")))
-    if not points:
+    rank = {v: i for i, v in enumerate(variant_order(rs))}
+    rs = sorted((r for r in rs if value(r, lat.name) is not None
+                 and value(r, q.name) is not None), key=lambda r: rank[r.info.get("variant")])
+    if not rs:
         return None
+    models = list(dict.fromkeys(str(r.info.get("model")) for r in rs))
+    fig = go.Figure()
+    for r in rs:
+        model, variant = str(r.info.get("model")), str(r.info.get("variant"))
+        shape = "star" if is_baseline(r) else SHAPES[models.index(model) % len(SHAPES)]
+        fig.add_trace(go.Scatter(
+            x=[value(r, lat.name)], y=[value(r, q.name)], mode="markers",
+            name=variant if len(models) == 1 else f"{variant} ({model})",
+            marker={"size": 18 if is_baseline(r) else 12, "symbol": shape,
+                    "line": {"width": 1, "color": "black"}},
+            customdata=[[variant, task, _interval_text(r, q.name), model]],
+            hovertemplate=(f"<b>%{{customdata[0]}}</b> on %{{customdata[1]}} "
+                           f"(%{{customdata[3]}})<br>{esc(q.name)} %{{y:.4g}}<br>"
+                           f"{esc(label(lat))} %{{x:.4g}}<br>%{{customdata[2]}}<extra></extra>")))
+    points = [(value(r, lat.name), value(r, q.name)) for r in rs]
     front = [points[i] for i in pareto_front(points, q.higher_is_better)]
     fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
                              name="Pareto front", hoverinfo="skip",
@@ -180,8 +182,7 @@ def pareto_figure(results: list[TaskResult], task: str) -> go.Figure | None:
     better = "higher" if q.higher_is_better else "lower"
     fig.update_layout(title=f"{task}: quality vs latency", height=430,
                       xaxis_title=f"{label(lat)}, lower is better",
-                      yaxis_title=f"{label(q)}, {better} is better",
-                      margin={"t": 50, "r": 20}, legend={"orientation": "h", "y": -0.2})
+                      yaxis_title=f"{label(q)}, {better} is better", margin={"t": 50, "r": 20})
     return fig
 
 
@@ -265,11 +266,12 @@ def _spotcheck(store: RunStore, image_lookup: ImageLookup | None) -> list[str]:
                 f"{' (baseline)' if v == g['baseline'] else ''}</th>"
                 f"<td>{esc(output_text(r))}</td><td>{esc(score_text(r))}</td></tr>"
                 for v, r in s["outputs"].items())
+            prompt = f"<b>prompt:</b> {esc(rec.prompt)}<br>" if rec.prompt else ""
             out.append(
                 f"<div class='sample' data-disagree='{int(s['disagree'])}'>{pic}<div>"
-                f"<b>sample {esc(rec.sample_id)}</b><br><b>prompt:</b> {esc(rec.prompt or '')}"
-                f"<br><b>reference:</b> {esc(rec.references)}<table><tr><th>variant</th>"
-                f"<th>output</th><th>score</th></tr>{rows}</table></div></div>")
+                f"<b>sample {esc(rec.sample_id)}</b><br>{prompt}<b>reference:</b> "
+                f"{esc(rec.references)}<table><tr><th>variant</th><th>output</th><th>score</th>"
+                f"</tr>{rows}</table></div></div>")
     return out
 
 

@@ -25,7 +25,8 @@ th.sort:after{content:" \\2195";color:#999}
 .inconclusive{color:#a65e00;font-weight:600}
 .diff{background:#fff3cd}
 .sample{display:flex;gap:1em;margin:.5em 0 1em;border-top:1px solid #ddd;padding-top:.5em}
-.sample img{width:192px;height:auto;image-rendering:pixelated;border:1px solid #ccc}
+.sample img{width:192px;height:auto;align-self:flex-start;image-rendering:pixelated;
+            border:1px solid #ccc}
 .muted{color:#777}
 .wide{overflow-x:auto}
 """

@@ -257,7 +257,7 @@ def history_figure(history: list[SavedRun], flags: list[Flag],
                     name=f"REGRESSION {_name(key)}", meta=tag, visible=metric == first,
                     marker={"symbol": "x", "size": 16, "color": "#d00000",
                             "line": {"width": 1, "color": "black"}}, hovertemplate=hover))
-    fig.update_layout(height=560, margin={"t": 30, "r": 20}, hovermode="closest",
+    fig.update_layout(height=560, margin={"t": 30, "r": 20}, hovermode="closest", showlegend=True,
                       xaxis_title="run time (UTC)", yaxis_title=_axis_title(first, metrics),
                       legend={"orientation": "h", "y": -0.25})
     return fig

@@ -177,7 +177,7 @@ def judge_steps(history: list[SavedRun], overrides: dict[str, Threshold] | None 
     for i in range(1, len(history)):
         before, after = history[i - 1].run, history[i].run
         keys = {e.label: k for k, e in before.entries.items()}
-        for row in compare([before, after], overrides, alpha, seed):
+        for row in compare([before, after], overrides=overrides, alpha=alpha, seed=seed):
             j = row.judgements[0]
             if j.verdict in (REGRESSION, BETTER):
                 flags.append(Flag(i, keys[row.entry], row.metric, j.verdict, j.test,

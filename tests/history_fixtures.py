@@ -12,11 +12,12 @@ DEGRADED = ("vit-tiny", "int8", "classify", "top1")
 
 
 def write_history(root: Path) -> Path:
-    """root/.benchmarks/<machine>/000N_run.json for N = 1..3; returns the .benchmarks folder."""
+    """root/.benchmarks/<machine>/000N_<commit>_<date>.json for N = 1..3; returns the folder."""
     storage = root / ".benchmarks"
     degrade = (*DEGRADED[:2], DEGRADED[3], 0.0)
     for n, kw in enumerate([{}, {}, {"degrade": degrade}], 1):
-        path = write_benchmark_json(storage / "Linux-CPython-3.11-64bit" / f"000{n}_run.json",
+        name = f"000{n}_{n:x}{'0' * 39}_2026112{n}_100000.json"  # as --benchmark-autosave
+        path = write_benchmark_json(storage / "Linux-CPython-3.11-64bit" / name,
                                     make_results(n, **kw))
         doc = json.loads(path.read_text())
         doc["datetime"] = f"2026-11-2{n}T10:00:00+00:00"

@@ -174,7 +174,20 @@ def test_history_renders_offline_and_shows_the_regression_first(history) -> None
     legend = history.page.locator("#history .legendtext").all_text_contents()
     assert f"REGRESSION {' / '.join(DEGRADED[:3])}" in legend
     flagged = history.page.locator("#flags tbody tr").all_inner_texts()
-    assert len(flagged) == 1 and "0003_run" in flagged[0] and "REGRESSION" in flagged[0]
+    assert len(flagged) == 1 and "0003" in flagged[0] and "REGRESSION" in flagged[0]
+
+
+def test_history_hover_names_run_commit_and_machine(history) -> None:
+    page = history.page
+    page.select_option("#metric", "cider")
+    page.select_option("#variant", "")
+    point = page.locator("#history .scatterlayer .trace .points path").first
+    box = point.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    hover = page.locator("#history .hoverlayer .hovertext")
+    hover.wait_for()
+    text = hover.text_content()
+    assert "run 0001" in text and f"commit {'1' * 10} on main" in text and "machine ci" in text
 
 
 def test_history_metric_and_variant_selectors(history) -> None:

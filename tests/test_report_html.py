@@ -52,7 +52,7 @@ def test_report_html_is_one_self_contained_file(tmp_path) -> None:
 
 def test_history_flags_only_the_degraded_variant(tmp_path) -> None:
     history = load_history([str(write_history(tmp_path))])
-    assert [s.run.label for s in history] == ["0001_run", "0002_run", "0003_run"]
+    assert [s.run.label for s in history] == ["0001", "0002", "0003"]
     flags = judge_steps(history)
     bad = [(f.run, f.key, f.metric) for f in flags if f.verdict == REGRESSION]
     assert bad == [(2, DEGRADED[:3], DEGRADED[3])]
@@ -80,7 +80,7 @@ def test_history_command(tmp_path, capsys) -> None:
     out = tmp_path / "h" / "history.html"
     assert main(["history", str(write_history(tmp_path)), "--out", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "REGRESSION: 0003_run vit-tiny / int8 / classify top1" in text
+    assert "REGRESSION: 0003 vit-tiny / int8 / classify top1" in text
     assert "3 runs, 1 regression(s) flagged" in text and out.is_file()
     assert main(["history", str(tmp_path / "missing"), "--out", str(out)]) == 2
     with pytest.raises(VlmqError, match="no saved runs"):

@@ -32,6 +32,7 @@ from vlmq.results.store import RunStore
 
 TIME_METRIC = "time:median"  # pytest-benchmark's median round, judged by compare too
 RUN_ID_TIME = re.compile(r"(\d{8}-\d{6})")
+SAVE_NAME = re.compile(r"(\d{4})_[0-9a-f]{7,40}_\d{8}_\d{6}$")
 
 # Shows the traces of the chosen metric and variant, and names the metric on the y axis.
 SELECT_JS = """
@@ -129,7 +130,8 @@ def _saved(path: Path, storage: str | Path) -> SavedRun:
         return SavedRun(run, _run_dir_time(store), "not recorded", _machine_text(info),
                         str(path), store.run_id)
     doc = json.loads(path.read_text())
-    run.label = path.stem
+    # a --benchmark-autosave name (0003_<commit>_<date>) goes by its number, as in compare
+    run.label = m[1] if (m := SAVE_NAME.match(path.stem)) else path.stem
     commit = doc.get("commit_info") or {}
     machine = doc.get("machine_info") or {}
     when = _parse_time(doc.get("datetime")) or _mtime(path)

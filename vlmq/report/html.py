@@ -86,7 +86,7 @@ def render(store: RunStore, image_lookup: ImageLookup | None = None) -> str:
     results = store.results()
     order = variant_order(results, list(store.read_config().get("variants") or []))
     parts = [f"<h1>vlmq run <code>{esc(store.run_id)}</code></h1>"]
-    parts += _verdicts(results)
+    parts += verdict_section(results)
     tasks = list(dict.fromkeys(str(r.info.get("task")) for r in results))
     plots = [figure_div(fig, f"pareto-{i}") for i, t in enumerate(tasks)
              if (fig := pareto_figure(results, t)) is not None]
@@ -107,7 +107,8 @@ def render(store: RunStore, image_lookup: ImageLookup | None = None) -> str:
     return page(f"vlmq run {store.run_id}", "\n".join(parts), FILTER_JS)
 
 
-def _verdicts(results: list[TaskResult]) -> list[str]:
+def verdict_section(results: list[TaskResult]) -> list[str]:
+    """The verdict heading, its counts and the sortable table of every gate."""
     rows = verdict_rows(results)
     if not results:
         return ["<p><b>No task results were stored in this run.</b></p>"]
@@ -125,12 +126,21 @@ def _verdicts(results: list[TaskResult]) -> list[str]:
                     + [num(r["value"]), num(r.get("retention")), interval,
                        num(r.get("threshold"), 3),
                        f"<td class='{esc(r['verdict'])}'>{esc(r['verdict'])}</td>",
-                       f"<td class='muted'>{esc(r.get('method') or '')}</td>"])
+                       f"<td class='muted'>{esc(_method_text(r))}</td>"])
     head = ["model", "variant", "task", "metric", "value", "retention", "interval",
             "threshold", "verdict", "method"]
     return [f"<h2>Verdicts</h2><p><b>{len(rows)} gates: {esc(summary)}.</b> Retention = variant "
             "/ baseline; a gate passes when retention (its interval, where the run has one) "
             "clears the threshold.</p>", sortable_table(head, body, "verdicts")]
+
+
+def _method_text(gate: dict[str, Any]) -> str:
+    text = str(gate.get("method") or "")
+    if gate.get("n"):
+        text += f", {gate['n']} samples"
+    if gate.get("verdict") == "inconclusive" and gate.get("samples_needed"):
+        text += f"; about {gate['samples_needed']} would decide it"
+    return text
 
 
 def _confidence(level: Any) -> str:

@@ -89,6 +89,8 @@ def test_reading_code_never_imports_torch(tmp_path) -> None:
         "import vlmq.results.progress, vlmq.report.build, vlmq.report.export\n"
         f"assert vlmq.cli.main(['compare', {str(a)!r}, {str(a)!r}]) == 0\n"
         f"vlmq.report.build_report({str(store.root)!r})\n"
+        f"assert vlmq.cli.main(['history', {str(a)!r}, {str(store.root)!r}, '--out', "
+        f"{str(tmp_path / 'h.html')!r}]) == 0\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     env = {**os.environ, "PYTHONPATH": os.getcwd()}

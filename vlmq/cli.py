@@ -1,4 +1,4 @@
-"""The `vlmq` command: compare runs, rebuild a report, export for github-action-benchmark.
+"""The `vlmq` command: compare runs, rebuild a report, draw the history, export results.
 
 Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr),
 3 `compare` is incomplete: an entry of the reference is missing from a later run, no entry
@@ -56,6 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--json", dest="json_out", metavar="FILE",
                    help="also write the merged run as one pytest-benchmark JSON")
 
+    h = sub.add_parser("history", help="history.html: trends over saved runs, regressions "
+                       "flagged by compare's rule", description="Draw every metric of every "
+                       "model x variant x task over saved runs, oldest first; each run is judged "
+                       "against the one before it as `vlmq compare` judges (see "
+                       "vlmq/report/history.py).")
+    h.add_argument("inputs", nargs="+", metavar="DIR_OR_FILE",
+                   help="run folders, pytest-benchmark JSON files, or folders holding them "
+                        "(.benchmarks/, reports/runs/)")
+    h.add_argument("--out", default="history.html", metavar="FILE",
+                   help="the page to write (default history.html)")
+    h.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="as for compare; repeatable")
+    h.add_argument("--alpha", type=float, default=0.01, help="as for compare (default 0.01)")
+    h.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    h.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
+
     e = sub.add_parser("export", help="github-action-benchmark custom JSON from a run or JSON")
     e.add_argument("source", metavar="RUN_OR_JSON")
     e.add_argument("--out", required=True, metavar="FILE",
@@ -111,6 +127,18 @@ def _run(args: argparse.Namespace) -> int:
         from vlmq.report.build import build_report
 
         print(build_report(args.run_dir))
+        return 0
+    if args.command == "history":
+        from vlmq.report.compare import parse_thresholds
+        from vlmq.report.history import write_history
+
+        path, runs, flags = write_history(args.inputs, args.out,
+                                          parse_thresholds(args.threshold), args.alpha,
+                                          args.seed, args.storage)
+        for f in flags:
+            print(f"{f.verdict}: {runs[f.run].run.label} {' / '.join(f.key)} {f.metric}")
+        print(f"{path}: {len(runs)} runs, "
+              f"{sum(f.verdict == 'REGRESSION' for f in flags)} regression(s) flagged")
         return 0
     from vlmq.report.export import write_benchmark_action
 

@@ -16,6 +16,7 @@ from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset, load_task_dataset, select_subset
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
+from vlmq.inputs import default_prefetch
 from vlmq.loading import (
     LoadedModel,
     adapter_for,
@@ -226,6 +227,7 @@ class BenchmarkSession:
                 loaded, task, data, batch_size=self.config.batch_size,
                 max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
                 runner=runner, warmup_rounds=self.config.warmup_rounds,
+                prefetch=default_prefetch(self.device),
                 show_progress=self.config.progress, desc=f"{case.id} {tkey}",
             )
         score = self._score(task, data, outcome)

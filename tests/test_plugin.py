@@ -39,7 +39,7 @@ def test_json_has_every_measurement_and_part_counts(tiny_llava: str, tmp_path: P
         metrics = extra["metrics"]
         for name in ("latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms",
                      "throughput_samples_per_s", "throughput_tokens_per_s", "ttft_ms",
-                     "peak_memory_mib", "footprint_mib", "load_time_s", "accuracy"):
+                     "model_peak_memory_mib", "footprint_mib", "load_time_s", "accuracy"):
             assert metrics[name]["value"] is not None, name
             assert "unit" in metrics[name] and "higher_is_better" in metrics[name]
         assert len(extra["rounds_s"]) == 2  # 4 samples in batches of 2

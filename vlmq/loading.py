@@ -119,6 +119,7 @@ class LoadedModel:
     disk_bytes: int | None
     disk_note: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    load_memory: Any = None  # a MemoryResult over loading, when the caller measured it
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
                  ) -> GenerationOutput:

@@ -184,12 +184,20 @@ class BenchmarkSession:
     # -- running -------------------------------------------------------------------------------
 
     def load(self, case: Case) -> LoadedModel:
+        from vlmq.measure.memory import PeakMemory
+
+        # import the family's model code first: its modules' pages are the process's, not the
+        # model's memory
+        adapter_for(read_config(resolve_source(case.model))).auto_class()
         try:
-            loaded = load_variant(case.model, case.variant, device=self.device,
-                                  settings=self.settings, attn_implementation=case.attn)
+            # measured, so that the model's memory can be told from the process's
+            with PeakMemory(self.device) as memory:
+                loaded = load_variant(case.model, case.variant, device=self.device,
+                                      settings=self.settings, attn_implementation=case.attn)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
+        loaded.load_memory = memory.result
         self.store.write_structure(case.model, case.variant_key, loaded.structure())
         return loaded
 

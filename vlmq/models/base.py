@@ -153,6 +153,11 @@ class ModelAdapter(ABC):
     def classify(self, model: Any, processor: Any, images: list[Any]) -> ClassificationOutput:
         raise VlmqError(f"{self.family} models do not classify images")
 
+    def label_names(self, model: Any) -> list[str] | None:
+        """Class names of a classifier, from its config."""
+        id2label = getattr(model.config, "id2label", None)
+        return [id2label[i] for i in sorted(id2label)] if id2label else None
+
 
 class StepTimer:
     """A logits processor that timestamps every decoding step (synchronized): its first mark
@@ -169,11 +174,6 @@ class StepTimer:
         synchronize(self.device)
         self.times.append(time.perf_counter())
         return scores
-
-    def label_names(self, model: Any) -> list[str] | None:
-        """Class names of a classifier, from its config."""
-        id2label = getattr(model.config, "id2label", None)
-        return [id2label[i] for i in sorted(id2label)] if id2label else None
 
 
 ADAPTERS: Registry[ModelAdapter] = Registry("model type")

@@ -186,10 +186,10 @@ class BenchmarkSession:
     def load(self, case: Case) -> LoadedModel:
         from vlmq.measure.memory import PeakMemory
 
-        # import the family's model code first: its modules' pages are the process's, not the
-        # model's memory
-        adapter_for(read_config(resolve_source(case.model))).auto_class()
         try:
+            # import the family's model code first: its modules' pages are the process's, not
+            # the model's memory
+            adapter_for(read_config(resolve_source(case.model))).auto_class()
             # measured, so that the model's memory can be told from the process's
             with PeakMemory(self.device) as memory:
                 loaded = load_variant(case.model, case.variant, device=self.device,

@@ -118,6 +118,7 @@ class LoadedModel:
     notes: dict[str, str] = field(default_factory=dict)
     bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
     placement: Placement | None = None  # owns a disk-offload folder when spread
+    load_memory: Any = None  # a MemoryResult over loading, when the caller measured it
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
                  ) -> GenerationOutput:

@@ -16,6 +16,7 @@ from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset, load_task_dataset, select_subset
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
+from vlmq.inputs import default_prefetch
 from vlmq.loading import (
     LoadedModel,
     adapter_for,
@@ -252,14 +253,22 @@ class BenchmarkSession:
     # -- running -------------------------------------------------------------------------------
 
     def load(self, case: Case) -> LoadedModel:
+        from vlmq.measure.memory import PeakMemory
+
         try:
-            loaded = load_variant(case.model, case.variant, device=self.device,
-                                  settings=self.settings, attn_implementation=case.attn,
-                                  device_map=self.config.device_map,
-                                  max_memory=self.config.max_memory)
+            # import the family's model code first: its modules' pages are the process's, not
+            # the model's memory
+            adapter_for(read_config(resolve_source(case.model))).auto_class()
+            # measured, so that the model's memory can be told from the process's
+            with PeakMemory(self.device) as memory:
+                loaded = load_variant(case.model, case.variant, device=self.device,
+                                      settings=self.settings, attn_implementation=case.attn,
+                                      device_map=self.config.device_map,
+                                      max_memory=self.config.max_memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
+        loaded.load_memory = memory.result
         self.store.write_structure(case.model, case.variant_key, loaded.structure())
         return loaded
 
@@ -313,7 +322,8 @@ class BenchmarkSession:
                 loaded, task, data, batch_size=self.config.batch_size,
                 max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
                 runner=runner, warmup_rounds=self.config.warmup_rounds,
-                show_progress=self.config.progress, desc=f"{case.id} {tkey}", retime=retime,
+                prefetch=default_prefetch(self.device), retime=retime,
+                show_progress=self.config.progress, desc=f"{case.id} {tkey}",
             )
         score = self._score(task, data, outcome)
         # the rewritten records carry the per-sample scores next to each prediction

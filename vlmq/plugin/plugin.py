@@ -295,17 +295,18 @@ def _visible_progress(config: pytest.Config, enabled: bool) -> Any:
 def _pedantic_runner(benchmark: Any) -> Any:
     from vlmq.evaluate import plain_runner
 
-    def runner(fn: Any, batches: list, warmup_rounds: int) -> None:
-        if not batches or benchmark.disabled:
-            plain_runner(fn, batches, warmup_rounds)  # pedantic runs once when disabled
+    def runner(call: Any, feed: Any, rounds: int, warmup_rounds: int) -> None:
+        if not rounds or benchmark.disabled:
+            plain_runner(call, feed, rounds, warmup_rounds)  # pedantic runs once when disabled
             if benchmark.disabled:
                 # timed by vlmq itself (the records' latencies; under xdist the controller
                 # rebuilds the entry): tell pytest-benchmark the fixture was used, so it does
                 # not warn that it was not
                 benchmark._mode = "vlmq (pytest-benchmark disabled)"
             return
-        feed = iter([batches[0]] * warmup_rounds + list(batches))
-        benchmark.pedantic(fn, setup=lambda: ((next(feed),), {}), rounds=len(batches),
+        # pedantic times `call` alone (the model); `feed`, its untimed setup, writes the last
+        # batch's records and hands over the next prepared batch
+        benchmark.pedantic(call, setup=lambda: ((feed(),), {}), rounds=rounds,
                            warmup_rounds=warmup_rounds, iterations=1)
 
     return runner

@@ -40,6 +40,7 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     for task in dict.fromkeys(str(r.info.get("task")) for r in results):
         rs = [r for r in results if r.info.get("task") == task]
         out += _task_table(task, rs, variant_order(rs, order), policy)
+        out += _speed_table(rs, variant_order(rs, order))
     if plots:
         out += ["## Plots", ""]
         out += [f"### {name.replace('_', ' ')}\n\n![{name}]({p.relative_to(store.root)})\n"
@@ -164,6 +165,27 @@ def _timing_lines(rs: list[TaskResult], order: list[str]) -> list[str]:
 
 def _ci(d: dict[str, Any], fmt: str) -> str:
     return f"{fmt.format(d['value'])} [{fmt.format(d['low'])}..{fmt.format(d['high'])}]"
+
+
+SPEED_COLUMNS = ("latency_p50_ms", "e2e_latency_p50_ms", "input_wait_mean_ms", "ttft_p50_ms",
+                 "ttft_p90_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p90_ms", "tpot_p99_ms",
+                 "decode_tokens_per_s")
+
+
+def _speed_table(rs: list[TaskResult], order: list[str]) -> list[str]:
+    """Where the time goes: the model's call, end to end, input wait, and per token."""
+    cols = [c for c in SPEED_COLUMNS if any(value(r, c) is not None for r in rs)]
+    if not any(c.startswith("ttft_p") for c in cols):
+        return []
+    out = ["| model | variant | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]
+    rank = {v: i for i, v in enumerate(order)}
+    for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
+                                       rank.get(r.info.get("variant"), len(rank)))):
+        cells = [str(r.info.get("model")), str(r.info.get("variant"))]
+        out.append("| " + " | ".join(cells + [_num(value(r, c)) for c in cols]) + " |")
+    return out + ["", "Per batch, in ms: the model's own call (latency), preprocessing + model "
+                      "(e2e), time waiting for input; time to first token (ttft) and time per "
+                      "output token (tpot: one decoding step of the batch) percentiles.", ""]
 
 
 def _notes(store: RunStore, results: list[TaskResult]) -> list[str]:

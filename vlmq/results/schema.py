@@ -52,6 +52,11 @@ class SampleRecord:
     new_tokens: int | None = None
     prefill_s: float | None = None  # time to first token of this sample's whole batch
     error: str | None = None  # set when the sample failed (corrupt image ...)
+    prepare_s: float | None = None  # its share of decoding + preprocessing its batch
+    input_wait_s: float | None = None  # its share of how long the model waited for the batch
+    # seconds from the model call's start to each decoding step's logits; kept once per batch,
+    # on its first record (None on the others and on older records)
+    token_times_s: list[float] | None = None
     scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,5 +8,11 @@ if ! [ -d /usr/share/datasets/fashion-mnist ]; then
   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
     || echo "setup: dataset-fashion-mnist not installed; the classify task will skip" >&2
 fi
+if ! command -v chromium >/dev/null; then
+  # Debian's Chromium: the browser tests open report.html / history.html in it through
+  # Playwright (Playwright's own browser download is not reachable on these machines).
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+    >/dev/null || echo "setup: chromium not installed; the browser tests will skip" >&2
+fi
 python -m pip install -q -r requirements.txt
 python -m pip install -q --no-deps -e .

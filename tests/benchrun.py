@@ -12,9 +12,11 @@ PLUGINS = ROOT / "tests" / "plugins"  # test-only pytest plugins (-p crushed_var
 
 
 def bench_cmd(*args: str, target: str = "benchmarks/test_benchmark.py") -> list[str]:
-    """pytest on `target` with energy and the end-of-run report off (they cost seconds)."""
+    """pytest on `target` with energy and the end-of-run report off (they cost seconds), on the
+    CPU: the expectations (fp32 baseline, CPU-only variants) are the CPU's, and `auto` would
+    pick CUDA on a GPU machine. A later `--vlmq-device` in `args` wins."""
     return [sys.executable, "-m", "pytest", target, "-q", "-rs", "-p", "no:cacheprovider",
-            "--vlmq-energy", "off", "--vlmq-report", "off", *args]
+            "--vlmq-energy", "off", "--vlmq-report", "off", "--vlmq-device", "cpu", *args]
 
 
 def bench_env(**extra: str) -> dict[str, str]:

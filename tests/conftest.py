@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pytester"]  # in-process benchmark runs (tests/test_bad_values.py)
+
 # Nothing may reach the hub from the tests: with these set a hub id fails in ~2 s, not ~25 s.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -22,6 +24,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("gpu"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def fashion_mnist() -> None:
+    """Skip, with the reason, a test that needs Debian's Fashion-MNIST where it is absent (the
+    vit-tiny benchmarks classify it)."""
+    from vlmq.data.embedded.fashion import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

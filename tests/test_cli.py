@@ -30,6 +30,34 @@ def test_compare_exit_codes_and_json(tmp_path, capsys) -> None:
     assert main(["compare", str(a), str(bad), "--threshold", "cider=20%"]) == 0
 
 
+def test_compare_fails_closed_on_missing_data(tmp_path, capsys) -> None:
+    """Exit 3 (incomplete) when the candidate lacks a reference entry, when nothing matches and
+    for a plain pytest-benchmark JSON; --allow-missing accepts all three."""
+    results = make_results(1)
+    a = write_benchmark_json(tmp_path / "a.json", results)
+    dropped = results[0].info
+    short = write_benchmark_json(tmp_path / "short.json", make_results(2)[1:])
+    renamed = make_results(2)
+    for r in renamed:
+        r.info["variant"] = "other-" + r.info["variant"]
+    disjoint = write_benchmark_json(tmp_path / "disjoint.json", renamed)
+    plain_doc = json.loads(a.read_text())
+    for b in plain_doc["benchmarks"]:
+        b["extra_info"] = {}
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps(plain_doc))
+
+    missing_label = "/".join(str(dropped[k]) for k in ("model", "variant", "task"))
+    cases = {short: f"1 entries of the reference are missing: {missing_label}",
+             disjoint: "no entry matches the reference", plain: "no vlmq results in it"}
+    for candidate, why in cases.items():
+        assert main(["compare", str(a), str(candidate)]) == 3, candidate.name
+        out = capsys.readouterr().out
+        assert f"INCOMPLETE: {candidate}: {why}" in out, out[-800:]
+        assert main(["compare", str(a), str(candidate), "--allow-missing"]) == 0
+        assert f"note: {candidate}: {why}" in capsys.readouterr().out
+
+
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys) -> None:
     a = write_benchmark_json(tmp_path / "a.json", make_results(1))
     assert main(["compare", str(a), str(tmp_path / "missing.json")]) == 2
@@ -61,6 +89,8 @@ def test_reading_code_never_imports_torch(tmp_path) -> None:
         "import vlmq.results.progress, vlmq.report.build, vlmq.report.export\n"
         f"assert vlmq.cli.main(['compare', {str(a)!r}, {str(a)!r}]) == 0\n"
         f"vlmq.report.build_report({str(store.root)!r})\n"
+        f"assert vlmq.cli.main(['history', {str(a)!r}, {str(store.root)!r}, '--out', "
+        f"{str(tmp_path / 'h.html')!r}]) == 0\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     env = {**os.environ, "PYTHONPATH": os.getcwd()}

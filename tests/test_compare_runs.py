@@ -45,7 +45,8 @@ def _compare(*files: Path) -> tuple[int, set[tuple[str, str]]]:
     return proc.returncode, flagged
 
 
-def test_same_code_twice_no_regression_degraded_flagged(tmp_path: Path) -> None:
+def test_same_code_twice_no_regression_degraded_flagged(tmp_path: Path,
+                                                       fashion_mnist: None) -> None:
     first = _bench(tmp_path, "first", "off")
     second = _bench(tmp_path, "second", "off")
     code, flagged = _compare(first, second)

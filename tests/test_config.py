@@ -24,7 +24,7 @@ def test_bad_settings_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(VlmqError, match="unknown setting 'sampels'.*'samples'"):
         RunConfig.from_yaml(tmp_path / "a.yaml")
     (tmp_path / "b.yaml").write_text("samples: many\n")
-    with pytest.raises(VlmqError, match="samples: cannot use 'many' .expected int"):
+    with pytest.raises(VlmqError, match="samples: 'many' is not a whole number .expected a whole"):
         RunConfig.from_yaml(tmp_path / "b.yaml")
     with pytest.raises(VlmqError, match="does not exist"):
         RunConfig.from_yaml(tmp_path / "missing.yaml")

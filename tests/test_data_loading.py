@@ -332,12 +332,15 @@ EMBEDDED_KINDS = {
 
 
 @pytest.mark.parametrize("name", list(EMBEDDED_KINDS))
-def test_embedded_sets_load_through_the_same_loader(name: str) -> None:
+def test_embedded_sets_load_through_the_same_loader(name: str,
+                                                   request: pytest.FixtureRequest) -> None:
     embedded = pytest.importorskip(
         "vlmq.data.embedded", reason="the embedded sets (brief A) are not in this tree yet"
     )
     if name not in embedded.EMBEDDED:
         pytest.skip(f"embedded set {name!r} is not registered yet")
+    if name == "fashion-mnist":
+        request.getfixturevalue("fashion_mnist")
     kind, layout = EMBEDDED_KINDS[name]
     ds = load_task_dataset(f"embedded:{name}@validation", kind)
     assert ds.layout == layout and ds.source == f"embedded:{name}"

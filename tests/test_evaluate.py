@@ -40,7 +40,7 @@ def test_corrupt_image_is_one_failed_sample(tiny_llava: str, tmp_path: Path) -> 
     folder = _vqa_folder(tmp_path, n=6, corrupt=3)
     session = BenchmarkSession(RunConfig(
         models=[tiny_llava], variants=["fp32"], tasks=["vqa"], datasets={"vqa": str(folder)},
-        samples=0, batch_size=2, max_new_tokens=2, energy=False, progress=False,
+        samples=0, batch_size=2, max_new_tokens=2, energy=False, progress=False, device="cpu",
         reports_dir=str(tmp_path / "runs")))
     case = Case(tiny_llava, "fp32")
     loaded = session.load(case)

@@ -39,10 +39,19 @@ def test_json_has_every_measurement_and_part_counts(tiny_llava: str, tmp_path: P
         metrics = extra["metrics"]
         for name in ("latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms",
                      "throughput_samples_per_s", "throughput_tokens_per_s", "ttft_ms",
-                     "peak_memory_mib", "footprint_mib", "load_time_s", "accuracy"):
+                     "ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p90_ms",
+                     "tpot_p99_ms", "decode_tokens_per_s", "e2e_latency_p50_ms",
+                     "input_wait_mean_ms", "model_peak_memory_mib", "process_peak_rss_mib",
+                     "footprint_mib", "load_time_s", "accuracy"):
             assert metrics[name]["value"] is not None, name
             assert "unit" in metrics[name] and "higher_is_better" in metrics[name]
         assert len(extra["rounds_s"]) == 2  # 4 samples in batches of 2
+    for bench in (b for b in data["benchmarks"] if "vlmq" in b["extra_info"]):
+        # pytest-benchmark's rounds time the model call alone: the same region the records
+        # time, give or take a function call (records and fsync would add milliseconds)
+        rounds = sorted(bench["extra_info"]["rounds_s"])
+        assert bench["stats"]["min"] >= rounds[0]
+        assert bench["stats"]["max"] - rounds[-1] < 0.05 * rounds[-1] + 0.005
         assert len(extra["per_sample"]["accuracy"]) == 4
     text, vision = got["int8-text/vqa"]["quantized_linears"], \
         got["int8-vision/vqa"]["quantized_linears"]
@@ -53,10 +62,18 @@ def test_json_has_every_measurement_and_part_counts(tiny_llava: str, tmp_path: P
     assert vision["text"]["quantized"] == 0
     assert text["head"]["quantized"] == vision["head"]["quantized"] == 0
     assert "retention" in got["int8-text/vqa"] and got["fp32/vqa"]["retention"] == {}
-    # pytest-benchmark's own reader accepts the file
-    cmp = subprocess.run([sys.executable, "-m", "pytest_benchmark.cli", "compare",
-                          str(tmp_path / "out.json")], capture_output=True, text=True)
+    # params are plain strings, so pytest-benchmark's own reader groups by them
+    assert "UNSERIALIZABLE" not in (tmp_path / "out.json").read_text()
+    params = [b["params"] for b in data["benchmarks"]]
+    assert {p["variant"] for p in params} == {"fp32", "int8-text", "int8-vision"}
+    assert all(set(p) == {"model", "variant", "attn", "task"} for p in params)
+    # pytest-benchmark's own `pytest-benchmark compare` (its cli module has no __main__)
+    cmp = subprocess.run([sys.executable, "-c", "from pytest_benchmark.cli import main; main()",
+                          "compare", "--group-by=param:variant", str(tmp_path / "out.json")],
+                         capture_output=True, text=True)
     assert cmp.returncode == 0, cmp.stderr
+    for variant in ("fp32", "int8-text", "int8-vision"):
+        assert f"'variant={variant}'" in cmp.stdout, cmp.stdout
 
 
 def test_deselected_baseline_is_computed_once_and_used(tiny_llava: str, tmp_path: Path) -> None:

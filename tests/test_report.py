@@ -72,7 +72,8 @@ def test_spotcheck_embeds_images_and_every_variant(built) -> None:
     store, _ = built
     page = store.spotcheck_html.read_text()
     assert page.count("data:image/png;base64,") == 8  # 4 samples x 2 (model, task) groups
-    for v in ("fp32", "bf16", "int8", "nf4"):
+    assert "a caption 0" in page  # the baseline's text, and the variants that agree with it
+    for v in ("int8", "nf4"):
         assert f"a {v} caption 0" in page
     assert store.spotcheck_png.stat().st_size > 10_000
 

@@ -55,6 +55,30 @@ def test_corrupt_middle_line_is_a_clear_error(tmp_path) -> None:
         store.completed("m", "v", "t")
 
 
+def test_resume_checks_every_setting_that_changes_results(tmp_path) -> None:
+    """The checked settings come from RunConfig's field metadata: all but those marked
+    results=False, so a setting added later is checked without anyone listing it."""
+    from vlmq.config import RunConfig
+
+    assert "python_tokenizer" in RunConfig.result_settings()
+    assert not {"progress", "report", "run_id", "reports_dir"} & set(RunConfig.result_settings())
+    store = RunStore(tmp_path, "r")
+    java = RunConfig(device="cpu", baseline="fp32").to_dict()
+    store.write_config(java)
+    store.write_config({**java, "progress": False, "models": ["vit-tiny"]})  # selection only
+    with pytest.raises(VlmqError, match=r"python_tokenizer: False -> True\); resume it with"):
+        store.write_config({**java, "python_tokenizer": True})
+    # a run written before a setting existed: the missing setting counts as its default
+    old = {k: v for k, v in java.items() if k != "spice"}
+    store.write_config(old)
+    store.check_resume(java)
+    with pytest.raises(VlmqError, match="spice: False -> True"):
+        store.check_resume({**java, "spice": True})
+    store.config_path.write_text("samples: [4\n")
+    with pytest.raises(VlmqError, match="config.yaml is unreadable"):
+        store.check_resume(java)
+
+
 def test_results_finished_markers_subsets_skips_and_config(tmp_path) -> None:
     store = RunStore(tmp_path, "r")
     store.write_config({"samples": 8, "seed": 0, "progress": True})

@@ -46,7 +46,7 @@ def test_llava_trains_saves_and_reloads(tmp_path) -> None:
     assert out.shape[0] == 2
 
 
-def test_vit_trains_saves_and_reloads(tmp_path) -> None:
+def test_vit_trains_saves_and_reloads(tmp_path, fashion_mnist) -> None:
     train.main(["--model", "vit-tiny", "--device", "cpu", "--steps", "2", "--scale", "0.002",
                 "--batch-size", "16", "--out", str(tmp_path), "--no-eval"])
     folder = tmp_path / "vit-tiny"

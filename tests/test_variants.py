@@ -89,35 +89,54 @@ def load(model_cls: Any, path: Path, variant: Variant, wanted: dict[str, list[st
 
 
 def llava_generate(model: Any, tokens: int = 3) -> list[int]:
-    ids = torch.tensor([[1] + [IMAGE_TOKEN] * 16 + [5, 6, 7]])
+    # bitsandbytes places a quantized model on the GPU where there is one: inputs follow it
+    ids = torch.tensor([[1] + [IMAGE_TOKEN] * 16 + [5, 6, 7]], device=model.device)
     pixels = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
-                             pixel_values=pixels.to(model.dtype), max_new_tokens=tokens,
+                             pixel_values=pixels.to(model.device, model.dtype),
+                             max_new_tokens=tokens,
                              min_new_tokens=tokens, do_sample=False, pad_token_id=0)
     return out[0, ids.shape[1]:].tolist()
 
 
-def test_registry_holds_every_family() -> None:
-    expected = {
-        "fp32": (32, ()), "fp16": (16, ()), "bf16": (16, ()),
-        "int8": (8, ("vision", "projector", "text")), "int8-text": (8, ("text",)),
-        "int8-vision": (8, ("vision", "projector")),
-        "nf4": (4, ("vision", "projector", "text")), "fp4": (4, ("vision", "projector", "text")),
-        "nf4-text": (4, ("text",)),
-        "dynamic-int8": (8, ("vision", "projector", "text")),
-        "torchao-int8": (8, ("vision", "projector", "text")),
-        "torchao-int4": (4, ("vision", "projector", "text")),
-        "torchao-float8": (8, ("vision", "projector", "text")),
-        "torchao-float8-dynamic": (8, ("vision", "projector", "text")),
-    }
-    got = {n: (VARIANTS.get(n).bits, VARIANTS.get(n).quantizes) for n in VARIANTS}
-    assert got == expected
-    for name in VARIANTS:
-        assert "head" not in VARIANTS.get(name).quantizes
+def test_registered_variants_keep_the_invariants() -> None:
+    """Whatever is registered: bits known, the head never targeted, full precision first and
+    bits never rising down the list, a recipe per name and a description for the docs."""
+    names = VARIANTS.names()
+    assert names and len(set(names)) == len(names)
+    assert [VARIANTS.get(n).bits for n in names] == sorted(
+        (VARIANTS.get(n).bits for n in names), reverse=True)
+    for name in names:
+        v = VARIANTS.get(name)
+        assert v.name == name and v.description
+        assert v.bits in (0, 2, 3, 4, 8, 16, 32)
+        assert "head" not in v.quantizes
+        assert set(v.quantizes) <= {"vision", "projector", "text"}
+        assert v.save in ("save_pretrained", "torch.save", "")
+        assert set(v.devices) <= {"cpu", "cuda"}
+    # vlmq's own entry points are read: every shipped backend file registered something
+    assert {"fp32", "int8", "nf4", "dynamic-int8", "torchao-int4", "torchao-float8",
+            "torchao-float8-dynamic"} <= set(names)
 
 
-@pytest.mark.parametrize("name", VARIANTS.names())
+def test_entry_point_modules_are_vlmq_variant_files() -> None:
+    """Every in-repo variant file is listed as an entry point (a file without its line would
+    silently never register)."""
+    from importlib.metadata import entry_points
+
+    root = Path(__file__).resolve().parents[1] / "vlmq" / "variants"
+    listed = {ep.value for ep in entry_points(group="vlmq.variants")
+              if ep.value.startswith("vlmq.")}
+    helpers = {"__init__", "base", "inspect", "keep", "targets"}
+    files = {f"vlmq.variants.{p.stem}" for p in root.glob("*.py") if p.stem not in helpers}
+    assert files == listed
+
+
+DEFAULT_VARIANTS = [n for n in VARIANTS.names() if VARIANTS.get(n).by_default]
+
+
+@pytest.mark.parametrize("name", DEFAULT_VARIANTS)
 def test_variant_quantizes_exactly_its_parts(llava_dir: Path, name: str) -> None:
     variant = VARIANTS.get(name)
     model, parts = load(LlavaForConditionalGeneration, llava_dir, variant, LLAVA_PARTS)
@@ -139,7 +158,8 @@ def test_precision_variants_set_the_dtype(llava_dir: Path) -> None:
         assert {p.dtype for p in model.parameters()} == {dtype}
 
 
-@pytest.mark.parametrize("name", ["int8", "dynamic-int8", "torchao-int8"])
+@pytest.mark.parametrize("name", ["int8", "dynamic-int8", "torchao-int8", "hqq-int4",
+                                  "quanto-int8"])
 def test_keep_modules_stay_in_full_precision(llava_dir: Path, name: str) -> None:
     kept = ("model.language_model.layers.0.mlp.down_proj", "model.vision_tower.encoder.layers.1")
     settings = VariantSettings(keep_modules=kept)
@@ -157,7 +177,8 @@ def test_int8_skip_list_names_full_paths() -> None:
     assert sorted(skip) == ["lm_head", "model.multi_modal_projector", "model.vision_tower"]
 
 
-@pytest.mark.parametrize("name", ["int8", "nf4", "dynamic-int8", "torchao-int8"])
+@pytest.mark.parametrize("name", ["int8", "nf4", "dynamic-int8", "torchao-int8", "hqq-int8",
+                                  "quanto-int4"])
 def test_blip_nested_head_is_left_alone(blip_dir: Path, name: str) -> None:
     """BLIP's head lives inside the text decoder; it must count as head and stay unquantized
     (quantizing it breaks the tied weights in generate)."""
@@ -167,7 +188,8 @@ def test_blip_nested_head_is_left_alone(blip_dir: Path, name: str) -> None:
     assert counts["head"] == {"linear": 1, "quantized": 0}
     assert check_counts(name, variant.quantizes, counts) is None
     with torch.inference_mode():
-        out = model.generate(pixel_values=torch.randn(1, 3, 32, 32), max_new_tokens=3)
+        pixels = torch.randn(1, 3, 32, 32).to(model.device, model.dtype)
+        out = model.generate(pixel_values=pixels, max_new_tokens=3)
     assert out.shape[1] > 1
 
 

@@ -1,7 +1,10 @@
-"""The `vlmq` command: compare runs, rebuild a report, export for github-action-benchmark,
+"""The `vlmq` command: compare runs, rebuild a report, draw the history, export results,
 write a synthetic checkpoint.
 
-Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr).
+Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr),
+3 `compare` is incomplete: an entry of the reference is missing from a later run, no entry
+matches, or an input has no vlmq results (`--allow-missing` turns these into notes). A
+regression wins over incompleteness (exit 1).
 Imports torch only inside `synth` (the others read stored results only).
 """
 
@@ -25,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
                        "significant (see vlmq/report/compare.py for the tests).")
     c.add_argument("runs", nargs="+", metavar="RUN",
                    help="pytest-benchmark JSON, run folder, or saved id (0003) under --storage")
+    c.add_argument("--history", action="append", default=[], metavar="RUN",
+                   help="an earlier run of the reference side (repeatable): with >= 2, "
+                   "timing, energy, memory and load time are judged against the spread of "
+                   "the past runs instead of within-run tests plus minimum effects")
     c.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
                    help="per-metric (or per-kind) threshold: 0.05, 5%% or 0.01abs; repeatable")
     c.add_argument("--alpha", type=float, default=0.01,
@@ -33,11 +40,38 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--storage", default=".benchmarks",
                    help="pytest-benchmark storage for saved ids (default .benchmarks)")
     c.add_argument("--json", dest="json_out", metavar="FILE", help="also write the rows as JSON")
+    c.add_argument("--allow-missing", action="store_true",
+                   help="missing entries, disjoint runs or inputs without vlmq results are "
+                   "notes, not a failure (exit 3 otherwise)")
     c.add_argument("--only-judged", action="store_true",
                    help="hide rows that are shown only (min/max/mean/stddev timing)")
 
     r = sub.add_parser("report", help="rebuild summary, plots and report.md of a run folder")
     r.add_argument("run_dir", metavar="RUN_DIR")
+
+    m = sub.add_parser("merge", help="join the run folders of shards (--vlmq-shard K/N) into one",
+                       description="Join shard run folders into one run folder with its "
+                       "summary, report and gates; exit 1 when a gate fails, as pytest would.")
+    m.add_argument("runs", nargs="+", metavar="RUN_DIR", help="the shards' run folders")
+    m.add_argument("--out", required=True, metavar="RUN_DIR", help="the merged run folder (new)")
+    m.add_argument("--json", dest="json_out", metavar="FILE",
+                   help="also write the merged run as one pytest-benchmark JSON")
+
+    h = sub.add_parser("history", help="history.html: trends over saved runs, regressions "
+                       "flagged by compare's rule", description="Draw every metric of every "
+                       "model x variant x task over saved runs, oldest first; each run is judged "
+                       "against the one before it as `vlmq compare` judges (see "
+                       "vlmq/report/history.py).")
+    h.add_argument("inputs", nargs="+", metavar="DIR_OR_FILE",
+                   help="run folders, pytest-benchmark JSON files, or folders holding them "
+                        "(.benchmarks/, reports/runs/)")
+    h.add_argument("--out", default="history.html", metavar="FILE",
+                   help="the page to write (default history.html)")
+    h.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="as for compare; repeatable")
+    h.add_argument("--alpha", type=float, default=0.01, help="as for compare (default 0.01)")
+    h.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    h.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
 
     e = sub.add_parser("export", help="github-action-benchmark custom JSON from a run or JSON")
     e.add_argument("source", metavar="RUN_OR_JSON")
@@ -85,18 +119,28 @@ def _run(args: argparse.Namespace) -> int:
         if len(args.runs) < 2:
             raise VlmqError("compare needs at least two runs (reference first)")
         runs = [cmp.load_run(s, args.storage) for s in args.runs]
-        rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed)
+        history = [cmp.load_run(s, args.storage) for s in args.history]
+        rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed,
+                           history)
         shown = [r for r in rows if r.higher_is_better is not None] if args.only_judged else rows
         print(cmp.format_table(shown, runs))
         for line in cmp.missing(runs):
             print(f"note: {line}")
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(cmp.to_json(rows, runs), indent=1))
+        gaps = cmp.incomplete(runs)
+        for line in gaps:
+            print(f"{'note' if args.allow_missing else 'INCOMPLETE'}: {line}")
         bad = [r for r in rows if r.regressed]
         for r in bad:
             print(f"REGRESSION: {r.entry} {r.metric}")
-        print(f"{len(bad)} regression(s) in {len(rows)} metric rows")
-        return 1 if bad else 0
+        failed_closed = bool(gaps) and not args.allow_missing
+        print(f"{len(bad)} regression(s) in {len(rows)} metric rows"
+              + ("; comparison INCOMPLETE (exit 3; --allow-missing accepts it)"
+                 if failed_closed else ""))
+        return 1 if bad else 3 if failed_closed else 0
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "report":
         from vlmq.report.build import build_report
 
@@ -109,11 +153,47 @@ def _run(args: argparse.Namespace) -> int:
                                 depth_scale=args.depth_scale, seed=args.seed, dtype=args.dtype)
         print(json.dumps(facts))
         return 0
+    if args.command == "history":
+        from vlmq.report.compare import parse_thresholds
+        from vlmq.report.history import write_history
+
+        path, runs, flags = write_history(args.inputs, args.out,
+                                          parse_thresholds(args.threshold), args.alpha,
+                                          args.seed, args.storage)
+        for f in flags:
+            print(f"{f.verdict}: {runs[f.run].run.label} {' / '.join(f.key)} {f.metric}")
+        print(f"{path}: {len(runs)} runs, "
+              f"{sum(f.verdict == 'REGRESSION' for f in flags)} regression(s) flagged")
+        return 0
     from vlmq.report.export import write_benchmark_action
 
     for path in write_benchmark_action(args.source, args.out, args.kind, args.storage):
         print(path)
     return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from vlmq.report.build import build_report
+    from vlmq.results.benchjson import benchmark_document
+    from vlmq.results.gates import gate_failures
+    from vlmq.results.merge import merge_runs
+
+    merged = merge_runs(args.runs, args.out)
+    print(f"merged {len(args.runs)} runs into {merged.root}")
+    print(build_report(merged.root))
+    results = merged.results()
+    if args.json_out:
+        doc = benchmark_document(results, merged.read_machine(),
+                                 note=f"merged by vlmq merge from {', '.join(args.runs)}")
+        doc["vlmq"] = {"run_id": merged.run_id, "run_dir": str(merged.root),
+                       "merged_from": list(args.runs)}
+        Path(args.json_out).write_text(json.dumps(doc, indent=1, default=str))
+        print(f"wrote {args.json_out} ({len(doc['benchmarks'])} entries)")
+    policy = str(merged.read_config().get("gate") or "significant")
+    failures = [line for r in results for line in gate_failures(r, policy)]
+    for line in failures:
+        print(f"GATE FAILED: {line}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

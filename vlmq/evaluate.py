@@ -1,53 +1,62 @@
 """The evaluation loop: one loaded model x one task over a fixed subset, resumable.
 
-Images are decoded and prompts built outside the timed region; each timed call is one batch
-through the adapter (CUDA-synchronized by it). The caller decides how batches are timed (a
-pytest-benchmark `pedantic` runner, or the plain loop here) and where records go.
+Inputs stream from `vlmq.inputs.InputPipeline` (decoded and preprocessed a few batches ahead,
+bounded). Each round has two halves, kept apart so that only the model is timed:
+
+- `feed()` (untimed; pytest-benchmark's `setup`): write the previous batch's records, take
+  the next prepared batch (noting how long the model waited for it) and move it to the device;
+- `call(batch)` (timed): the loaded model's `timed_call` (the adapter's, with the generation
+  mode's options), forward or generate only, synchronized.
+
+Decoding outputs, records, fsync, scoring and progress bars all happen in `feed()` or after the
+last round. The caller decides how rounds are timed (a pytest-benchmark `pedantic` runner, or
+the plain loop here) and where records go.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from vlmq.data.images import decode_image
 from vlmq.data.loading import TaskDataset
-from vlmq.errors import SampleError, UnavailableError
+from vlmq.errors import UnavailableError
+from vlmq.inputs import InputPipeline, Prepared, prepare_slot, references, slots
 from vlmq.loading import LoadedModel
+from vlmq.models.base import ModelCall
 from vlmq.results.progress import progress
 from vlmq.results.schema import SampleRecord
 from vlmq.tasks.base import Task
 
 
 @dataclass
-class Batch:
-    """Inputs of one timed call: decoded images, prompts, and where they came from."""
+class Round:
+    """One call of the model: a prepared batch, its inputs on the device, and what it left."""
 
-    first_index: int  # subset position of its first sample: the batch's id in records
-    indices: list[int]
-    rows: list[dict[str, Any]]
-    images: list[Any]
-    prompts: list[str]
+    batch: Prepared
+    inputs: Any
+    warmup: bool
+    call: ModelCall | None = None
 
 
 @dataclass
 class EvalOutcome:
     records: list[SampleRecord]  # every sample of the subset, in order, resumed ones included
     timed_batches: int = 0  # batches run by this call (0 when everything was resumed)
+    kept: int = 0  # samples whose stored records were kept although their batch was re-timed
     failed: list[str] = field(default_factory=list)  # ids of samples that could not be used
 
 
-# runner(fn, batches, warmup_rounds) must call fn(batch) once per batch, in order, after
-# `warmup_rounds` untimed calls; it exists so the pytest layer can time through pedantic.
-BatchRunner = Callable[[Callable[[Batch], Any], list[Batch], int], None]
+# runner(call, feed, rounds, warmup_rounds) must call `call(feed())` warmup_rounds + rounds
+# times, in order, timing only `call`; it exists so the pytest layer can time through pedantic.
+BatchRunner = Callable[[Callable[[Any], None], Callable[[], Any], int, int], None]
 
 
-def plain_runner(fn: Callable[[Batch], Any], batches: list[Batch], warmup_rounds: int) -> None:
-    for _ in range(warmup_rounds if batches else 0):
-        fn(batches[0])
-    for batch in batches:
-        fn(batch)
+def plain_runner(call: Callable[[Any], None], feed: Callable[[], Any], rounds: int,
+                 warmup_rounds: int) -> None:
+    for _ in range(warmup_rounds + rounds):
+        call(feed())
 
 
 def evaluate(
@@ -61,107 +70,135 @@ def evaluate(
     on_records: Callable[[list[SampleRecord]], None] | None = None,
     runner: BatchRunner = plain_runner,
     warmup_rounds: int = 1,
+    prefetch: int = 0,
     show_progress: bool = True,
     desc: str = "",
+    retime: bool = False,
 ) -> EvalOutcome:
-    """Run `task` over every sample of `data` not in `done`; return all records in order."""
+    """Run `task` over every sample of `data` not in `done`; return all records in order.
+
+    retime: when samples are done already (an interrupted task), run every batch anyway, so that
+    the timer sees a full set of rounds; a batch whose samples are all done keeps their stored
+    records (predictions and latencies as first measured) and emits nothing.
+    """
     done = dict(done or {})
-    ds = data.dataset
-    todo = [i for i in range(len(ds)) if str(ds[i]["sample_id"]) not in done]
-    emit = on_records or (lambda recs: None)
-
-    batches, failed_records = _prepare(task, data, todo, batch_size)
-    emit(failed_records)
-    for rec in failed_records:
-        done[rec.sample_id] = rec
-
+    # the id column alone: reading whole rows here would touch every image's bytes
+    ids = [str(sid) for sid in data.dataset["sample_id"]]
+    todo = [i for i, sid in enumerate(ids) if sid not in done]
+    # an unfinished task with every record stored (killed while scoring) is re-timed too
+    stored = set(done) if retime else set()
+    # batches over the same samples as the first run's, so their boundaries are the same
+    plan = slots(range(len(ids)) if stored else todo, batch_size)
     bar = progress(desc=desc or task.name, total=len(todo), enabled=show_progress, unit="sample")
-    bar.update(len(failed_records))
-    state = {"warm": warmup_rounds}
-
-    def run(batch: Batch) -> None:
-        try:
-            out = _call(loaded, task, batch, max_new_tokens)
-        except Exception as exc:  # out of memory: say so, keep what is stored
-            if type(exc).__name__ == "OutOfMemoryError":
-                raise UnavailableError(
-                    f"{loaded.name} as {loaded.variant_id} ran out of memory on a batch of "
-                    f"{len(batch.indices)} (finished samples are kept; lower the batch size)"
-                ) from None
-            raise
-        if state["warm"] > 0:  # a warm-up call: outputs are discarded
-            state["warm"] -= 1
-            return
-        recs = _records(task, batch, out)
-        emit(recs)
-        for rec in recs:
-            done[rec.sample_id] = rec
-        bar.update(len(recs))
-
+    make = partial(prepare_slot, task, data, loaded.adapter, loaded.processor)
+    loop = _Loop(loaded, task, max_new_tokens, done, on_records or (lambda recs: None), bar,
+                 warmup_rounds if plan else 0, stored)
     try:
-        runner(run, batches, warmup_rounds if batches else 0)
+        with InputPipeline(make, plan, prefetch) as loop.pipeline:
+            runner(loop.call, loop.feed, len(plan), loop.warm_left)
+            loop.flush()
     finally:
         bar.close()
     records = sorted(done.values(), key=lambda r: r.index)
-    return EvalOutcome(records=records, timed_batches=len(batches),
-                       failed=[r.sample_id for r in records if r.error])
+    return EvalOutcome(records=records, timed_batches=len(plan),
+                       failed=[r.sample_id for r in records if r.error], kept=len(stored))
 
 
-def _prepare(task: Task, data: TaskDataset, todo: Sequence[int], batch_size: int
-             ) -> tuple[list[Batch], list[SampleRecord]]:
-    """Decode every image to run; a sample whose image or fields fail becomes a failed record."""
-    batches: list[Batch] = []
-    failed: list[SampleRecord] = []
-    current = Batch(-1, [], [], [], [])
-    for i in todo:
-        row = data.dataset[i]
-        sid = str(row["sample_id"])
-        try:
-            image = decode_image(row["image"], sid, data.image_root)
-            prompt = task.prompt(row) if task.kind == "generate" else ""
-        except SampleError as exc:
-            failed.append(SampleRecord(sample_id=sid, index=i, batch=-1, prompt=None,
-                                       prediction=None, references=_refs(task, row),
-                                       latency_s=None, error=str(exc)))
-            continue
-        if current.first_index < 0:
-            current.first_index = i
-        current.indices.append(i)
-        current.rows.append(row)
-        current.images.append(image)
-        current.prompts.append(prompt)
-        if len(current.indices) == batch_size:
-            batches.append(current)
-            current = Batch(-1, [], [], [], [])
-    if current.indices:
-        batches.append(current)
-    return batches, failed
+class _Loop:
+    """The state between rounds: the batch kept for warm-up, the round whose records are due."""
+
+    def __init__(self, loaded: LoadedModel, task: Task, max_new_tokens: int,
+                 done: dict[str, SampleRecord], emit: Callable[[list[SampleRecord]], None],
+                 bar: Any, warmup_rounds: int, stored: set[str]) -> None:
+        self.loaded, self.task, self.max_new_tokens = loaded, task, max_new_tokens
+        self.done, self.emit, self.bar = done, emit, bar
+        self.stored = stored  # samples whose stored records stand (a re-timed task)
+        self.warm_left = warmup_rounds
+        self.pipeline: InputPipeline | None = None
+        self._first: Round | None = None  # the first batch, kept while warm-up rounds use it
+        self._due: Round | None = None
+
+    def feed(self) -> Round | None:
+        """Untimed: records of the last round out, the next batch in (on the device)."""
+        self.flush()
+        if self.warm_left > 0:
+            self.warm_left -= 1
+            first = self._peek()
+            return None if first is None else Round(first.batch, first.inputs, warmup=True)
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return self._take()
+
+    def call(self, round_: Round | None) -> None:
+        """Timed: the model's own work on a prepared batch (a no-op for an all-failed slot)."""
+        if round_ is None:
+            return
+        if round_.inputs is not None:
+            try:
+                round_.call = self.loaded.timed_call(round_.inputs, self.max_new_tokens)
+            except Exception as exc:  # out of memory: say so, keep what is stored
+                if type(exc).__name__ == "OutOfMemoryError":
+                    raise UnavailableError(
+                        f"{self.loaded.name} as {self.loaded.variant_id} ran out of memory on a "
+                        f"batch of {len(round_.batch.indices)} (finished samples are kept; "
+                        f"lower the batch size)") from None
+                raise
+        if not round_.warmup:
+            self._due = round_
+
+    def flush(self) -> None:
+        """Records of the last timed round (failed samples of its slot first)."""
+        round_, self._due = self._due, None
+        if round_ is None:
+            return
+        ids = [str(row["sample_id"]) for row in round_.batch.rows] + \
+            [rec.sample_id for rec in round_.batch.failed]
+        if self.stored and all(sid in self.stored for sid in ids):
+            return  # re-timed only: the stored records stand
+        recs = list(round_.batch.failed)
+        if round_.call is not None:
+            out = self.loaded.adapter.finish(self.loaded.model, self.loaded.processor,
+                                             round_.inputs, round_.call)
+            recs += _records(self.task, round_.batch, out)
+        self.emit(recs)
+        for rec in recs:
+            self.done[rec.sample_id] = rec
+        self.bar.update(len(recs))
+
+    def _take(self) -> Round | None:
+        assert self.pipeline is not None
+        batch = self.pipeline.next()
+        if batch is None:
+            return None
+        inputs = None
+        if batch.inputs is not None:
+            inputs = self.loaded.adapter.to_device(self.loaded.model, batch.inputs)
+        return Round(batch, inputs, warmup=False)
+
+    def _peek(self) -> Round | None:
+        if self._first is None:
+            self._first = self._take()
+        return self._first
 
 
-def _refs(task: Task, row: dict[str, Any]) -> Any:
-    return row["label"] if task.kind == "classify" else task.references(row)
-
-
-def _call(loaded: LoadedModel, task: Task, batch: Batch, max_new_tokens: int) -> Any:
-    if task.kind == "classify":
-        return loaded.classify(batch.images)
-    return loaded.generate(batch.images, batch.prompts, max_new_tokens)
-
-
-def _records(task: Task, batch: Batch, out: Any) -> list[SampleRecord]:
+def _records(task: Task, batch: Prepared, out: Any) -> list[SampleRecord]:
+    """One record per sample; batch-wide timings are split evenly into per-sample shares, and
+    the per-step decode times are kept once, on the batch's first record."""
     n = len(batch.indices)
-    share = out.total_s / n
     recs = []
     for k, (i, row) in enumerate(zip(batch.indices, batch.rows, strict=True)):
         if task.kind == "classify":
             pred: Any = list(out.top5[k])
-            new_tokens, prefill = None, None
+            new_tokens, prefill, steps = None, None, None
         else:
             pred = task.postprocess(out.texts[k])
             new_tokens, prefill = out.new_tokens[k], out.prefill_s
+            steps = out.token_times_s if k == 0 else None
         recs.append(SampleRecord(
             sample_id=str(row["sample_id"]), index=i, batch=batch.first_index,
-            prompt=batch.prompts[k] or None, prediction=pred, references=_refs(task, row),
-            latency_s=share, new_tokens=new_tokens, prefill_s=prefill,
+            prompt=batch.prompts[k] or None, prediction=pred, references=references(task, row),
+            latency_s=out.total_s / n, new_tokens=new_tokens, prefill_s=prefill,
+            prepare_s=batch.prepare_s / n, input_wait_s=batch.wait_s / n, token_times_s=steps,
         ))
     return recs

@@ -15,9 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from vlmq.errors import UnavailableError, VlmqError
-from vlmq.models.base import ADAPTERS, ClassificationOutput, GenerationOutput, ModelAdapter
+from vlmq.models.base import (
+    ADAPTERS,
+    ClassificationOutput,
+    GenerationOutput,
+    ModelAdapter,
+    ModelCall,
+)
+from vlmq.placement import Placement, bytes_per_device
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
-from vlmq.variants.inspect import check_counts, count_linears
+from vlmq.variants.inspect import count_linears
 from vlmq.variants.keep import split_variant_id
 from vlmq.variants.targets import is_kept
 
@@ -83,8 +90,6 @@ def read_config(source: str) -> Any:
 
 
 def adapter_for(config: Any) -> ModelAdapter:
-    import vlmq.models  # noqa: F401  (registers the family adapters)
-
     model_type = getattr(config, "model_type", None)
     if model_type not in ADAPTERS:
         raise VlmqError(f"model type {model_type!r} is not supported; supported types: "
@@ -93,8 +98,6 @@ def adapter_for(config: Any) -> ModelAdapter:
 
 
 def get_variant(name: str) -> Variant:
-    import vlmq.variants  # noqa: F401  (registers the variants)
-
     return VARIANTS.get(name)
 
 
@@ -119,24 +122,31 @@ class LoadedModel:
     disk_bytes: int | None
     disk_note: str = ""
     notes: dict[str, str] = field(default_factory=dict)
-    # options for every generate call (generation mode, fixed token count)
+    bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
+    placement: Placement | None = None  # owns a disk-offload folder when spread
+    load_memory: Any = None  # a MemoryResult over loading, when the caller measured it
+    # options for every generate call (generation mode, fixed token count; vlmq.models.modes)
     generate_options: dict[str, Any] = field(default_factory=dict)
-    # wall time of every model call, in order: the first absorbs compilation
+    # per call through `timed_call`, in order: its wall time (the first, the warm-up, absorbs
+    # compilation) and its input tokens (the prefill's work)
     call_times_s: list[float] = field(default_factory=list)
-    prompt_tokens: list[int] = field(default_factory=list)  # per generate call, whole batch
+    prompt_tokens: list[int] = field(default_factory=list)
+
+    def timed_call(self, inputs: Any, max_new_tokens: int) -> ModelCall:
+        """The adapter's timed call on prepared inputs, with this model's generation options;
+        the evaluation loop's only timed region."""
+        call = self.adapter.timed_call(self.model, inputs, max_new_tokens, self.generate_options)
+        self.call_times_s.append(call.seconds)
+        self.prompt_tokens.append(self.adapter.input_tokens(inputs))
+        return call
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
                  ) -> GenerationOutput:
-        out = self.adapter.generate(self.model, self.processor, images, prompts, max_new_tokens,
-                                    options=self.generate_options)
-        self.call_times_s.append(out.total_s)
-        self.prompt_tokens.append(out.prompt_tokens)
-        return out
+        return self.adapter.generate(self.model, self.processor, images, prompts, max_new_tokens,
+                                     options=self.generate_options)
 
     def classify(self, images: list[Any]) -> ClassificationOutput:
-        out = self.adapter.classify(self.model, self.processor, images)
-        self.call_times_s.append(out.total_s)
-        return out
+        return self.adapter.classify(self.model, self.processor, images)
 
     def structure(self) -> str:
         """The module tree, as seed 000 kept it next to its results."""
@@ -176,12 +186,15 @@ def load_variant(
     settings: VariantSettings | None = None,
     attn_implementation: str = "sdpa",
     measure_disk: bool = True,
+    device_map: str = "",
+    max_memory: dict[str, str] | None = None,
 ) -> LoadedModel:
-    """Load `model` quantized as `variant_id` on `device`, and check what it quantized."""
+    """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
+    `device_map` under `max_memory`, see vlmq.placement), and check what it quantized."""
     import torch
     from accelerate import init_empty_weights
 
-    from vlmq.measure.footprint import model_bytes, saved_bytes
+    from vlmq.measure.footprint import model_bytes
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
@@ -195,6 +208,9 @@ def load_variant(
     check_attention(attn_implementation, dev)
     source = resolve_source(model)
     config = read_config(source)
+    reason = variant.model_unavailable_reason(config)
+    if reason:
+        raise UnavailableError(f"{model}: {reason}")
     adapter = adapter_for(config)
     cls = adapter.auto_class()
     check_model_attention(cls, attn_implementation)
@@ -222,14 +238,29 @@ def load_variant(
         keep_modules=tuple(settings.keep_modules) + kept,
     )
 
+    placement = Placement(dev, device_map, max_memory)
+    if placement.spread and not variant.spreads:
+        raise UnavailableError(f"variant {variant_id!r} quantizes after loading, so it cannot be "
+                               f"spread over devices with a device map; run it without "
+                               f"--vlmq-device-map")
     start = time.perf_counter()
     kwargs = variant.load_kwargs(parts, settings, device_type(dev))
     try:
         loaded = cls.from_pretrained(
-            source, device_map={"": dev}, attn_implementation=attn_implementation, **kwargs
+            source, attn_implementation=attn_implementation, **placement.load_kwargs(), **kwargs
         )
     except torch.cuda.OutOfMemoryError as exc:
-        raise UnavailableError(f"{model} as {variant_id} does not fit on {dev}: {exc}") from None
+        placement.close()
+        where = f"the devices of --vlmq-device-map {device_map}" if placement.spread else dev
+        raise UnavailableError(f"{model} as {variant_id} does not fit on {where}: "
+                               f"{' '.join(str(exc).split())[:200]}") from None
+    except ValueError as exc:
+        placement.close()
+        if placement.spread:  # accelerate: the limits leave no room for some module
+            raise UnavailableError(f"{model} as {variant_id} cannot be placed with "
+                                   f"--vlmq-device-map {device_map} and --vlmq-max-memory "
+                                   f"{max_memory}: {' '.join(str(exc).split())[:200]}") from None
+        raise
     loaded.eval()
     variant.post_load(loaded, parts, settings, device_type(dev))
     if dev.startswith("cuda"):
@@ -240,16 +271,23 @@ def load_variant(
     counts = count_linears(loaded, parts)
     kept_linears = sum(1 for name, mod in loaded.named_modules()
                        if is_kept(name, kept) and isinstance(mod, torch.nn.Linear))
-    problem = check_counts(variant_id, variant.quantizes, counts, kept=kept_linears)
+    problem = variant.check_counts(variant_id, counts, kept=kept_linears)
     if problem:
         raise VlmqError(problem)
 
-    disk, disk_note = (saved_bytes(loaded, variant) if measure_disk else (None, "not measured"))
+    disk, disk_note = (variant.disk_size(loaded, source) if measure_disk and not placement.spread
+                       else (None, "not measured" if not placement.spread
+                             else "not measured for a model spread with a device map"))
+    notes = {}
+    if placement.spread:
+        notes["device_map"] = ", ".join(f"{d}: {b / 2**20:.1f} MiB" for d, b in
+                                        sorted(bytes_per_device(loaded).items()))
     return LoadedModel(
         name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
         model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
         parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
         footprint_bytes=model_bytes(loaded), disk_bytes=disk, disk_note=disk_note,
+        bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
     )
 
 
@@ -260,6 +298,8 @@ def unload(loaded: LoadedModel | None) -> None:
     if loaded is not None:
         loaded.model = None
         loaded.processor = None
+        if loaded.placement is not None:
+            loaded.placement.close()
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()

@@ -16,6 +16,7 @@ from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset, load_task_dataset, select_subset
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
+from vlmq.inputs import default_prefetch
 from vlmq.loading import (
     LoadedModel,
     adapter_for,
@@ -29,7 +30,10 @@ from vlmq.loading import (
 )
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
 from vlmq.metrics.base import CorpusScore, retention
-from vlmq.models.modes import MODES, generation_options, mode_unavailable_reason
+from vlmq.models.modes import generation_options, mode_unavailable_reason
+from vlmq.placement import Placement
+from vlmq.results.gates import gate_failures
+from vlmq.results.lock import RunLock
 from vlmq.results.measures import (
     add_energy,
     add_first_call,
@@ -39,7 +43,12 @@ from vlmq.results.measures import (
     mark_synthetic,
 )
 from vlmq.results.schema import SampleRecord, TaskResult
-from vlmq.results.store import RunStore
+from vlmq.results.store import RunStore, check_writable_dir, safe_name
+from vlmq.shard import parse_shard, shard_items
+from vlmq.stats.bootstrap import BootstrapSettings
+from vlmq.stats.gates import describe
+from vlmq.stats.retention import result_gates
+from vlmq.stats.timing import latency_ratio, timing_intervals
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VARIANTS, VariantSettings
@@ -69,14 +78,15 @@ def task_key(task: str, full: bool) -> str:
 
 
 class BenchmarkSession:
-    def __init__(self, config: RunConfig) -> None:
-        import vlmq.variants  # noqa: F401  (register the variants)
-
+    def __init__(self, config: RunConfig, worker: str = "") -> None:
         self.config = config
+        self.worker = worker  # the pytest-xdist worker running this session, if any
         self.device = resolve_device(config.device)
         self.baseline = (default_baseline(self.device) if config.baseline == "auto"
                          else config.baseline)
         VARIANTS.get(split_variant_id(self.baseline)[0])  # fail early on a misspelt baseline
+        Placement(self.device, config.device_map, config.max_memory)  # a typo fails here
+        parse_shard(config.shard)
         self.settings = VariantSettings(
             int8_threshold=config.int8_threshold,
             bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
@@ -88,9 +98,32 @@ class BenchmarkSession:
         self._tasks: dict[str, Task] = {}
         self._data: dict[tuple[str, bool], TaskDataset] = {}
         self._synthetic: dict[str, bool] = {}
-        if config.generation not in MODES:
-            raise VlmqError(f"generation {config.generation!r} is unknown: use one of "
-                            f"{', '.join(MODES)}")
+        self._full: dict[str, TaskDataset] = {}
+        self._lock: RunLock | None = None
+        self.preflight()
+
+    def preflight(self) -> None:
+        """Every check of the user's input that can fail, before any run folder is written or
+        model loaded: variant, task and model names, dataset overrides (they exist and have
+        the task's columns), the reports dir, and a resumed run's folder (readable, same
+        settings, no other live process on it)."""
+        self.variants()
+        for model in self.config.models:
+            self.tasks_for(model)
+        for name in self.config.datasets:
+            self.full_dataset(name)
+        reports = Path(self.config.reports_dir)
+        check_writable_dir(reports, "--vlmq-reports-dir")
+        if self.config.run_id and (reports / safe_name(self.config.run_id)).is_dir():
+            root = reports / safe_name(self.config.run_id)
+            RunLock(root).check_free(self.config.run_id)
+            RunStore(reports, self.config.run_id).check_resume(
+                self._resolved(self.config.run_id).to_dict())
+
+    def _resolved(self, run_id: str) -> RunConfig:
+        """The config as stored in the run folder: device, baseline and run id resolved."""
+        return dataclasses.replace(self.config, device=self.device, baseline=self.baseline,
+                                   run_id=run_id)
 
     def _prepare_torch(self) -> dict[str, Any]:
         """Sound CPU measurement: flushed denormals, a fixed thread count, a fixed seed."""
@@ -106,15 +139,20 @@ class BenchmarkSession:
         """The run folder, created on first use (collecting benchmarks writes nothing)."""
         if self._store is None:
             store = RunStore(self.config.reports_dir, self.config.run_id or None)
-            resolved = dataclasses.replace(self.config, device=self.device,
-                                           baseline=self.baseline, run_id=store.run_id)
-            store.write_config(resolved.to_dict())
+            self._lock = RunLock(store.root).acquire(store.run_id)
+            store.write_config(self._resolved(store.run_id).to_dict())
             self._store = store
         return self._store
 
     @property
     def store_created(self) -> bool:
         return self._store is not None
+
+    def close(self) -> None:
+        """Give the run folder back (the lock also goes when the process dies)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def finish(self) -> Path:
         """Summary, plots, spot-check and the Markdown report of the run."""
@@ -126,6 +164,12 @@ class BenchmarkSession:
         """The decoded image of a sample evaluated in this session (for the spot-check page)."""
         from vlmq.data.images import decode_image
 
+        if not self._data:  # a session that evaluated nothing itself (an xdist controller)
+            for path in sorted((self.store.root / "subsets").glob("*.json")):
+                name, full = (path.stem[:-5], True) if path.stem.endswith("-full") \
+                    else (path.stem, False)
+                if name in TASKS:
+                    self.data(name, full)
         for data in self._data.values():
             ids = data.dataset["sample_id"]
             if sample_id in ids:
@@ -137,7 +181,7 @@ class BenchmarkSession:
 
     def variants(self) -> list[str]:
         """Variants to run, the baseline first (its scores are what the others are gated on)."""
-        names = self.config.variants or VARIANTS.names()
+        names = self.config.variants or [n for n, v in VARIANTS.items() if v.by_default]
         for name in names:
             get_variant(split_variant_id(name)[0])  # did-you-mean on a misspelt variant
         return [self.baseline] + [v for v in dict.fromkeys(names) if v != self.baseline]
@@ -163,9 +207,18 @@ class BenchmarkSession:
         kind = self.model_kind(model)
         return [t for t in asked if TASKS.get(t).kind == kind]
 
+    def all_cases(self) -> list[Case]:
+        """Every model x attention x variant; with a separate baseline model, its baseline
+        cases come first and the models run only their other variants."""
+        attns, base_model = self.config.attn_implementation, self.config.baseline_model
+        cases = [Case(base_model, self.baseline, a) for a in attns] if base_model else []
+        cases += [Case(m, v, a) for m in self.config.models for a in attns
+                  for v in self.variants() if not (base_model and v == self.baseline)]
+        return list(dict.fromkeys(cases))
+
     def cases(self) -> list[Case]:
-        return [Case(m, v, a) for m in self.config.models for a in self.config.attn_implementation
-                for v in self.variants()]
+        """The cases this process runs: all of them, or its shard's part (--vlmq-shard)."""
+        return shard_items(self.all_cases(), self.config.shard)
 
     def task(self, name: str) -> Task:
         if name not in self._tasks:
@@ -181,13 +234,27 @@ class BenchmarkSession:
         """The run's cap when set, else the task's own (lmms-eval's), else 32."""
         return self.config.max_new_tokens or getattr(task, "max_new_tokens", None) or 32
 
+    def full_dataset(self, task_name: str) -> TaskDataset:
+        """The task's whole dataset (the run's override or the task's default), loaded once."""
+        if task_name not in self._full:
+            task = self.task(task_name)
+            spec = self.config.datasets.get(task_name, task.default_dataset)
+            try:
+                self._full[task_name] = load_task_dataset(spec, task.layout_kind)
+            except UnavailableError:
+                raise
+            except VlmqError as exc:
+                if spec in str(exc):
+                    raise
+                raise VlmqError(f"dataset {spec!r} of task {task_name!r}: {exc}") from None
+        return self._full[task_name]
+
     def data(self, task_name: str, full: bool = False) -> TaskDataset:
         """The task's evaluated subset: the same samples for every variant, indices stored."""
         key = (task_name, full)
         if key not in self._data:
             task = self.task(task_name)
-            spec = self.config.datasets.get(task_name, task.default_dataset)
-            full_ds = load_task_dataset(spec, task.layout_kind)
+            full_ds = self.full_dataset(task_name)
             if hasattr(task, "set_label_names") and full_ds.label_names:
                 task.set_label_names(full_ds.label_names)
             subset, indices = select_subset(full_ds, None if full else self.config.samples,
@@ -204,12 +271,22 @@ class BenchmarkSession:
     # -- running -------------------------------------------------------------------------------
 
     def load(self, case: Case) -> LoadedModel:
+        from vlmq.measure.memory import PeakMemory
+
         try:
-            loaded = load_variant(case.model, case.variant, device=self.device,
-                                  settings=self.settings, attn_implementation=case.attn)
+            # import the family's model code first: its modules' pages are the process's, not
+            # the model's memory
+            adapter_for(read_config(resolve_source(case.model))).auto_class()
+            # measured, so that the model's memory can be told from the process's
+            with PeakMemory(self.device) as memory:
+                loaded = load_variant(case.model, case.variant, device=self.device,
+                                      settings=self.settings, attn_implementation=case.attn,
+                                      device_map=self.config.device_map,
+                                      max_memory=self.config.max_memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
+        loaded.load_memory = memory.result
         try:
             self._set_generation(loaded, case)
         except UnavailableError as exc:
@@ -238,15 +315,31 @@ class BenchmarkSession:
         return None
 
     def run(self, loaded: LoadedModel, case: Case, task_name: str, *, full: bool = False,
-            runner: BatchRunner = plain_runner, measure: bool = True) -> TaskResult:
-        """Evaluate one task on one loaded variant; resumes from stored records."""
+            runner: BatchRunner = plain_runner, measure: bool = True, test: str = "",
+            retime: bool = False) -> TaskResult:
+        """Evaluate one task on one loaded variant; resumes from stored records. `test` names
+        the caller (a pytest node id) in the result, for entries rebuilt from the run folder.
+
+        A task finished earlier is returned as stored (notes say so and when it was measured);
+        with `retime`, an interrupted one runs every batch again for the timer (a full set of
+        rounds) while keeping the stored records of the samples done before. The task is held
+        (`RunStore.task_lock`) while it runs, so that in a distributed run a task is evaluated
+        by one process only; the others find it finished."""
+        tkey = task_key(task_name, full)
+        with self.store.task_lock(case.model, case.variant_key, tkey):
+            stored = self.stored_result(case, task_name, full)
+            if stored is not None:
+                stored.notes["resumed"] = "finished earlier in this run; not recomputed"
+                stored.notes["measured_at"] = self.store.finished_at(
+                    case.model, case.variant_key, tkey)
+                return stored
+            return self._evaluate(loaded, case, task_name, full, runner, measure, test, retime)
+
+    def _evaluate(self, loaded: LoadedModel, case: Case, task_name: str, full: bool,
+                  runner: BatchRunner, measure: bool, test: str, retime: bool) -> TaskResult:
         from vlmq.measure.energy import EnergyTracker
         from vlmq.measure.memory import PeakMemory
 
-        stored = self.stored_result(case, task_name, full)
-        if stored is not None:
-            stored.notes["resumed"] = "finished earlier in this run; not recomputed"
-            return stored
         task = self.task(task_name)
         data = self.data(task_name, full)
         synthetic = self.is_synthetic(case.model)
@@ -267,13 +360,21 @@ class BenchmarkSession:
                 loaded, task, data, batch_size=self.config.batch_size,
                 max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
                 runner=runner, warmup_rounds=self.config.warmup_rounds,
+                prefetch=default_prefetch(self.device), retime=retime,
                 show_progress=self.config.progress, desc=f"{case.id} {tkey}",
             )
         score = self._score(task, data, outcome)
         # the rewritten records carry the per-sample scores next to each prediction
         self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
         result = self._result(loaded, case, task, tkey, data, outcome, score)
+        if test:
+            result.info["test"] = test
+        if outcome.kept:
+            result.notes["retimed"] = (
+                f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
+                f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
         add_speed(result, outcome.records)
+        self._add_timing_intervals(result)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
         add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
@@ -309,7 +410,8 @@ class BenchmarkSession:
             "base_variant": case.variant, "attn_implementation": case.attn,
             "dataset": data.source, "split": data.split, "device": self.device,
             "baseline": self.baseline, "run_id": self.store.run_id,
-            "bits": loaded.variant.bits, "samples": len(outcome.records),
+            "baseline_model": self.baseline_case(case).model,
+            "bits": loaded.bits, "samples": len(outcome.records),
             "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
             "max_new_tokens": self.max_new_tokens(task) if task.kind == "generate" else None,
             "seed": cfg.seed, "family": loaded.adapter.family,
@@ -317,12 +419,16 @@ class BenchmarkSession:
             "generation": cfg.generation if task.kind == "generate" else None,
             "fixed_new_tokens": bool(loaded.generate_options.get("fixed_new_tokens")),
         }
+        if self.worker:
+            info["worker"] = self.worker
         result = TaskResult(info=info, quantized_linears=loaded.quantized_linears)
         for m in task.metrics:
             if m.name in score.corpus:
                 result.add(m.name, float(score.corpus[m.name]), m.unit, m.higher_is_better,
                            "quality")
         result.per_sample = {k: [float(x) for x in v] for k, v in score.per_sample.items()}
+        ok = [r.index for r in outcome.records if not r.error]
+        result.sample_stats = {"index": ok, **score.stats}
         result.notes.update({k: str(v) for k, v in score.notes.items()})
         result.notes.update(loaded.notes)
         if loaded.kept_modules:
@@ -334,12 +440,14 @@ class BenchmarkSession:
     # -- baseline and gates --------------------------------------------------------------------
 
     def baseline_case(self, case: Case) -> Case:
-        return Case(case.model, self.baseline, case.attn)
+        return Case(self.config.baseline_model or case.model, self.baseline, case.attn)
 
     def ensure_baseline(self, case: Case, tasks: list[tuple[str, bool]]) -> None:
         """Compute the baseline's scores for `tasks` unless this run already has them.
 
         Called before a non-baseline variant is loaded, so that only one model is in memory.
+        Measured in full (energy too): in a sharded or distributed run this may be the only
+        result of the baseline.
         """
         if self.is_synthetic(case.model):
             return  # random weights: nothing to retain, so no baseline scores are needed
@@ -350,7 +458,7 @@ class BenchmarkSession:
         loaded = self.load(base)
         try:
             for t, f in missing:
-                self.run(loaded, base, t, full=f, measure=False)
+                self.run(loaded, base, t, full=f)
         finally:
             unload(loaded)
 
@@ -372,22 +480,36 @@ class BenchmarkSession:
                 result.thresholds[m.name] = self.config.threshold_for(
                     case.variant, int(result.info["bits"]), m.name)
             result.info.setdefault("baseline_scores", {})[m.name] = b
+        cfg = self.config
+        ratio = latency_ratio(result.rounds_s, base.rounds_s, cfg.confidence,
+                              cfg.bootstrap_resamples, cfg.seed)
+        if ratio is not None and "timing" in result.info:
+            result.info["timing"]["latency_ratio"] = ratio
+        result.gates = result_gates(
+            result, base, task.metrics, result.thresholds,
+            BootstrapSettings(cfg.confidence, cfg.bootstrap_resamples, cfg.seed))
+
+    def _add_timing_intervals(self, result: TaskResult) -> None:
+        """Intervals of the median batch latency and throughput (info["timing"])."""
+        rounds = result.rounds_s
+        if not rounds:
+            return
+        cfg = self.config
+        per_round = int(result.info["samples"]) / len(rounds)
+        timing = timing_intervals(rounds, per_round, cfg.confidence, cfg.bootstrap_resamples,
+                                  cfg.seed)
+        if timing:
+            result.info["timing"] = timing
 
     def gate(self, result: TaskResult) -> list[str]:
-        """One failure message per gated metric whose retention is under its threshold."""
-        info = result.info
-        out = []
-        for metric, threshold in result.thresholds.items():
-            ratio = result.retention.get(metric)
-            if ratio is not None and ratio < threshold:
-                out.append(
-                    f"{info['model']} {info['variant']} on {info['task']}: {metric} "
-                    f"{result.metrics[metric].value:.4f} vs baseline {info['baseline']} "
-                    f"{info['baseline_scores'][metric]:.4f} = retention {ratio:.3f} "
-                    f"< threshold {threshold:.3f}"
-                )
-        return out
+        """One failure message per gated metric that fails under the run's gate policy."""
+        return gate_failures(result, self.config.gate)
 
+    def inconclusive(self, result: TaskResult) -> list[str]:
+        """`<variant> <task> <metric>: inconclusive at n=... (low..high vs thr); ~N decide`."""
+        info = result.info
+        return [f"{info['variant']} {info['task']} {describe(name, g)}"
+                for name, g in result.gates.items() if g["verdict"] == "inconclusive"]
 
 
 def check_label_space(loaded: LoadedModel, data: TaskDataset) -> None:

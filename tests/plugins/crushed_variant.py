@@ -1,14 +1,14 @@
-"""A pytest plugin (loaded with `-p crushed_variant`) that registers a variant which breaks the
-model on purpose: every vision Linear weight rounded to 4 levels per tensor. It claims 8 bits,
-so the default 0.97 gate applies, and must fail it. With VLMQ_TEST_CRUSH=off the same variant
-leaves the model intact (a healthy reference run under the same variant name)."""
+"""A pytest plugin (loaded with `-p crushed_variant`) that registers, through vlmq's
+`pytest_vlmq_register` hook, a variant which breaks the model on purpose: every vision Linear
+weight rounded to 4 levels per tensor. It claims 8 bits, so the default 0.97 gate applies, and
+must fail it. With VLMQ_TEST_CRUSH=off the same variant leaves the model intact (a healthy
+reference run under the same variant name)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.variants import VARIANTS
 from vlmq.variants.base import Variant, VariantSettings
 
 
@@ -33,7 +33,6 @@ class Crushed(Variant):
                     w.copy_((w / step).round().clamp(-2, 1) * step)
 
 
-def pytest_configure(config: Any) -> None:
-    if "crushed" not in VARIANTS:
-        VARIANTS.add("crushed", Crushed(name="crushed", bits=8,
-                                        description="test only: 2-bit rounding of vision weights"))
+def pytest_vlmq_register(variants: Any) -> None:
+    variants.add("crushed", Crushed(name="crushed", bits=8,
+                                    description="test only: 2-bit rounding of vision weights"))

@@ -1,7 +1,18 @@
-"""Peak memory over a block of work: CUDA allocator peaks, or the process's peak RSS on CPU."""
+"""Peak memory over a block of work: CUDA allocator peaks plus the process's device memory as
+the driver reports it (NVML, what nvidia-smi shows), or the process's peak RSS on CPU.
+
+On CPU a process's RSS does not fall when Python or torch frees memory that the C allocator
+keeps for reuse: a later block could then run in those pages and show no growth at all. So a
+block starts by handing freed heap back to the kernel (`release_freed_memory`), and its start
+level is measured after that.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import os
 import re
 import threading
 from dataclasses import asdict, dataclass
@@ -24,6 +35,10 @@ class MemoryResult:
     reserved_bytes: int | None = None
     start_bytes: int | None = None
     note: str = ""
+    end_bytes: int | None = None  # the same quantity as start_bytes, at the end of the block
+    # CUDA: this process's memory on the device at the end of the block, as NVML reports it
+    # (the caching allocator's reservations, the CUDA context and kernels' workspaces)
+    device_process_bytes: int | None = None
 
     @property
     def growth_bytes(self) -> int | None:
@@ -42,6 +57,46 @@ def _status_kb(field: str) -> int | None:
     except OSError:
         return None
     return int(match.group(1)) * 1024 if match else None
+
+
+def current_rss() -> int | None:
+    return _status_kb("VmRSS")
+
+
+def release_freed_memory() -> None:
+    """Collect garbage and let glibc return freed heap pages to the kernel (malloc_trim), so
+    that RSS measured next counts live memory only. A no-op where there is no glibc."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
+def device_process_bytes(device: str) -> int | None:
+    """This process's memory on the CUDA device as the driver (NVML) reports it; None where
+    NVML (nvidia-ml-py) is missing or does not list the process (some containers)."""
+    try:
+        import pynvml
+        import torch
+
+        index = torch.device(device).index
+        index = torch.cuda.current_device() if index is None else index
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no NVML here: the figure is simply absent
+        return None
+    try:
+        bus = torch.cuda.get_device_properties(index).pci_bus_id
+        handle = pynvml.nvmlDeviceGetHandleByPciBusId(bus)
+        procs = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+        used = [p.usedGpuMemory for p in procs if p.pid == os.getpid()]
+        return int(used[0]) if used and used[0] is not None else None
+    except Exception:  # noqa: BLE001 - an older driver or a masked PID namespace
+        return None
+    finally:
+        pynvml.nvmlShutdown()
 
 
 def reset_peak_rss() -> bool:
@@ -97,10 +152,13 @@ class PeakMemory:
             import torch
 
             torch.cuda.synchronize(self.device)
+            torch.cuda.empty_cache()  # the block's reservations, not earlier blocks' leftovers
             torch.cuda.reset_peak_memory_stats(self.device)
             self._start = torch.cuda.memory_allocated(self.device)
             self._method = "cuda-max-allocated"
-        elif reset_peak_rss():
+            return self
+        release_freed_memory()
+        if reset_peak_rss():
             self._start = _status_kb("VmRSS")
             self._method = "vmhwm"
         else:
@@ -119,16 +177,23 @@ class PeakMemory:
     def __exit__(self, *exc: object) -> None:
         peak: int | None = None
         reserved: int | None = None
+        end: int | None = None
+        on_device: int | None = None
         if self._method == "cuda-max-allocated":
             import torch
 
             torch.cuda.synchronize(self.device)
             peak = torch.cuda.max_memory_allocated(self.device)
             reserved = torch.cuda.max_memory_reserved(self.device)
-        elif self._method == "vmhwm":
-            peak = _status_kb("VmHWM")
-        elif self._sampler is not None:
-            peak = self._sampler.stop()
+            end = torch.cuda.memory_allocated(self.device)
+            on_device = device_process_bytes(self.device)
+        else:
+            end = current_rss()
+            if self._method == "vmhwm":
+                peak = _status_kb("VmHWM")
+            elif self._sampler is not None:
+                peak = self._sampler.stop()
         self.result = MemoryResult(device=self.device, method=self._method, peak_bytes=peak,
                                    reserved_bytes=reserved, start_bytes=self._start,
-                                   note=self._note)
+                                   note=self._note, end_bytes=end,
+                                   device_process_bytes=on_device)

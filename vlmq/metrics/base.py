@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,9 @@ class MetricInfo:
     unit: str = ""
     gated: bool = True  # asserted against the baseline's retention threshold
     description: str = ""
+    # how the corpus value comes from the samples, for bootstrap resamples (vlmq.stats.corpus):
+    # "mean" of per-sample scores, "cider", "bleu-N", or "corpus" (not a mean: approximated)
+    aggregate: str = "mean"
 
 
 @dataclass
@@ -23,6 +27,8 @@ class CorpusScore:
     corpus: dict[str, float]
     per_sample: dict[str, list[float]]
     notes: dict[str, str]  # e.g. {"tokenizer": "ptb-java", "METEOR": "skipped: no Java"}
+    # per-sample statistics a corpus metric is recomputed from (caption tokens)
+    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def retention(value: float, baseline: float, higher_is_better: bool) -> float:

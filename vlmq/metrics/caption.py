@@ -30,10 +30,12 @@ ENV_PYTHON_TOKENIZER = "VLMQ_PTB_PYTHON"  # "1": use the pure-Python tokenizer e
 ENV_SPICE = "VLMQ_SPICE"  # "1": also score SPICE (needs Stanford CoreNLP next to pycocoevalcap)
 
 CAPTION_METRICS: tuple[MetricInfo, ...] = (
-    MetricInfo("cider", description="CIDEr-D (pycocoevalcap), document frequencies from this set"),
-    *(MetricInfo(f"bleu_{n}", gated=n == 4, description=f"BLEU-{n} (pycocoevalcap, closest ref)")
-      for n in BLEU_ORDERS),
-    MetricInfo("meteor", description="METEOR 1.5 (pycocoevalcap's jar; needs Java)"),
+    MetricInfo("cider", aggregate="cider",
+               description="CIDEr-D (pycocoevalcap), document frequencies from this set"),
+    *(MetricInfo(f"bleu_{n}", gated=n == 4, aggregate=f"bleu-{n}",
+                 description=f"BLEU-{n} (pycocoevalcap, closest ref)") for n in BLEU_ORDERS),
+    MetricInfo("meteor", aggregate="corpus",
+               description="METEOR 1.5 (pycocoevalcap's jar; needs Java)"),
     MetricInfo("rouge_l", description="ROUGE-L F (beta 1.2, pycocoevalcap)"),
 )
 SPICE_METRIC = MetricInfo("spice", gated=False, description="SPICE F-score (opt-in; needs Java)")
@@ -241,7 +243,9 @@ class CaptionScorer:
                 corpus["spice"], per["spice"] = spice_scores(gts, res, java, install)
             except UnavailableError as exc:
                 notes["spice"] = f"skipped: {exc}"
-        return CorpusScore(corpus=corpus, per_sample=per, notes=notes)
+        # the tokenized captions let vlmq.stats recompute CIDEr-D and BLEU on resamples
+        stats = {"hyp_tokens": [res[k][0] for k in res], "ref_tokens": [gts[k] for k in gts]}
+        return CorpusScore(corpus=corpus, per_sample=per, notes=notes, stats=stats)
 
     def _tokenize(self, predictions: Sequence[str], references: Sequence[Sequence[str]],
                   java: str | None, install: Path, notes: dict[str, str]

@@ -1,6 +1,7 @@
-"""Model family adapters, one file each; importing this package registers them all."""
+"""Model family adapters, one file each, registered in ADAPTERS through the `vlmq.models`
+entry points (vlmq's own are listed in its pyproject.toml): a new family is one file plus one
+entry-point line."""
 
-from vlmq.models import blip, idefics3, llava, qwen2_5_vl, vit  # noqa: F401  (registration)
 from vlmq.models.base import ADAPTERS, PARTS, ModelAdapter
 
 __all__ = ["ADAPTERS", "PARTS", "ModelAdapter"]

@@ -1,16 +1,19 @@
 """A model family adapter: where a family's parts live and how it loads, prompts and runs.
 
 One file per family under `vlmq/models/`, each registering its adapter in ADAPTERS under
-the `model_type` values of its transformers config.
+the `model_type` values of its transformers config; the module is found through its
+`vlmq.models` entry point (see vlmq.registry).
 """
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from vlmq.errors import VlmqError
+from vlmq.measure.latency import synchronize
 from vlmq.registry import Registry
 
 # The parts a variant can target. "head" (lm_head / classifier) stays in full precision
@@ -23,14 +26,24 @@ class GenerationOutput:
     texts: list[str]  # decoded new tokens only, special tokens removed
     new_tokens: list[int]  # generated token count per sample
     prefill_s: float  # time from the call to the first token (the whole batch's prefill)
-    total_s: float  # wall time of the whole call, synchronized
-    prompt_tokens: int = 0  # input tokens of the whole batch (padding included)
+    total_s: float  # wall time of the model call alone, synchronized
+    # seconds from the call's start to each decoding step's logits (the first one is prefill_s)
+    token_times_s: list[float] = field(default_factory=list)
 
 
 @dataclass
 class ClassificationOutput:
     top5: list[list[int]]  # class indices, best first, per sample
-    total_s: float
+    total_s: float  # wall time of the model call alone, synchronized
+
+
+@dataclass
+class ModelCall:
+    """What one timed model call left: its raw output (still on the device) and its timing."""
+
+    output: Any
+    seconds: float  # synchronized wall time of the model's own work
+    token_times_s: list[float] = field(default_factory=list)  # generative: per decoding step
 
 
 class ModelAdapter(ABC):
@@ -89,6 +102,59 @@ class ModelAdapter(ABC):
                 return out
         raise VlmqError(f"{self.family}: part {part!r} has no stack of layers under {prefix}")
 
+    # -- one batch, in the three steps the evaluation loop keeps apart --------------------------
+    # prepare (processor call, CPU; runs in the input pipeline) -> to_device -> timed_call (the
+    # model's own work, synchronized: the only timed region) -> finish (decode, top-k lists).
+
+    @abstractmethod
+    def prepare(self, processor: Any, images: list[Any], prompts: list[str]) -> Any:
+        """The model's input tensors for one batch, on the CPU."""
+
+    def to_device(self, model: Any, inputs: Any) -> Any:
+        # BatchFeature.to casts only floating tensors to the dtype (token ids stay integers)
+        return inputs.to(model.device, dtype=model.dtype)
+
+    @abstractmethod
+    def call(self, model: Any, inputs: Any, max_new_tokens: int, on_step: Any,
+             options: dict[str, Any] | None = None) -> Any:
+        """The model's forward or generate on prepared inputs; `on_step` is a logits processor
+        that timestamps each decoding step (generative families pass it to generate), and
+        `options` the generation mode's settings (vlmq.models.modes; generative families only).
+        """
+
+    @abstractmethod
+    def finish(self, model: Any, processor: Any, inputs: Any, call: ModelCall
+               ) -> GenerationOutput | ClassificationOutput:
+        """Turn the raw output into texts or class indices (untimed)."""
+
+    def input_tokens(self, inputs: Any) -> int:
+        """Input tokens of a prepared batch, padding included (0 for image-only models)."""
+        ids = inputs.get("input_ids") if hasattr(inputs, "get") else None
+        return 0 if ids is None else int(ids.numel())
+
+    def timed_call(self, model: Any, inputs: Any, max_new_tokens: int,
+                   options: dict[str, Any] | None = None) -> ModelCall:
+        """`call`, timed with CUDA synchronize + perf_counter (monotonic) around it: earlier
+        queued GPU work does not count, and the model's queued work does."""
+        import torch
+
+        device = model.device
+        steps = StepTimer(device)
+        with torch.inference_mode():
+            synchronize(device)
+            steps.start = time.perf_counter()
+            output = self.call(model, inputs, max_new_tokens, steps, options)
+            synchronize(device)
+        seconds = time.perf_counter() - steps.start
+        return ModelCall(output, seconds, [t - steps.start for t in steps.times])
+
+    def run_batch(self, model: Any, processor: Any, images: list[Any], prompts: list[str],
+                  max_new_tokens: int, options: dict[str, Any] | None = None
+                  ) -> GenerationOutput | ClassificationOutput:
+        inputs = self.to_device(model, self.prepare(processor, images, prompts))
+        return self.finish(model, processor, inputs,
+                           self.timed_call(model, inputs, max_new_tokens, options))
+
     def generate(
         self, model: Any, processor: Any, images: list[Any], prompts: list[str],
         max_new_tokens: int, options: dict[str, Any] | None = None,
@@ -104,4 +170,23 @@ class ModelAdapter(ABC):
         return [id2label[i] for i in sorted(id2label)] if id2label else None
 
 
-ADAPTERS: Registry[ModelAdapter] = Registry("model type")
+class StepTimer:
+    """A logits processor that timestamps every decoding step (synchronized): its first mark
+    is the end of prefill (image encoding + prompt), the gaps between marks are the time per
+    output token. It changes no score. generate() already waits for the GPU at every step
+    (its stopping check reads a device value), so the sync here adds no stall of its own."""
+
+    def __init__(self, device: Any) -> None:
+        self.device = device
+        self.start = 0.0
+        self.times: list[float] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        synchronize(self.device)
+        self.times.append(time.perf_counter())
+        return scores
+
+
+# Filled from the `vlmq.models` entry points: each family module adds its adapter under every
+# `model_type` it serves.
+ADAPTERS: Registry[ModelAdapter] = Registry("model type", group="vlmq.models")

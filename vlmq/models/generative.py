@@ -4,33 +4,16 @@ generation and its timing. A family file only says where its parts live and what
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 from vlmq.errors import VlmqError
-from vlmq.measure.latency import synchronize as sync
-from vlmq.models.base import GenerationOutput, ModelAdapter
+from vlmq.models.base import GenerationOutput, ModelAdapter, ModelCall
 
 
 def rgb(image: Any) -> Any:
     """Images reach the processor as RGB PIL images (grey or RGBA sources would change the
     channel count the vision tower expects)."""
     return image.convert("RGB") if getattr(image, "mode", "RGB") != "RGB" else image
-
-
-class FirstTokenTimer:
-    """A logits processor that notes when the first decoding step's logits exist: the
-    prefill (image encoding + prompt) is done then. It changes no score."""
-
-    def __init__(self, device: Any) -> None:
-        self.device = device
-        self.at: float | None = None
-
-    def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self.at is None:
-            sync(self.device)
-            self.at = time.perf_counter()
-        return scores
 
 
 def count_new_tokens(new_ids: Any, eos_ids: set[int]) -> list[int]:
@@ -100,35 +83,40 @@ class GenerativeAdapter(ModelAdapter):
             return set()
         return {int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])}
 
-    def generate(
-        self, model: Any, processor: Any, images: list[Any], prompts: list[str],
-        max_new_tokens: int, options: dict[str, Any] | None = None,
-    ) -> GenerationOutput:
-        """Greedy generation; `options` go to `model.generate` (the generation mode's cache and
+    def prepare(self, processor: Any, images: list[Any], prompts: list[str]) -> Any:
+        return self.build_inputs(processor, images, prompts)
+
+    def call(self, model: Any, inputs: Any, max_new_tokens: int, on_step: Any,
+             options: dict[str, Any] | None = None) -> Any:
+        """Greedy generate; `options` go to `model.generate` (the generation mode's cache and
         compile settings), and `fixed_new_tokens` in them forces exactly `max_new_tokens`."""
-        import torch
         from transformers import LogitsProcessorList
 
-        device = model.device
-        start = time.perf_counter()
-        inputs = self.build_inputs(processor, images, prompts).to(device, dtype=model.dtype)
-        timer = FirstTokenTimer(device)
         extra = dict(options or {})
         if extra.pop("fixed_new_tokens", False):
             # end-of-sequence is suppressed until the cap: every variant decodes the same amount
             extra["min_new_tokens"] = max_new_tokens
-        with torch.inference_mode():
-            out = model.generate(
-                **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                logits_processor=LogitsProcessorList([timer]), **extra,
-            )
-        sync(device)
-        total = time.perf_counter() - start
-        new = out[:, self.prompt_length(inputs):]
+        return model.generate(
+            **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+            logits_processor=LogitsProcessorList([on_step]), **extra,
+        )
+
+    def finish(self, model: Any, processor: Any, inputs: Any, call: ModelCall
+               ) -> GenerationOutput:
+        new = call.output[:, self.prompt_length(inputs):]
         texts = processor.batch_decode(new, skip_special_tokens=True)
+        times = call.token_times_s
         return GenerationOutput(
             texts=[t.strip() for t in texts],
             new_tokens=count_new_tokens(new, self.eos_ids(model)),
-            prefill_s=(timer.at - start) if timer.at is not None else total,
-            total_s=total, prompt_tokens=self.prompt_length(inputs) * len(images),
+            prefill_s=times[0] if times else call.seconds,
+            total_s=call.seconds,
+            token_times_s=list(times),
         )
+
+    def generate(
+        self, model: Any, processor: Any, images: list[Any], prompts: list[str],
+        max_new_tokens: int, options: dict[str, Any] | None = None,
+    ) -> GenerationOutput:
+        """Greedy generation of one batch; `options` as for `call`."""
+        return self.run_batch(model, processor, images, prompts, max_new_tokens, options)

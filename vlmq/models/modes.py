@@ -8,14 +8,13 @@
   inductor's default. The first call compiles: the warm-up absorbs it and vlmq reports that
   call's time apart from the timed rounds.
 
-Every mode names `disable_compile` or a compile config, so "static" never compiles on a GPU.
+The modes are vlmq.config.GENERATION_MODES (validated there). Every mode names
+`disable_compile` or a compile config, so "static" never compiles on a GPU.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-MODES = ("eager", "static", "compiled")
 
 
 def generation_options(mode: str, device_type: str) -> dict[str, Any]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from vlmq.models.base import ADAPTERS, ClassificationOutput, ModelAdapter
+from vlmq.models.base import ADAPTERS, ClassificationOutput, ModelAdapter, ModelCall
 from vlmq.models.generative import rgb
 
 
@@ -31,17 +30,20 @@ class ViTAdapter(ModelAdapter):
 
         return AutoImageProcessor.from_pretrained(source)
 
-    def classify(self, model: Any, processor: Any, images: list[Any]) -> ClassificationOutput:
-        import torch
+    def prepare(self, processor: Any, images: list[Any], prompts: list[str]) -> Any:
+        return processor(images=[rgb(im) for im in images], return_tensors="pt")
 
-        start = time.perf_counter()
-        inputs = processor(images=[rgb(im) for im in images], return_tensors="pt")
-        inputs = inputs.to(model.device, dtype=model.dtype)
-        with torch.inference_mode():
-            logits = model(**inputs).logits
-        k = min(5, logits.shape[-1])
-        top = logits.float().topk(k, dim=-1).indices.tolist()  # tolist() waits for the GPU
-        return ClassificationOutput(top5=top, total_s=time.perf_counter() - start)
+    def call(self, model: Any, inputs: Any, max_new_tokens: int, on_step: Any,
+             options: dict[str, Any] | None = None) -> Any:
+        logits = model(**inputs).logits
+        return logits.float().topk(min(5, logits.shape[-1]), dim=-1).indices
+
+    def finish(self, model: Any, processor: Any, inputs: Any, call: ModelCall
+               ) -> ClassificationOutput:
+        return ClassificationOutput(top5=call.output.tolist(), total_s=call.seconds)
+
+    def classify(self, model: Any, processor: Any, images: list[Any]) -> ClassificationOutput:
+        return self.run_batch(model, processor, images, [""] * len(images), 0)
 
 
 ADAPTER = ViTAdapter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,21 @@ import pytest
 
 from vlmq.config import RunConfig, parse_pairs
 from vlmq.errors import UnavailableError, VlmqError
+from vlmq.plugin import distributed
+
+# pytest-xdist support lives in its own plugin module (loaded with this one)
+pytest_plugins = ["vlmq.plugin.distributed"]
 
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 SESSION_KEY = pytest.StashKey[Any]()
 NEEDS_KEY = pytest.StashKey[dict]()
+# a bad setting found while collecting: raised as a usage error once collection is done
+ERROR_KEY = pytest.StashKey[str]()
+INCONCLUSIVE_KEY = pytest.StashKey[list]()
+
+
+class InconclusiveGateWarning(UserWarning):
+    """A gate whose retention interval straddles its threshold (passes under `significant`)."""
 
 # option names that read better than the field name
 _OPTION_NAMES = {
@@ -66,7 +78,7 @@ def build_config(config: pytest.Config) -> RunConfig:
         if ini:
             value = parse_pairs(list(ini), f"pytest.ini vlmq_{f.name}") if isinstance(ini, list) \
                 else ini
-            run = run.updated({f.name: value}, f"pytest.ini vlmq_{f.name}")
+            run = run.updated({f.name: value}, f"pytest.ini vlmq_{f.name}", named=True)
     for f in dataclasses.fields(RunConfig):
         opt = config.getoption(_option(f.name))
         if opt is None:
@@ -74,17 +86,47 @@ def build_config(config: pytest.Config) -> RunConfig:
         value = parse_pairs(opt, _option(f.name)) if isinstance(opt, list) else opt
         if isinstance(value, dict) and isinstance(getattr(run, f.name), dict):
             value = {**getattr(run, f.name), **value}
-        run = run.updated({f.name: value}, _option(f.name))
+        run = run.updated({f.name: value}, _option(f.name), named=True)
     return run
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from vlmq.plugin import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     try:
-        config.stash[CONFIG_KEY] = build_config(config)
+        run = build_config(config)
+        if distributed.is_worker(config):
+            run = run.updated(distributed.worker_settings(config, run.threads), "xdist worker")
+        elif distributed.distributing(config):
+            run = run.updated(distributed.start_controller(config, run), "xdist controller")
+        elif run.run_id:  # a second process on a live run stops here, before any import
+            from vlmq.results.lock import RunLock
+            from vlmq.results.store import safe_name
+
+            RunLock(Path(run.reports_dir, safe_name(run.run_id))).check_free(run.run_id)
+        config.stash[CONFIG_KEY] = run
     except VlmqError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _call_register_hook(config)
+
+
+def _call_register_hook(config: pytest.Config) -> None:
+    """Hand the registries to `pytest_vlmq_register` implementations (historic: conftests
+    found later are called when they register). The registries import neither torch nor a
+    backend: their entry points load on first use."""
+    from vlmq.data.embedded import EMBEDDED
+    from vlmq.models.base import ADAPTERS
+    from vlmq.tasks.base import TASKS
+    from vlmq.variants.base import VARIANTS
+
+    config.hook.pytest_vlmq_register.call_historic(kwargs=dict(
+        config=config, variants=VARIANTS, models=ADAPTERS, tasks=TASKS, datasets=EMBEDDED))
 
 
 def vlmq_session(config: pytest.Config) -> Any:
@@ -92,16 +134,31 @@ def vlmq_session(config: pytest.Config) -> Any:
     if SESSION_KEY not in config.stash:
         from vlmq.session import BenchmarkSession
 
+        if ERROR_KEY in config.stash:
+            raise pytest.UsageError(config.stash[ERROR_KEY])
         try:
-            config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY])
+            worker = config.workerinput["workerid"] if distributed.is_worker(config) else ""
+            config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY], worker=worker)
         except VlmqError as exc:
+            config.stash[ERROR_KEY] = str(exc)
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SESSION_KEY]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Benchmarks that take `vlmq_model` and `vlmq_task` run over every model x variant x task;
-    those that take `vlmq_sweep_model` over every model."""
+    those that take `vlmq_sweep_model` over every model.
+
+    A bad setting is remembered and raised after collection (`pytest_collection_modifyitems`):
+    a UsageError raised here would be reported as one module's collection error instead of
+    pytest's usage error (one line, exit 4)."""
+    try:
+        _parametrize(metafunc)
+    except (VlmqError, pytest.UsageError) as exc:
+        metafunc.config.stash[ERROR_KEY] = str(exc)
+
+
+def _parametrize(metafunc: pytest.Metafunc) -> None:
     if "vlmq_sweep_model" in metafunc.fixturenames:
         session = vlmq_session(metafunc.config)
         # a generative model's sweep decodes once per layer: minutes, so it is `slow`
@@ -112,15 +169,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = vlmq_session(metafunc.config)
     params = []
-    try:
-        for case in session.cases():
-            for task in session.tasks_for(case.model):
-                marks = [pytest.mark.energy] if session.config.energy else []
-                if session.device.startswith("cuda"):
-                    marks.append(pytest.mark.gpu)
-                params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
-    except VlmqError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    for case in session.cases():
+        for task in session.tasks_for(case.model):
+            marks = [pytest.mark.energy] if session.config.energy else []
+            if session.device.startswith("cuda"):
+                marks.append(pytest.mark.gpu)
+            if distributed.is_worker(metafunc.config):  # one variant, one worker
+                marks.append(pytest.mark.xdist_group(case.id))
+            params.append(pytest.param(case, task, id=f"{case.id}-{task}", marks=marks))
     metafunc.parametrize(("vlmq_model", "vlmq_task"), params, indirect=["vlmq_model"],
                          scope="session")
 
@@ -129,6 +185,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run each model's baseline first (its scores gate the others), one model in memory at a
     time, and remember which tasks each case runs (for a baseline the user deselected)."""
+    if ERROR_KEY in config.stash:
+        raise pytest.UsageError(config.stash[ERROR_KEY])
     if SESSION_KEY not in config.stash:
         return
     session = config.stash[SESSION_KEY]
@@ -191,18 +249,33 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
     case, loaded = model
     # plain strings instead of the Case object, so that `--benchmark-group-by=param:variant`
     # and `pytest-benchmark compare --group-by=param:variant` work on the JSON
+    from vlmq.session import task_key
+
     benchmark.params = readable_params(case, task)
+    request.node.user_properties.append(
+        (distributed.ENTRY_PROPERTY, [case.model, case.variant_key, task_key(task, full)]))
     runner = _pedantic_runner(benchmark)
     try:
         with _visible_progress(request.config, session.config.progress):
-            result = session.run(loaded, case, task, full=full, runner=runner)
+            result = session.run(loaded, case, task, full=full, runner=runner,
+                                 test=request.node.nodeid, retime=True)
     except UnavailableError as exc:
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
         pytest.skip(str(exc))
+    if not benchmark.disabled and benchmark.stats is None and result.rounds_s:
+        _stored_rounds(benchmark, result.rounds_s)
+        result.notes["benchmark_stats"] = (
+            "rebuilt from the stored per-batch latencies (rounds_s) of the earlier process")
     benchmark.extra_info.update(result.to_extra_info())
+    request.config.hook.pytest_vlmq_update_extra_info(
+        config=request.config, extra_info=benchmark.extra_info, params=benchmark.params)
+    undecided = session.inconclusive(result)
+    request.config.stash.setdefault(INCONCLUSIVE_KEY, []).extend(undecided)
     failures = session.gate(result)
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
+    for line in undecided:
+        warnings.warn(InconclusiveGateWarning(f"{case.model} {line}"), stacklevel=1)
 
 
 def readable_params(case: Any, task: str) -> dict[str, str]:
@@ -222,32 +295,72 @@ def _visible_progress(config: pytest.Config, enabled: bool) -> Any:
 def _pedantic_runner(benchmark: Any) -> Any:
     from vlmq.evaluate import plain_runner
 
-    def runner(fn: Any, batches: list, warmup_rounds: int) -> None:
-        if not batches or benchmark.disabled:
-            plain_runner(fn, batches, warmup_rounds)  # pedantic runs once when disabled
+    def runner(call: Any, feed: Any, rounds: int, warmup_rounds: int) -> None:
+        if not rounds or benchmark.disabled:
+            plain_runner(call, feed, rounds, warmup_rounds)  # pedantic runs once when disabled
+            if benchmark.disabled:
+                # timed by vlmq itself (the records' latencies; under xdist the controller
+                # rebuilds the entry): tell pytest-benchmark the fixture was used, so it does
+                # not warn that it was not
+                benchmark._mode = "vlmq (pytest-benchmark disabled)"
             return
-        feed = iter([batches[0]] * warmup_rounds + list(batches))
-        benchmark.pedantic(fn, setup=lambda: ((next(feed),), {}), rounds=len(batches),
+        # pedantic times `call` alone (the model); `feed`, its untimed setup, writes the last
+        # batch's records and hands over the next prepared batch
+        benchmark.pedantic(call, setup=lambda: ((feed(),), {}), rounds=rounds,
                            warmup_rounds=warmup_rounds, iterations=1)
 
     return runner
+
+
+def _stored_rounds(benchmark: Any, rounds: list[float]) -> None:
+    """Give pytest-benchmark a task's stored rounds, as pedantic would have timed them, so a
+    task finished before a resume keeps its entry in --benchmark-json (pytest-benchmark has no
+    public way to add measured rounds: this is what its pedantic does per round)."""
+    benchmark._mode = "vlmq: stored rounds of a resumed run"
+    stats = benchmark._make_stats(1)
+    for seconds in rounds:
+        stats.update(seconds)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
     from vlmq.measure.machine import machine_info as vlmq_machine_info
 
     machine_info["vlmq"] = vlmq_machine_info()
+    if distributed.distributing(config):
+        machine_info["vlmq"]["xdist"] = distributed.describe_workers(config)
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict
                                  ) -> None:
-    if SESSION_KEY in config.stash:
+    if distributed.distributing(config):
+        run = config.stash[CONFIG_KEY]
+        output_json["vlmq"] = {"run_id": run.run_id,
+                               "run_dir": str(Path(run.reports_dir) / run.run_id),
+                               "xdist": distributed.describe_workers(config)}
+    elif SESSION_KEY in config.stash:
         store = config.stash[SESSION_KEY].store
         output_json["vlmq"] = {"run_id": store.run_id, "run_dir": str(store.root)}
 
 
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
+                            ) -> None:
+    """List every gate the data could not decide, with the samples that would decide it."""
+    undecided = config.stash.get(INCONCLUSIVE_KEY, [])
+    if not undecided:
+        return
+    policy = config.stash[CONFIG_KEY].gate
+    terminalreporter.section(f"vlmq: {len(undecided)} inconclusive gate(s) (policy {policy})")
+    for line in undecided:
+        terminalreporter.write_line(line)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the run's summary, plots and report once everything has run."""
+    """Write the run's summary, plots and report once everything has run (once per run: by
+    the controller of a distributed run, not by its workers)."""
+    if distributed.is_worker(session.config):
+        return
+    if distributed.distributing(session.config):
+        vlmq_session(session.config).store  # noqa: B018 - the workers' run folder
     if SESSION_KEY not in session.config.stash:
         return
     bench = session.config.stash[SESSION_KEY]
@@ -262,3 +375,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nvlmq: report not written: {exc}")
         return
     print(f"\nvlmq: report written to {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vlmq.report.html import write_html_report
 from vlmq.report.markdown import write_report
 from vlmq.report.plots import plot_all
 from vlmq.report.spotcheck import ImageLookup, write_spotcheck
@@ -12,10 +13,12 @@ from vlmq.results.summary import write_summary
 
 
 def build_report(run_dir: str | Path, image_lookup: ImageLookup | None = None) -> Path:
-    """Write summary.json/csv, plots/, spotcheck.html/png and report.md; returns report.md."""
+    """Write summary.json/csv, plots/, spotcheck.html/png, report.html and report.md; returns
+    report.md."""
     store = RunStore.open(run_dir)
     write_summary(store)
     order = list(store.read_config().get("variants") or [])
     plots = plot_all(store.results(), store.plots_dir, order)
     spot = write_spotcheck(store, image_lookup)
+    write_html_report(store, image_lookup)
     return write_report(store, plots, spot)

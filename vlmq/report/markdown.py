@@ -10,10 +10,12 @@ from vlmq.report.pick import label, primary, value
 from vlmq.report.plots import variant_order
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
-from vlmq.results.summary import gate_checks, is_baseline, passed
+from vlmq.results.summary import DEFAULT_POLICY, gate_checks, is_baseline, passed
+from vlmq.stats.gates import describe
 
 SETTINGS = ("models", "variants", "tasks", "samples", "device", "baseline", "batch_size",
-            "max_new_tokens", "seed", "warmup_rounds", "attn_implementation", "energy")
+            "max_new_tokens", "seed", "warmup_rounds", "attn_implementation", "energy", "gate",
+            "confidence")
 COLUMN_KINDS = ("latency", "throughput", "memory", "size", "energy")
 CPU_ENERGY_NOTE = ("CPU energy comes from codecarbon; without readable RAPL counters it is a "
                    "TDP-based estimate (time x assumed watts): compare it between variants, "
@@ -24,9 +26,11 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     results = store.results()
     order = list(store.read_config().get("variants") or [])
     out = [f"# vlmq run `{store.run_id}`", ""]
-    out += _verdict(results)
-    out += ["## Settings", "", "| setting | value |", "|---|---|"]
     config = store.read_config()
+    policy = str(config.get("gate", DEFAULT_POLICY))
+    out += _verdict(results, policy)
+    out += _inconclusive(results, policy)
+    out += ["## Settings", "", "| setting | value |", "|---|---|"]
     out += [f"| {k} | {_cell(config[k])} |" for k in SETTINGS if k in config]
     out += ["", "All settings: [config.yaml](config.yaml). Raw numbers: "
                 "[summary.csv](summary.csv), [summary.json](summary.json).", ""]
@@ -35,7 +39,8 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
         out += ["## Machine", ""] + [f"- **{k}**: {_cell(v)}" for k, v in _flat(machine)] + [""]
     for task in dict.fromkeys(str(r.info.get("task")) for r in results):
         rs = [r for r in results if r.info.get("task") == task]
-        out += _task_table(task, rs, variant_order(rs, order))
+        out += _task_table(task, rs, variant_order(rs, order), policy)
+        out += _speed_table(rs, variant_order(rs, order))
     out += _limits_table(results)
     if plots:
         out += ["## Plots", ""]
@@ -60,9 +65,9 @@ def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path])
     return store.report_md
 
 
-def _verdict(results: list[TaskResult]) -> list[str]:
-    gated = [r for r in results if passed(r) is not None]
-    failed = [r for r in gated if not passed(r)]
+def _verdict(results: list[TaskResult], policy: str) -> list[str]:
+    gated = [r for r in results if passed(r, policy) is not None]
+    failed = [r for r in gated if not passed(r, policy)]
     if not results:
         return ["**No task results were stored in this run.**", ""]
     line = f"**{len(gated) - len(failed)} of {len(gated)} gated variant x task results passed.**"
@@ -73,7 +78,35 @@ def _verdict(results: list[TaskResult]) -> list[str]:
     return [line, ""]
 
 
-def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
+def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
+    """Every gate whose interval straddles its threshold, with the samples that would decide."""
+    lines = [f"- {r.info.get('model')} {r.info.get('variant')} {r.info.get('task')} "
+             f"{describe(name, g)}" for r in results for name, g in r.gates.items()
+             if g.get("verdict") == "inconclusive"]
+    if not lines:
+        return []
+    effect = ("they fail the run" if policy == "strict" else
+              "they pass under the `significant` policy" if policy == "significant" else
+              "the `point` policy judges the point retention alone")
+    return ["## Inconclusive gates", "",
+            f"The retention interval straddles the threshold: the data support neither verdict "
+            f"({effect}). Rerun with `--vlmq-samples` at least the number shown, or `-m slow` "
+            "for the whole split, to decide them.", "", *lines, ""]
+
+
+def _retention_cell(ret: float, gate: dict[str, Any] | None, threshold: float | None) -> str:
+    """`96.1% [94.0%..98.2%] ≥ 97%`; above 100% within noise reads "no detectable change"."""
+    text = f"{ret:.1%}"
+    if gate:
+        text += f" [{gate['low']:.1%}..{gate['high']:.1%}]"
+        if ret > 1 and gate["low"] <= 1:
+            text = f"no detectable change: {text}"
+    if threshold is not None:
+        text += f" ≥ {threshold:.0%}"
+    return f" ({text})"
+
+
+def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) -> list[str]:
     quality = list(dict.fromkeys(n for r in rs for n, m in r.metrics.items()
                                  if m.kind == "quality"))
     heads = [primary(rs, k) for k in COLUMN_KINDS]
@@ -85,26 +118,75 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str]) -> list[str]:
     rank = {v: i for i, v in enumerate(order)}
     for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
                                        rank.get(r.info.get("variant"), len(rank)))):
-        checks = gate_checks(r)
+        checks = gate_checks(r, policy)
         cells = [str(r.info.get("model")), str(r.info.get("variant"))]
         for q in quality:
             v = value(r, q)
             ret = r.retention.get(q)
             cell = _num(v)
             if ret is not None:
-                cell += f" ({ret:.1%}"
-                cell += f" ≥ {checks[q][1]:.0%})" if q in checks else ")"
+                cell += _retention_cell(ret, r.gates.get(q), checks[q][1] if q in checks
+                                        else None)
             cells.append(cell)
         cells += [_num(value(r, m.name)) for m in cols]
-        ok = passed(r)
-        cells.append("baseline" if is_baseline(r) else
-                     "-" if ok is None else "pass" if ok else "**FAIL**")
+        ok = passed(r, policy)
+        undecided = any(g.get("verdict") == "inconclusive" for g in r.gates.values())
+        cells.append("baseline" if is_baseline(r) else "-" if ok is None else
+                     "**FAIL**" if not ok else "pass (inconclusive)" if undecided else "pass")
         out.append("| " + " | ".join(cells) + " |")
     dataset = rs[0].info.get("dataset")
     samples = rs[0].info.get("samples")
+    confidence = next((g["confidence"] for r in rs for g in r.gates.values()), None)
+    interval = (f" In brackets: its {confidence:.0%} paired bootstrap interval; a gate passes "
+                "when the whole interval is at or above the threshold, fails when it is wholly "
+                "below, and is inconclusive otherwise." if confidence else "")
     out += ["", f"Dataset `{dataset}`, {samples} samples. Retention = variant / baseline; "
-                "the gate needs retention ≥ the threshold shown.", ""]
-    return out
+                f"the gate needs retention ≥ the threshold shown.{interval}", ""]
+    return out + _timing_lines(rs, order)
+
+
+def _timing_lines(rs: list[TaskResult], order: list[str]) -> list[str]:
+    """Per variant: median batch latency, throughput and latency ratio with their intervals."""
+    rank = {v: i for i, v in enumerate(order)}
+    lines = []
+    for r in sorted(rs, key=lambda r: rank.get(r.info.get("variant"), len(rank))):
+        t = r.info.get("timing") or {}
+        parts = [f"{label} {_ci(t[key], fmt)}" for key, label, fmt in (
+            ("median_batch_s", "median batch", "{:.3g} s"),
+            ("throughput_samples_per_s", "throughput", "{:.3g} samples/s"),
+            ("latency_ratio", "latency", "{:.2f}× the baseline's")) if key in t]
+        if parts:
+            lines.append(f"- {r.info.get('model')} {r.info.get('variant')}: " + ", ".join(parts))
+    if not lines:
+        return []
+    confidence = next(d["confidence"] for r in rs for d in (r.info.get("timing") or {}).values())
+    return [f"Timing, with {confidence:.0%} bootstrap intervals over this run's batches (they do "
+            "not include run-to-run noise):", "", *lines, ""]
+
+
+def _ci(d: dict[str, Any], fmt: str) -> str:
+    return f"{fmt.format(d['value'])} [{fmt.format(d['low'])}..{fmt.format(d['high'])}]"
+
+
+SPEED_COLUMNS = ("latency_p50_ms", "e2e_latency_p50_ms", "input_wait_mean_ms", "ttft_p50_ms",
+                 "ttft_p90_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p90_ms", "tpot_p99_ms",
+                 "decode_tokens_per_s")
+
+
+def _speed_table(rs: list[TaskResult], order: list[str]) -> list[str]:
+    """Where the time goes: the model's call, end to end, input wait, and per token."""
+    cols = [c for c in SPEED_COLUMNS if any(value(r, c) is not None for r in rs)]
+    if not any(c.startswith("ttft_p") for c in cols):
+        return []
+    out = ["| model | variant | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]
+    rank = {v: i for i, v in enumerate(order)}
+    for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
+                                       rank.get(r.info.get("variant"), len(rank)))):
+        cells = [str(r.info.get("model")), str(r.info.get("variant"))]
+        out.append("| " + " | ".join(cells + [_num(value(r, c)) for c in cols]) + " |")
+    return out + ["", "Per batch, in ms: the model's own call (latency), preprocessing + model "
+                      "(e2e), time waiting for input; time to first token (ttft) and time per "
+                      "output token (tpot: one decoding step of the batch) percentiles.", ""]
 
 
 LIMIT_COLUMNS = ("decode_step_ms", "decode_bound_ms", "decode_efficiency", "ttft_ms",

@@ -56,18 +56,31 @@ def _unit(v: float, values: list[float]) -> float:
     return (v - lo) / (hi - lo) if hi > lo else 0.5
 
 
+def quality_band(result: TaskResult, metric: str, higher_is_better: bool, y: float
+                 ) -> tuple[float, float] | None:
+    """The quality values at the ends of the metric's retention interval (None without one)."""
+    gate = result.gates.get(metric)
+    ret = result.retention.get(metric)
+    if not gate or not ret:
+        return None
+    ends = (gate["low"] / ret, gate["high"] / ret) if higher_is_better else \
+        (ret / gate["high"], ret / gate["low"]) if gate["low"] > 0 else None
+    return (y * ends[0], y * ends[1]) if ends else None
+
+
 def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
     """Quality vs latency of every model x variant on one task; baseline starred, front joined."""
     rs = [r for r in results if r.info.get("task") == task]
     q, lat = primary(rs, "quality"), primary(rs, "latency")
     if q is None or lat is None:
         return None
-    pts, who, base = [], [], []
+    pts, who, base, bands = [], [], [], []
     for r in rs:
         x, y = value(r, lat.name), value(r, q.name)
         if x is None or y is None:
             continue
         pts.append((x, y))
+        bands.append(quality_band(r, q.name, q.higher_is_better, y))
         who.append((str(r.info.get("model")), str(r.info.get("variant"))))
         base.append(is_baseline(r))
     if not pts:
@@ -76,9 +89,12 @@ def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
     models = list(dict.fromkeys(m for m, _ in who))
     colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
     placed: list[tuple[float, float]] = []
-    for (x, y), (model, variant), b in zip(pts, who, base, strict=True):
+    for (x, y), (model, variant), b, band in zip(pts, who, base, bands, strict=True):
         ax.scatter([x], [y], color=colors[model], marker="*" if b else "o", s=220 if b else 60,
                    edgecolors="black" if b else "none", zorder=3)
+        if band:  # the retention interval, in the metric's units
+            ax.errorbar([x], [y], yerr=[[y - band[0]], [band[1] - y]], color=colors[model],
+                        capsize=3, linewidth=1, zorder=2)
         # variants that land on (nearly) the same point get their labels stacked downwards
         spot = _unit(x, [p[0] for p in pts]), _unit(y, [p[1] for p in pts])
         near = sum(abs(px - spot[0]) < 0.06 and abs(py - spot[1]) < 0.04 for px, py in placed)
@@ -93,7 +109,8 @@ def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
     ax.set_xlabel(label(lat) + " - lower is better")
     better = "higher" if q.higher_is_better else "lower"
     ax.set_ylabel(f"{label(q)} - {better} is better")
-    ax.set_title(f"{task}: quality vs latency")
+    ax.set_title(f"{task}: quality vs latency" + (
+        " (bars: retention interval)" if any(bands) else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out)
@@ -134,7 +151,7 @@ def bar_panel(ax: Axes, results: list[TaskResult], kind: str, title: str,
 def retention_panel(ax: Axes, results: list[TaskResult], order: list[str] | None = None) -> bool:
     """Retention of the headline quality metric per variant, with each bar's threshold."""
     variants = variant_order(results, order)
-    series: dict[str, dict[str, tuple[float, float | None]]] = {}
+    series: dict[str, dict[str, tuple[float, float | None, tuple[float, float] | None]]] = {}
     for task in dict.fromkeys(str(r.info.get("task")) for r in results):
         rs = [r for r in results if r.info.get("task") == task]
         q = primary(rs, "quality")
@@ -144,8 +161,9 @@ def retention_panel(ax: Axes, results: list[TaskResult], order: list[str] | None
             ret = 1.0 if is_baseline(r) else r.retention.get(q.name)
             if ret is not None:
                 key = f"{r.info.get('model')} · {task} ({q.name})"
+                gate = r.gates.get(q.name)
                 series.setdefault(key, {})[str(r.info.get("variant"))] = (
-                    ret, r.thresholds.get(q.name))
+                    ret, r.thresholds.get(q.name), (gate["low"], gate["high"]) if gate else None)
     if not series:
         ax.text(0.5, 0.5, "Quality retention: not measured", ha="center", va="center")
         ax.set_axis_off()
@@ -156,14 +174,19 @@ def retention_panel(ax: Axes, results: list[TaskResult], order: list[str] | None
         xs = [j + i * width - 0.4 + width / 2 for j in idx]
         ax.bar(xs, [vals[variants[j]][0] for j in idx], width, label=name)
         for x, j in zip(xs, idx, strict=True):
-            thr = vals[variants[j]][1]
+            ret, thr, band = vals[variants[j]]
             if thr is not None:
                 ax.hlines(thr, x - width / 2, x + width / 2, colors="red", linewidth=2)
+            if band is not None:
+                ax.errorbar([x], [ret], yerr=[[ret - band[0]], [band[1] - ret]], color="black",
+                            capsize=3, linewidth=1)
     ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right")
     ax.set_xlabel("variant")
-    ax.set_ylabel("retention vs baseline (ratio; red = threshold)")
-    low = min(v[0] for vals in series.values() for v in vals.values())
-    ax.set_ylim(max(0.0, min(low, 0.9) - 0.05), 1.05)  # zoom: differences are a few percent
+    ax.set_ylabel("retention vs baseline (ratio; red = threshold, bars = interval)")
+    low = min(v[2][0] if v[2] else v[0] for vals in series.values() for v in vals.values())
+    high = max(v[2][1] if v[2] else v[0] for vals in series.values() for v in vals.values())
+    # zoom: differences are a few percent
+    ax.set_ylim(max(0.0, min(low, 0.9) - 0.05), max(1.05, min(high, 1.5) + 0.02))
     ax.set_title("Quality retention")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")

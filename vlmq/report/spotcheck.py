@@ -32,8 +32,11 @@ def pick_samples(records: list[SampleRecord], n: int) -> list[SampleRecord]:
     return [records[round(i * step)] for i in range(n)]
 
 
-def collect(store: RunStore, n: int = 4) -> list[dict[str, Any]]:
-    """Per (model, task): the picked samples with every variant's output, baseline first."""
+def collect(store: RunStore, n: int = 4, disagreeing: int = 0) -> list[dict[str, Any]]:
+    """Per (model, task): the picked samples with every variant's output, baseline first.
+
+    n samples spread over the subset, plus up to `disagreeing` more where some variant's
+    output differs from the baseline's (the ones worth reading), in subset order."""
     results = store.results()
     groups = []
     for key in dict.fromkeys((str(r.info.get("model")), str(r.info.get("task")))
@@ -42,14 +45,26 @@ def collect(store: RunStore, n: int = 4) -> list[dict[str, Any]]:
         variants = variant_order(rs, list(store.read_config().get("variants") or []))
         base = next((str(r.info.get("variant")) for r in rs if is_baseline(r)), variants[0])
         recs = {v: store.completed(key[0], v, key[1]) for v in variants}
+        base_recs = store.records(key[0], base, key[1])
+        picked = pick_samples(base_recs, n)
+        chosen = {r.sample_id for r in picked}
+        picked += [r for r in base_recs if r.sample_id not in chosen
+                   and _disagrees(r, recs)][:disagreeing]
         samples = []
-        for rec in pick_samples(store.records(key[0], base, key[1]), n):
+        for rec in sorted(picked, key=lambda r: r.index):
             outputs = {v: recs[v].get(rec.sample_id) for v in variants}
-            samples.append({"record": rec, "outputs": outputs})
+            samples.append({"record": rec, "outputs": outputs,
+                            "disagree": _disagrees(rec, recs)})
         if samples:
             groups.append({"model": key[0], "task": key[1], "baseline": base,
                            "samples": samples})
     return groups
+
+
+def _disagrees(rec: SampleRecord, recs: dict[str, dict[str, SampleRecord]]) -> bool:
+    """Whether any variant that ran this sample gave another output than the baseline."""
+    outputs = [by_id.get(rec.sample_id) for by_id in recs.values()]
+    return any(o is not None and output_text(o) != output_text(rec) for o in outputs)
 
 
 def write_spotcheck(store: RunStore, image_lookup: ImageLookup | None = None,
@@ -58,14 +73,14 @@ def write_spotcheck(store: RunStore, image_lookup: ImageLookup | None = None,
     groups = collect(store, n)
     if not groups:
         return []
-    images = {s["record"].sample_id: _image(image_lookup, s["record"].sample_id)
+    images = {s["record"].sample_id: thumbnail(image_lookup, s["record"].sample_id)
               for g in groups for s in g["samples"]}
     store.spotcheck_html.write_text(_html(store.run_id, groups, images))
     _grid(groups, images, store.spotcheck_png)
     return [store.spotcheck_html, store.spotcheck_png]
 
 
-def _image(lookup: ImageLookup | None, sample_id: str) -> Any:
+def thumbnail(lookup: ImageLookup | None, sample_id: str) -> Any:
     if lookup is None:
         return None
     try:
@@ -79,7 +94,7 @@ def _image(lookup: ImageLookup | None, sample_id: str) -> Any:
     return img
 
 
-def _text(rec: SampleRecord | None) -> str:
+def output_text(rec: SampleRecord | None) -> str:
     if rec is None:
         return "(not run)"
     if rec.error:
@@ -99,13 +114,13 @@ def _html(run_id: str, groups: list[dict[str, Any]], images: dict[str, Any]) -> 
         for s in g["samples"]:
             rec: SampleRecord = s["record"]
             img = images.get(rec.sample_id)
-            pic = (f"<img src='data:image/png;base64,{_b64(img)}' alt='{e(rec.sample_id)}'>"
+            pic = (f"<img src='data:image/png;base64,{png_b64(img)}' alt='{e(rec.sample_id)}'>"
                    if img is not None else "<i>image unavailable</i>")
-            base_text = _text(s["outputs"][g["baseline"]])
+            base_text = output_text(s["outputs"][g["baseline"]])
             rows = "".join(
-                f"<tr{' class=diff' if _text(r) != base_text else ''}><th>{e(v)}"
-                f"{' (baseline)' if v == g['baseline'] else ''}</th><td>{e(_text(r))}</td>"
-                f"<td>{e(_scores(r))}</td></tr>" for v, r in s["outputs"].items())
+                f"<tr{' class=diff' if output_text(r) != base_text else ''}><th>{e(v)}"
+                f"{' (baseline)' if v == g['baseline'] else ''}</th><td>{e(output_text(r))}</td>"
+                f"<td>{e(score_text(r))}</td></tr>" for v, r in s["outputs"].items())
             parts.append(
                 f"<table><tr><td rowspan='{len(s['outputs']) + 2}'>{pic}</td>"
                 f"<th colspan='2'>sample {e(rec.sample_id)}</th></tr>"
@@ -114,13 +129,13 @@ def _html(run_id: str, groups: list[dict[str, Any]], images: dict[str, Any]) -> 
     return "\n".join(parts)
 
 
-def _scores(rec: SampleRecord | None) -> str:
+def score_text(rec: SampleRecord | None) -> str:
     if rec is None or not rec.scores:
         return ""
     return ", ".join(f"{k}={v:.3g}" for k, v in rec.scores.items())
 
 
-def _b64(img: Any) -> str:
+def png_b64(img: Any) -> str:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
@@ -142,7 +157,7 @@ def _grid(groups: list[dict[str, Any]], images: dict[str, Any], out: Path) -> No
         ax_img.set_title(f"{g['model']} / {g['task']}\n{rec.sample_id}", fontsize=8)
         ax_img.set_axis_off()
         lines = [f"reference: {_short(str(rec.references))}"]
-        lines += [f"{v}{' (baseline)' if v == g['baseline'] else ''}: {_short(_text(r))}"
+        lines += [f"{v}{' (baseline)' if v == g['baseline'] else ''}: {_short(output_text(r))}"
                   for v, r in s["outputs"].items()]
         ax_txt.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=8, family="monospace")
         ax_txt.set_axis_off()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from vlmq.measure.latency import LatencyStats
@@ -16,8 +18,21 @@ from vlmq.results.schema import SampleRecord, TaskResult
 MIB = 1024 * 1024
 
 
-def batch_latencies(records: list[SampleRecord]) -> list[tuple[float, float | None, int, int]]:
-    """Per batch, in order: (latency s, prefill s, samples, generated tokens)."""
+@dataclass
+class BatchTiming:
+    """One timed batch, summed back from its records' shares."""
+
+    model_s: float  # the model's own call, synchronized
+    prefill_s: float | None
+    samples: int
+    tokens: int
+    prepare_s: float | None  # decoding + preprocessing (None on records older than the field)
+    wait_s: float | None  # how long the model waited for the batch
+    token_times_s: list[float] | None  # per decoding step, from the call's start
+
+
+def batch_timings(records: list[SampleRecord]) -> list[BatchTiming]:
+    """Per batch, in order."""
     batches: dict[int, list[SampleRecord]] = defaultdict(list)
     for r in records:
         if not r.error and r.latency_s is not None:
@@ -25,52 +40,123 @@ def batch_latencies(records: list[SampleRecord]) -> list[tuple[float, float | No
     out = []
     for b in sorted(batches):
         recs = batches[b]
-        out.append((sum(r.latency_s for r in recs), recs[0].prefill_s, len(recs),
-                    sum(r.new_tokens or 0 for r in recs)))
+        steps = next((r.token_times_s for r in recs if r.token_times_s), None)
+        out.append(BatchTiming(
+            model_s=sum(r.latency_s for r in recs), prefill_s=recs[0].prefill_s,
+            samples=len(recs), tokens=sum(r.new_tokens or 0 for r in recs),
+            prepare_s=_total(r.prepare_s for r in recs),
+            wait_s=_total(r.input_wait_s for r in recs), token_times_s=steps))
     return out
 
 
+def _total(shares: Any) -> float | None:
+    shares = list(shares)
+    return None if any(x is None for x in shares) else sum(shares)
+
+
+def _add_percentiles(result: TaskResult, prefix: str, seconds: list[float], unit: str,
+                     names: tuple[str, ...] = ("p50", "p90", "p99")) -> None:
+    stats = LatencyStats.from_seconds(seconds)
+    for name in names:
+        result.add(f"{prefix}_{name}_ms", getattr(stats, f"{name}_ms"), unit, False, "latency")
+
+
 def add_speed(result: TaskResult, records: list[SampleRecord]) -> None:
-    """Latency percentiles per batch, throughput, time to first token and decode speed."""
-    batches = batch_latencies(records)
+    """The model's own latency per batch (what gates and compare judge), throughput, end-to-end
+    latency (preprocessing + model), input wait, time to first token and time per output token.
+    """
+    batches = batch_timings(records)
     if not batches:
         result.notes["latency"] = "no sample was timed"
         return
-    result.rounds_s = [b[0] for b in batches]
-    stats = LatencyStats.from_seconds(result.rounds_s)
-    for name in ("p50", "p90", "p95", "p99", "mean", "std"):
-        result.add(f"latency_{name}_ms", getattr(stats, f"{name}_ms"), "ms/batch", False,
-                   "latency")
+    result.rounds_s = [b.model_s for b in batches]
+    _add_percentiles(result, "latency", result.rounds_s, "ms/batch",
+                     ("p50", "p90", "p95", "p99", "mean", "std"))
     total_s = sum(result.rounds_s)
-    samples = sum(b[2] for b in batches)
-    tokens = sum(b[3] for b in batches)
+    samples = sum(b.samples for b in batches)
+    tokens = sum(b.tokens for b in batches)
     result.add("throughput_samples_per_s", samples / total_s, "samples/s", True, "throughput")
-    prefills = [b[1] for b in batches if b[1] is not None]
+    if all(b.prepare_s is not None for b in batches):
+        # end to end = the batch's preprocessing + its model call (overlapped or not, this is
+        # what one batch costs from files to outputs)
+        e2e = [b.model_s + b.prepare_s for b in batches]
+        result.add("e2e_latency_p50_ms", 1000 * statistics.median(e2e), "ms/batch", False,
+                   "time")
+        result.add("e2e_latency_mean_ms", 1000 * statistics.fmean(e2e), "ms/batch", False,
+                   "time")
+        result.add("input_wait_mean_ms", 1000 * statistics.fmean(b.wait_s for b in batches),
+                   "ms/batch", False, "time")
+        result.notes["latency"] = (
+            "latency_* and throughput: the model's own call (forward or generate on inputs "
+            "already preprocessed and on the device; synchronize + perf_counter). e2e_latency: "
+            "preprocessing + model per batch. input_wait: time the model waited for its input")
+    prefills = [b.prefill_s for b in batches if b.prefill_s is not None]
     if tokens and prefills:
         result.add("throughput_tokens_per_s", tokens / total_s, "tokens/s", True, "throughput")
         # the median: one slow batch (allocator growth, a clock change) must not move it
         result.add("ttft_ms", 1000 * statistics.median(prefills), "ms", False, "latency")
+        _add_percentiles(result, "ttft", prefills, "ms")
+        steps = [b - a for batch in batches if batch.token_times_s
+                 for a, b in pairwise(batch.token_times_s)]
+        if steps:
+            # one decoding step produces one token for every sample of the batch
+            _add_percentiles(result, "tpot", steps, "ms/token")
         # decode = every token after the first of each sample, over the time after prefill
-        decode_tokens = sum(b[3] - b[2] for b in batches if b[1] is not None)
-        decode_s = sum(b[0] - b[1] for b in batches if b[1] is not None)
+        decode_tokens = sum(b.tokens - b.samples for b in batches if b.prefill_s is not None)
+        decode_s = sum(b.model_s - b.prefill_s for b in batches if b.prefill_s is not None)
         if decode_s > 0 and decode_tokens > 0:
             result.add("decode_tokens_per_s", decode_tokens / decode_s, "tokens/s", True,
                        "throughput")
 
 
 def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
-    """Peak memory of the measured work, model footprint, size on disk and load time."""
+    """Memory that belongs to the model, the process's, model footprint, size on disk, load time.
+
+    CUDA: `model_peak_memory_mib` is the allocator's max allocated during the task (weights
+    included), `peak_reserved_mib` its max reserved, `device_process_mib` and
+    `load_device_process_mib` the process's device memory as NVML reports it after the task and
+    after loading. CPU: `model_peak_memory_mib` is what loading added to the RSS (the resident
+    weights) plus how far the RSS rose above its level at the task's start (activations and the
+    bounded input pipeline), so data loaded between the two does not count; and
+    `process_peak_rss_mib` is the raw peak RSS of the whole process during the task.
+    """
+    load = getattr(loaded, "load_memory", None)
     if memory is not None and memory.peak_bytes is not None:
-        result.add("peak_memory_mib", memory.peak_bytes / MIB, "MiB", False, "memory")
         result.notes["peak_memory"] = memory.method + (f"; {memory.note}" if memory.note else "")
-        if memory.reserved_bytes is not None:
+        if memory.method == "cuda-max-allocated":
+            result.add("model_peak_memory_mib", memory.peak_bytes / MIB, "MiB", False, "memory")
             result.add("peak_reserved_mib", memory.reserved_bytes / MIB, "MiB", False, "memory")
+            for name, m in (("device_process_mib", memory), ("load_device_process_mib", load)):
+                on_device = getattr(m, "device_process_bytes", None)
+                result.add(name, None if on_device is None else on_device / MIB, "MiB", False,
+                           "memory")
+        else:
+            loaded_rss = _growth(load, "end_bytes")
+            task_rss = _growth(memory, "peak_bytes")
+            model = None if loaded_rss is None or task_rss is None else loaded_rss + task_rss
+            # the model's figure first: reports show the first "peak" metric of a result
+            result.add("model_peak_memory_mib", None if model is None else model / MIB, "MiB",
+                       False, "memory")
+            result.add("process_peak_rss_mib", memory.peak_bytes / MIB, "MiB", False, "memory")
+            result.notes["model_peak_memory"] = (
+                "RSS added by loading the model + RSS growth above the task's start level (the "
+                "input pipeline's few batches included); process_peak_rss: the whole process")
+    if load is not None and load.peak_bytes is not None and load.start_bytes is not None:
+        result.add("load_peak_memory_mib", (load.peak_bytes - load.start_bytes) / MIB, "MiB",
+                   False, "memory")
     result.add("footprint_mib", loaded.footprint_bytes / MIB, "MiB", False, "size")
     disk = loaded.disk_bytes
     result.add("disk_mib", None if disk is None else disk / MIB, "MiB", False, "size")
     if loaded.disk_note:
         result.notes["disk"] = loaded.disk_note
     result.add("load_time_s", loaded.load_time_s, "s", False, "time")
+
+
+def _growth(memory: Any, field: str) -> int | None:
+    """How far `field` of a MemoryResult rose above its start level (never below 0)."""
+    value = getattr(memory, field, None)
+    start = getattr(memory, "start_bytes", None)
+    return None if value is None or start is None else max(0, value - start)
 
 
 def add_energy(result: TaskResult, energy: Any, samples: int) -> None:
@@ -91,8 +177,8 @@ SYNTHETIC_NOTE = "synthetic weights: quality not measured"
 def mark_synthetic(result: TaskResult) -> None:
     """Random weights: quality scores are noise, so none is kept and no gate applies."""
     result.metrics = {k: m for k, m in result.metrics.items() if m.kind != "quality"}
-    result.per_sample = {}
-    result.retention, result.thresholds = {}, {}
+    result.per_sample, result.sample_stats = {}, {}
+    result.retention, result.thresholds, result.gates = {}, {}, {}
     result.info["synthetic"] = True
     result.notes["quality"] = SYNTHETIC_NOTE
 
@@ -115,10 +201,15 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
     """Each generative entry's time per decode step and prefill next to the device's lower
     bounds (weights read / bandwidth; FLOPs / matmul peak), and efficiency = bound / measured."""
     result.info["hardware_limits"] = dict(limits)
-    batches = [b for b in batch_latencies(records) if b[1] is not None and b[2]]
-    # a step decodes one token for every sample of the batch: its time is the batch's
-    # time after prefill over the tokens each sample generated after the first
-    steps = [(lat - pre) / (tok / n - 1) for lat, pre, n, tok in batches if tok / n > 1]
+    batches = [b for b in batch_timings(records) if b.prefill_s is not None and b.tokens]
+    # a step decodes one token for every sample of the batch: the gaps between the step
+    # timestamps, or (records without them) the batch's time after prefill over the tokens
+    # each sample generated after the first
+    steps = [b - a for batch in batches if batch.token_times_s
+             for a, b in pairwise(batch.token_times_s)]
+    if not steps:
+        steps = [(b.model_s - b.prefill_s) / (b.tokens / b.samples - 1) for b in batches
+                 if b.tokens / b.samples > 1]
     if steps and decode_bytes:
         measured = statistics.median(steps)
         bound = decode_bytes / limits["bandwidth_bytes_per_s"]
@@ -128,7 +219,7 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
         result.notes["decode_bound"] = (
             f"{decode_bytes / MIB:.1f} MiB of language-model weights read per step at "
             f"{limits['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (KV cache reads not counted)")
-    prefills = [b[1] for b in batches]
+    prefills = [b.prefill_s for b in batches]
     if prefills and prefill_flops:
         measured = statistics.median(prefills)
         bound = prefill_flops / limits["matmul_flops_per_s"]
@@ -137,4 +228,4 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
         result.notes["prefill_bound"] = (
             f"2 x parameters x prompt tokens = {prefill_flops / 1e9:.1f} GFLOP per batch at "
             f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s ({limits['matmul_dtype']} "
-            f"matmul); the measured prefill includes preprocessing")
+            f"matmul); the measured prefill is the model call's, to its first logits")

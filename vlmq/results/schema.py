@@ -6,12 +6,18 @@ A benchmark entry's `extra_info` (pytest-benchmark JSON) is `TaskResult.to_extra
      "metrics": {name: {"value", "unit", "higher_is_better", "kind"}},
      "retention": {quality metric: variant / baseline},
      "thresholds": {quality metric: minimum retention},
+     "gates": {gated metric: {"retention", "low", "high", "confidence", "threshold",
+               "verdict" ("pass" | "fail" | "inconclusive"), "n", "min_detectable_drop",
+               "samples_needed" (int or null), "method", "resamples", "seed"}},
      "quantized_linears": {part: {"linear", "quantized"}},
      "per_sample": {quality metric: [score per sample, in subset order]},
      "rounds_s": [latency of each timed batch, seconds],
+     "sample_stats": {"index": [subset position of each scored sample], plus what a corpus
+                      metric needs to be recomputed on a resample (caption tokens)},
      "notes": {...}}
 
-`per_sample` and `rounds_s` let `vlmq compare` run significance tests from the JSON alone.
+`per_sample` and `rounds_s` let `vlmq compare` run significance tests from the JSON alone;
+`gates` and `sample_stats` are absent from runs written before they existed (read as empty).
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ class SampleRecord:
     new_tokens: int | None = None
     prefill_s: float | None = None  # time to first token of this sample's whole batch
     error: str | None = None  # set when the sample failed (corrupt image ...)
+    prepare_s: float | None = None  # its share of decoding + preprocessing its batch
+    input_wait_s: float | None = None  # its share of how long the model waited for the batch
+    # seconds from the model call's start to each decoding step's logits; kept once per batch,
+    # on its first record (None on the others and on older records)
+    token_times_s: list[float] | None = None
     scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,9 +75,11 @@ class TaskResult:
     metrics: dict[str, Measurement] = field(default_factory=dict)
     retention: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    gates: dict[str, dict[str, Any]] = field(default_factory=dict)
     quantized_linears: dict[str, dict[str, int]] = field(default_factory=dict)
     per_sample: dict[str, list[float]] = field(default_factory=dict)
     rounds_s: list[float] = field(default_factory=list)
+    sample_stats: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
 
     def add(self, name: str, value: float | None, unit: str, higher_is_better: bool,
@@ -79,9 +92,11 @@ class TaskResult:
             "metrics": {k: asdict(m) for k, m in self.metrics.items()},
             "retention": dict(self.retention),
             "thresholds": dict(self.thresholds),
+            "gates": dict(self.gates),
             "quantized_linears": dict(self.quantized_linears),
             "per_sample": dict(self.per_sample),
             "rounds_s": list(self.rounds_s),
+            "sample_stats": dict(self.sample_stats),
             "notes": dict(self.notes),
         }
 
@@ -92,8 +107,10 @@ class TaskResult:
             metrics={k: Measurement(**m) for k, m in d.get("metrics", {}).items()},
             retention=dict(d.get("retention", {})),
             thresholds=dict(d.get("thresholds", {})),
+            gates=dict(d.get("gates", {})),
             quantized_linears=dict(d.get("quantized_linears", {})),
             per_sample=dict(d.get("per_sample", {})),
             rounds_s=list(d.get("rounds_s", [])),
+            sample_stats=dict(d.get("sample_stats", {})),
             notes=dict(d.get("notes", {})),
         )

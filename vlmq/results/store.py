@@ -9,6 +9,7 @@ Layout of reports_dir/<run_id>/ (names sanitized by `safe_name`):
     results/<model>/<variant>/<task>.json    TaskResult.to_extra_info()
     results/<model>/<variant>/<task>.finished  written once the task is complete
     skipped.jsonl                        variants/tasks that could not run, with reasons
+    locks/                               one flock file per task (see `task_lock`)
     structure/<model>__<variant>.txt     module-structure dump of each loaded variant
     emissions.csv, plots/, spotcheck.html, spotcheck.png, summary.json/csv, report.md
 
@@ -18,6 +19,8 @@ line being written; that torn line is ignored on read and cut off before the nex
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -29,15 +32,15 @@ from typing import Any
 
 import yaml
 
+from vlmq.config import RunConfig
 from vlmq.errors import VlmqError
 from vlmq.results.schema import SampleRecord, TaskResult
 
-# Settings that change what a sample's record holds: resuming a run with any of them changed would
-# mix two experiments in one folder, so `write_config` refuses it.
-RESULT_SETTINGS = (
-    "samples", "seed", "batch_size", "max_new_tokens", "datasets", "device", "baseline",
-    "int8_threshold", "bnb_4bit_compute_dtype", "bnb_4bit_double_quant", "ocr_tokens",
-)
+# Settings that change what is measured or scored: resuming a run with any of them changed would
+# mix two experiments in one folder, so `check_resume` refuses it. Taken from RunConfig's field
+# metadata (every field not marked results=False), so a new setting is checked by default.
+RESULT_SETTINGS = tuple(RunConfig.result_settings())
+_DEFAULTS = RunConfig().to_dict()
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -80,25 +83,31 @@ class RunStore:
     def config_path(self) -> Path:
         return self.root / "config.yaml"
 
-    def write_config(self, config: dict[str, Any]) -> Path:
-        """Write the resolved config; resuming with a setting in RESULT_SETTINGS changed fails."""
+    def check_resume(self, config: dict[str, Any]) -> None:
+        """Refuse to resume this run with a setting in RESULT_SETTINGS changed. A setting the
+        stored config lacks (a run from before it existed) counts as its default."""
         old = self.read_config()
-        if old:
-            changed = [k for k in RESULT_SETTINGS
-                       if k in old and k in config and old[k] != config[k]]
-            if changed:
-                diffs = ", ".join(f"{k}: {old[k]!r} -> {config[k]!r}" for k in changed)
-                raise VlmqError(
-                    f"run {self.run_id!r} was started with other settings ({diffs}); "
-                    "resume it with the same settings or start a new run id"
-                )
+        if not old:
+            return
+        changed = [k for k in RESULT_SETTINGS
+                   if k in config and old.get(k, _DEFAULTS.get(k)) != config[k]]
+        if changed:
+            diffs = ", ".join(f"{k}: {old.get(k, _DEFAULTS.get(k))!r} -> {config[k]!r}"
+                              for k in changed)
+            raise VlmqError(
+                f"run {self.run_id!r} was started with other settings ({diffs}); "
+                "resume it with the same settings or start a new run id"
+            )
+
+    def write_config(self, config: dict[str, Any]) -> Path:
+        """Write the resolved config after `check_resume`."""
+        self.check_resume(config)
         _atomic_write(self.config_path, yaml.safe_dump(config, sort_keys=False))
         return self.config_path
 
     def read_config(self) -> dict[str, Any]:
-        if not self.config_path.is_file():
-            return {}
-        return yaml.safe_load(self.config_path.read_text()) or {}
+        """The stored config ({} when there is none); a clear error when it is unreadable."""
+        return read_run_config(self.root)
 
     def write_machine(self, info: dict[str, Any]) -> Path:
         path = self.root / "machine.json"
@@ -198,8 +207,29 @@ class RunStore:
         path = self._result_base(model, variant, task).with_suffix(".finished")
         _atomic_write(path, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
 
+    def finished_at(self, model: str, variant: str, task: str) -> str:
+        """When a finished task was marked finished (UTC, ISO 8601)."""
+        path = self._result_base(model, variant, task).with_suffix(".finished")
+        return path.read_text().strip()
+
     def is_finished(self, model: str, variant: str, task: str) -> bool:
         return self._result_base(model, variant, task).with_suffix(".finished").is_file()
+
+    @contextlib.contextmanager
+    def task_lock(self, model: str, variant: str, task: str) -> Iterator[None]:
+        """Hold one task of one variant for this process: workers of a distributed run (and the
+        lazily computed baseline) never evaluate or append to the same task at once. An OS
+        lock (flock), released by the kernel when its holder dies, so kill -9 leaves no stale
+        lock behind."""
+        path = self.root / "locks" / f"{safe_name(model)}__{safe_name(variant)}__" \
+            f"{safe_name(task)}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
 
     # -- skips ---------------------------------------------------------------------------------
 
@@ -264,6 +294,33 @@ class RunStore:
     @property
     def report_md(self) -> Path:
         return self.root / "report.md"
+
+
+def check_writable_dir(path: Path, setting: str) -> None:
+    """A one-line VlmqError unless `path` is a folder we can write, or can be created."""
+    probe = Path(path).absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        why = "is not a folder" if not probe.is_dir() else "is not writable"
+        raise VlmqError(f"{setting} {str(path)!r} cannot be created: {str(probe)!r} {why}")
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run folder's config.yaml as a dict ({} when absent), or a one-line VlmqError."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise VlmqError(f"{path} is unreadable ({first}); fix or delete it, or start a new "
+                        "run id") from None
+    if not isinstance(data, dict):
+        raise VlmqError(f"{path} does not hold a mapping of settings; fix or delete it, or "
+                        "start a new run id")
+    return data
 
 
 def _load_result(path: Path) -> TaskResult:

@@ -3,9 +3,11 @@
 CSV layout: two header rows, names then units (identity columns have unit '-'), so
 `pandas.read_csv(path, header=[0, 1])` gives (name, unit) columns. summary.json holds the same
 rows plus a {column: unit} map. Per quality metric with a gate there are two more columns,
-`<metric>_retention` (variant / baseline) and `<metric>_threshold` (its minimum); `passed` is
-True when every gated metric keeps at least its threshold, empty when nothing is gated
-(the baseline).
+`<metric>_retention` (variant / baseline) and `<metric>_threshold` (its minimum), and where the
+run has retention intervals `<metric>_low`, `<metric>_high`, `<metric>_verdict` and
+`<metric>_samples_needed`; `passed` is True when no gated metric fails under the run's gate policy
+(`gate` in config.yaml; without intervals: every retention at least its threshold), empty when
+nothing is gated (the baseline).
 """
 
 from __future__ import annotations
@@ -19,23 +21,29 @@ import pandas as pd
 
 from vlmq.results.schema import KINDS, Measurement, TaskResult
 from vlmq.results.store import RunStore
+from vlmq.stats.gates import gate_fails
+
+DEFAULT_POLICY = "significant"
+GATE_COLUMNS = {"low": "ratio", "high": "ratio", "verdict": "-", "samples_needed": "count"}
 
 ID_COLUMNS = ("model", "variant", "task", "dataset", "device", "baseline", "samples", "passed")
 
 
-def gate_checks(result: TaskResult) -> dict[str, tuple[float | None, float, bool]]:
-    """{metric: (retention, threshold, passed)} for every gated quality metric."""
+def gate_checks(result: TaskResult, policy: str = DEFAULT_POLICY
+                ) -> dict[str, tuple[float | None, float, bool]]:
+    """{metric: (retention, threshold, passed under `policy`)} for every gated quality metric."""
     out = {}
     for name, threshold in result.thresholds.items():
         ret = result.retention.get(name)
-        ok = ret is not None and not math.isnan(ret) and ret >= threshold
+        ok = ret is not None and not math.isnan(ret) and not gate_fails(
+            policy, ret, threshold, result.gates.get(name))
         out[name] = (ret, float(threshold), ok)
     return out
 
 
-def passed(result: TaskResult) -> bool | None:
+def passed(result: TaskResult, policy: str = DEFAULT_POLICY) -> bool | None:
     """True/False over the gated metrics; None when none is gated."""
-    checks = gate_checks(result)
+    checks = gate_checks(result, policy)
     return all(ok for _, _, ok in checks.values()) if checks else None
 
 
@@ -53,29 +61,35 @@ def ordered_metrics(results: list[TaskResult]) -> list[Measurement]:
     return sorted(seen.values(), key=lambda m: rank.get(m.kind, len(KINDS)))
 
 
-def summary_table(results: list[TaskResult]) -> tuple[pd.DataFrame, dict[str, str]]:
+def summary_table(results: list[TaskResult], policy: str = DEFAULT_POLICY
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The summary rows as a DataFrame and the unit of each column."""
     metrics = ordered_metrics(results)
     units = {c: "-" for c in ID_COLUMNS}
     gated = sorted({name for r in results for name in r.thresholds})
+    with_interval = {name for r in results for name in r.gates}
     for m in metrics:
         units[m.name] = m.unit or "-"
         if m.name in gated:
             units[f"{m.name}_retention"] = "ratio"
             units[f"{m.name}_threshold"] = "ratio"
+        if m.name in with_interval:
+            units.update({f"{m.name}_{k}": u for k, u in GATE_COLUMNS.items()})
     rows = []
     for r in results:
         row: dict[str, Any] = {
             "model": r.info.get("model"), "variant": r.info.get("variant"),
             "task": r.info.get("task"), "dataset": r.info.get("dataset"),
             "device": r.info.get("device"), "baseline": is_baseline(r),
-            "samples": r.info.get("samples"), "passed": passed(r),
+            "samples": r.info.get("samples"), "passed": passed(r, policy),
         }
         for m in metrics:
             row[m.name] = r.metrics[m.name].value if m.name in r.metrics else None
-        for name, (ret, thr, _) in gate_checks(r).items():
+        for name, (ret, thr, _) in gate_checks(r, policy).items():
             row[f"{name}_retention"] = ret
             row[f"{name}_threshold"] = thr
+        for name, gate in r.gates.items():
+            row.update({f"{name}_{k}": gate.get(k) for k in GATE_COLUMNS})
         rows.append(row)
     frame = pd.DataFrame(rows, columns=list(units))
     return frame, units
@@ -83,7 +97,8 @@ def summary_table(results: list[TaskResult]) -> tuple[pd.DataFrame, dict[str, st
 
 def write_summary(store: RunStore) -> tuple[Path, Path]:
     """Write summary.json and summary.csv of a run folder from its stored task results."""
-    frame, units = summary_table(store.results())
+    policy = store.read_config().get("gate", DEFAULT_POLICY)
+    frame, units = summary_table(store.results(), policy)
     header = pd.MultiIndex.from_tuples([(c, units[c]) for c in frame.columns])
     frame.set_axis(header, axis=1).to_csv(store.summary_csv, index=False)
     rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]

@@ -1,4 +1,4 @@
-"""Benchmark tasks; importing this package registers them in TASKS."""
+"""Benchmark tasks, one file each, registered in TASKS through the `vlmq.tasks` entry points."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import difflib
 from typing import Any
 
 from vlmq.errors import VlmqError
-from vlmq.tasks import caption, classify, vqa  # noqa: F401  (registration on import)
 from vlmq.tasks.base import TASKS, Task
 
 

@@ -50,4 +50,5 @@ class Task(ABC):
         raise KeyError(name)
 
 
-TASKS: Registry[Task] = Registry("task")
+# Filled from the `vlmq.tasks` entry points (vlmq's own: caption, vqa, classify).
+TASKS: Registry[Task] = Registry("task", group="vlmq.tasks")

@@ -13,7 +13,8 @@ from vlmq.tasks.base import TASKS, Task
 CLASSIFY_METRICS = (
     MetricInfo("top1", description="top-1 accuracy"),
     MetricInfo("top5", description="top-5 accuracy"),
-    MetricInfo("f1_weighted", description="F1 per class, weighted by class support"),
+    MetricInfo("f1_weighted", aggregate="corpus",
+               description="F1 per class, weighted by class support"),
 )
 
 

@@ -1,15 +1,41 @@
 """A quantization variant: a small recipe plus the function that applies it.
 
-Each family of variants lives in one file under `vlmq/variants/` and registers its
-recipes in VARIANTS. A recipe declares which devices and packages it needs, so
-"can this run here?" is answered in one place (`unavailable_reason`).
+Adding a backend is ONE file plus ONE entry-point line:
+
+    # my_package/my_backend.py (or vlmq/variants/my_backend.py)
+    @dataclass(frozen=True)
+    class MyBackend(Variant):
+        quantized_module_types = ("my_lib.nn.QLinear",)   # its quantized Linear classes
+        def post_load(self, model, parts, settings, device_type): ...  # or load_kwargs
+    VARIANTS.add("my-int8", MyBackend(name="my-int8", bits=8,
+                                      quantizes=("vision", "projector", "text"),
+                                      packages=("my_lib",), save="torch.save"))
+
+    # pyproject.toml (vlmq's own, or the outside package's)
+    [project.entry-points."vlmq.variants"]
+    my_backend = "my_package.my_backend"
+
+The entry point names the module; importing it registers its recipes (vlmq.registry reads
+the `vlmq.variants` group on first use; a pytest conftest can also add variants through the
+`pytest_vlmq_register` hook). Everything vlmq must know about the backend lives on the recipe:
+- which devices and packages it needs (`devices`, `packages`): "can this run here?" is answered
+  in one place (`unavailable_reason`) and becomes a skip with the reason;
+- how it is applied (`load_kwargs` for from_pretrained, `post_load` after loading);
+- which modules it leaves quantized (`quantized_module_types`, or `quantized_linear` when the
+  module class stays nn.Linear and only the weight changes): vlmq.variants.inspect counts them
+  per part by asking every registered recipe;
+- the storage it keeps outside parameters and buffers (`count_bytes`), which
+  vlmq.measure.footprint adds to the model's bytes;
+- whether and how it saves (`save`).
+"Every variant" runs in a fixed order: bits descending (full precision down to 4 bits), then
+the order the recipes were registered in (vlmq's entry points first, by entry-point name).
 """
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from vlmq.registry import Registry
 
@@ -31,13 +57,22 @@ class Variant:
     """A recipe. Subclasses implement `load_kwargs` and/or `post_load`."""
 
     name: str
-    bits: int  # bits per weight of the quantized parts (32/16/8/4): picks the default gate
+    # bits per weight of the quantized parts (32/16/8/4; 0: read from the checkpoint, see
+    # checkpoint_bits): picks the default gate and the place in "every variant"
+    bits: int
     quantizes: tuple[str, ...] = ()  # parts whose Linear layers it replaces
     devices: tuple[str, ...] = ("cpu", "cuda")
     packages: tuple[str, ...] = ()
-    serializable: bool = True  # save_pretrained works, so bytes on disk can be measured
+    # how bytes on disk are measured: save_pretrained (safetensors), torch.save (the state_dict,
+    # for tensor subclasses safetensors cannot write) or "" (cannot be saved)
+    save: str = "save_pretrained"
+    by_default: bool = True  # part of "every variant" when --vlmq-variants is empty
     description: str = ""
-    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    # Qualified names ("package.module.Class") of the module classes this backend puts in
+    # place of nn.Linear; a module whose class or any base class is named here is counted
+    # as quantized. Names, not classes, so that asking never imports the backend.
+    quantized_module_types: ClassVar[tuple[str, ...]] = ()
 
     def unavailable_reason(self, device_type: str) -> str | None:
         """Why this variant cannot run on `device_type` here, or None when it can."""
@@ -45,7 +80,11 @@ class Variant:
             return (f"variant {self.name!r} runs on {'/'.join(self.devices)} only, "
                     f"not on {device_type}")
         for pkg in self.packages:
-            if importlib.util.find_spec(pkg) is None:
+            try:
+                found = importlib.util.find_spec(pkg) is not None
+            except ModuleNotFoundError:  # a dotted name whose parent package is missing
+                found = False
+            if not found:
                 return f"variant {self.name!r} needs the {pkg!r} package, which is not installed"
             try:  # installed is not enough: a build for another torch can fail to import
                 importlib.import_module(pkg)
@@ -53,6 +92,13 @@ class Variant:
                 why = " ".join(str(exc).split())[:160]
                 return f"variant {self.name!r}: the {pkg!r} package fails to import ({why})"
         return None
+
+    @property
+    def spreads(self) -> bool:
+        """Whether a device map can spread this variant over devices: true for recipes that
+        from_pretrained applies while loading; a post-load quantizer would meet weights that
+        accelerate offloaded (meta tensors) and cannot."""
+        return type(self).post_load is Variant.post_load
 
     def base_dtype(self, device_type: str) -> Any:
         """dtype of everything the variant does not quantize."""
@@ -71,10 +117,50 @@ class Variant:
     ) -> None:
         """Changes applied to the loaded model (post-training quantizers)."""
 
+    def quantized_linear(self, module: Any) -> bool:
+        """True when `module` is a Linear layer this backend stored quantized."""
+        return bool(self.quantized_module_types) and any(
+            f"{c.__module__}.{c.__qualname__}" in self.quantized_module_types
+            for c in type(module).__mro__
+        )
+
+    def count_bytes(self, module: Any, add: Any) -> None:
+        """Call `add(tensor)` for every tensor this backend keeps on `module` outside its
+        parameters and buffers (scales, quantization state); footprint counts each storage
+        once. Tensor subclasses that flatten into inner tensors need nothing here."""
+
+    def model_unavailable_reason(self, config: Any) -> str | None:
+        """Why this variant cannot load the checkpoint whose transformers config is `config`."""
+        return None
+
+    def checkpoint_bits(self, config: Any) -> int:
+        """Bits per weight of the loaded model (the recipe's own `bits` unless it reads them
+        from the checkpoint)."""
+        return self.bits
+
+    def check_counts(self, variant_id: str, counts: dict[str, dict[str, int]],
+                     kept: int = 0) -> str | None:
+        """A message when the quantized Linear counts per part are not what this recipe
+        promises (exactly the parts in `quantizes`), else None."""
+        from vlmq.variants.inspect import check_counts
+
+        return check_counts(variant_id, self.quantizes, counts, kept=kept)
+
+    def disk_size(self, model: Any, source: str) -> Any:
+        """Bytes on disk of the loaded model (a vlmq.measure.footprint.SavedSize), by `save`."""
+        from vlmq.measure.footprint import saved_bytes
+
+        return saved_bytes(model, self)
+
     def skip_modules(self, parts: dict[str, list[str]], settings: VariantSettings) -> list[str]:
         """Full module paths of every part this variant leaves alone, plus kept modules."""
         skip = [p for part, paths in parts.items() if part not in self.quantizes for p in paths]
         return skip + list(settings.keep_modules)
 
 
-VARIANTS: Registry[Variant] = Registry("variant")
+def _bits_descending(variant: Variant) -> int:
+    return -variant.bits
+
+
+# Filled from the `vlmq.variants` entry points; listed from full precision down to 4 bits.
+VARIANTS: Registry[Variant] = Registry("variant", group="vlmq.variants", order=_bits_descending)

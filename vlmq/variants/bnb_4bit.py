@@ -31,6 +31,12 @@ class Bnb4bit(Variant):
 
     quant_type: str = "nf4"
 
+    quantized_module_types = ("bitsandbytes.nn.modules.Linear4bit",)
+
+    def count_bytes(self, module: Any, add: Any) -> None:
+        if self.quantized_linear(module):
+            _add_quant_state(getattr(module.weight, "quant_state", None), add)
+
     def load_kwargs(
         self, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
     ) -> dict[str, Any]:
@@ -45,6 +51,18 @@ class Bnb4bit(Variant):
             llm_int8_skip_modules=self.skip_modules(parts, settings),
         )
         return {"dtype": self.base_dtype(device_type), "quantization_config": config}
+
+
+def _add_quant_state(state: Any, add: Any) -> None:
+    """A 4-bit QuantState holds absmax, code and offset and, with double quantization, a nested
+    QuantState (`state2`) of the absmax values."""
+    import torch
+
+    for value in vars(state).values() if state is not None else ():
+        if isinstance(value, torch.Tensor):
+            add(value)
+        elif type(value).__name__ == "QuantState":
+            _add_quant_state(value, add)
 
 
 _ALL = ("vision", "projector", "text")

@@ -12,6 +12,17 @@ from vlmq.variants.base import VARIANTS, Variant, VariantSettings
 class BnbInt8(Variant):
     """Quantizes the Linear layers of `quantizes` through transformers' BitsAndBytesConfig."""
 
+    quantized_module_types = ("bitsandbytes.nn.modules.Linear8bitLt",)
+
+    def count_bytes(self, module: Any, add: Any) -> None:
+        # The row scales (SCB) hang on the weight, not as a parameter; after the first forward
+        # module.state caches CB (the weight's own storage, deduplicated) and SCB (maybe a copy).
+        if not self.quantized_linear(module):
+            return
+        add(getattr(module.weight, "SCB", None))
+        add(getattr(module.state, "CB", None))
+        add(getattr(module.state, "SCB", None))
+
     def load_kwargs(
         self, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
     ) -> dict[str, Any]:

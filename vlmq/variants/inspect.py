@@ -1,29 +1,28 @@
-"""Which Linear layers a variant actually quantized, counted per part."""
+"""Which Linear layers a variant actually quantized, counted per part.
+
+vlmq knows no backend here: a module is quantized when a registered variant recognizes it
+(`Variant.quantized_linear`), so a backend added by another package is counted too.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch.nn as nn
 
 
-def is_quantized_linear(module: Any) -> bool:
-    """True for a Linear layer whose weights are stored quantized, whatever the library."""
-    cls = type(module)
-    qualname = f"{cls.__module__}.{cls.__name__}"
-    if qualname.startswith("bitsandbytes.") and cls.__name__ in ("Linear8bitLt", "Linear4bit"):
-        return True
-    if qualname.startswith("torch.ao.nn.quantized") and cls.__name__ == "Linear":
-        return True
-    if isinstance(module, nn.Linear):
-        weight = getattr(module, "weight", None)
-        # torchao swaps the weight for a tensor subclass (AffineQuantizedTensor & co).
-        return weight is not None and type(weight.data).__module__.startswith("torchao")
-    return False
+def backends() -> list[Any]:
+    """One registered recipe per variant class: each class carries its backend's facts."""
+    from vlmq.variants.base import VARIANTS
+
+    return list({type(v): v for v in VARIANTS.values()}.values())
 
 
-def is_linear(module: Any) -> bool:
-    return isinstance(module, nn.Linear) or is_quantized_linear(module)
+def quantized_test() -> Callable[[Any], bool]:
+    """A function telling whether a module is a Linear stored quantized, whatever the library."""
+    known = backends()
+    return lambda module: any(b.quantized_linear(module) for b in known)
 
 
 def part_of(name: str, parts: dict[str, list[str]]) -> str:
@@ -42,13 +41,15 @@ def part_of(name: str, parts: dict[str, list[str]]) -> str:
 
 def count_linears(model: Any, parts: dict[str, list[str]]) -> dict[str, dict[str, int]]:
     """{part: {"linear": total Linear layers, "quantized": how many are quantized}}."""
+    quantized = quantized_test()
     counts: dict[str, dict[str, int]] = {p: {"linear": 0, "quantized": 0} for p in parts}
     for name, module in model.named_modules():
-        if not is_linear(module):
+        is_q = quantized(module)
+        if not (is_q or isinstance(module, nn.Linear)):
             continue
         c = counts.setdefault(part_of(name, parts), {"linear": 0, "quantized": 0})
         c["linear"] += 1
-        c["quantized"] += int(is_quantized_linear(module))
+        c["quantized"] += int(is_q)
     return counts
 
 

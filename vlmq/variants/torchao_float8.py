@@ -32,27 +32,23 @@ class TorchaoFloat8(TorchaoInt8):
         return None
 
     def torchao_config(self) -> Any:
-        from torchao.quantization import (
-            Float8DynamicActivationFloat8WeightConfig,
-            Float8WeightOnlyConfig,
-            PerRow,
-        )
+        import torchao.quantization as tq
 
-        if self.options["activations"] == "dynamic":
-            return Float8DynamicActivationFloat8WeightConfig(granularity=PerRow())
-        return Float8WeightOnlyConfig()
+        if self.config == "Float8DynamicActivationFloat8WeightConfig":
+            # per-row scales: the granularity torchao recommends for float8 activations
+            return tq.Float8DynamicActivationFloat8WeightConfig(granularity=tq.PerRow())
+        return super().torchao_config()
 
 
+_ALL = ("vision", "projector", "text")
 VARIANTS.add("torchao-float8", TorchaoFloat8(
-    name="torchao-float8", bits=8, quantizes=("vision", "projector", "text"),
-    devices=("cuda",), packages=("torchao",),
-    options={"save": "torch.save", "activations": "none"},
+    name="torchao-float8", bits=8, quantizes=_ALL, devices=("cuda",), packages=("torchao",),
+    save="torch.save", config="Float8WeightOnlyConfig",
     description="torchao float8 (e4m3) weight-only of every Linear but the head; CUDA >= 8.9",
 ))
 VARIANTS.add("torchao-float8-dynamic", TorchaoFloat8(
-    name="torchao-float8-dynamic", bits=8, quantizes=("vision", "projector", "text"),
-    devices=("cuda",), packages=("torchao",),
-    options={"save": "torch.save", "activations": "dynamic"},
+    name="torchao-float8-dynamic", bits=8, quantizes=_ALL, devices=("cuda",),
+    packages=("torchao",), save="torch.save", config="Float8DynamicActivationFloat8WeightConfig",
     description="torchao float8 dynamic activations and weights (per-row scales) of every "
                 "Linear but the head; CUDA >= 8.9",
 ))

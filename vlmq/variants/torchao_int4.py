@@ -39,7 +39,7 @@ class TorchaoInt4(TorchaoInt8):
 
 VARIANTS.add("torchao-int4", TorchaoInt4(
     name="torchao-int4", bits=4, quantizes=("vision", "projector", "text"), devices=("cuda",),
-    packages=("torchao",), options={"save": "torch.save", "group_size": GROUP_SIZE},
+    packages=("torchao",), save="torch.save", config="Int4WeightOnlyConfig",
     description="torchao int4 weight-only (groups of 128) of every Linear but the head; CUDA "
                 "with the mslk kernels",
 ))

@@ -1,4 +1,6 @@
-"""torchao int8 weight-only quantization (per-row scales), applied after loading."""
+"""torchao int8, applied after loading: weight-only (`torchao-int8`) and dynamic-activation
+(`dynamic-int8`: activations quantized to int8 per batch, as torch.ao's deprecated
+quantize_dynamic did, through torchao's maintained config)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,24 @@ from vlmq.variants.targets import target_linears
 
 @dataclass(frozen=True)
 class TorchaoInt8(Variant):
-    """Replaces the weights of the targeted Linear layers by torchao int8 tensor subclasses.
-    Other torchao recipes subclass it and return their own config from `torchao_config`."""
+    """Replaces the weights of the targeted Linear layers by torchao tensor subclasses;
+    `config` is the name of the torchao.quantization config class that says how. Other torchao
+    recipes (int4, float8) subclass it and override `torchao_config` where the config takes
+    arguments."""
+
+    config: str = "Int8WeightOnlyConfig"
 
     def torchao_config(self) -> Any:
-        from torchao.quantization import Int8WeightOnlyConfig
+        import torchao.quantization as tq
 
-        return Int8WeightOnlyConfig()
+        return getattr(tq, self.config)()
+
+    def quantized_linear(self, module: Any) -> bool:
+        # torchao keeps the nn.Linear and swaps its weight for a tensor subclass
+        import torch.nn as nn
+
+        weight = getattr(module, "weight", None) if isinstance(module, nn.Linear) else None
+        return weight is not None and type(weight.data).__module__.startswith("torchao")
 
     def post_load(
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
@@ -32,8 +45,15 @@ class TorchaoInt8(Variant):
         quantize_(model, self.torchao_config(), filter_fn=lambda _m, fqn: fqn in names)
 
 
+_ALL = ("vision", "projector", "text")
+# save_pretrained cannot write torchao's tensor subclasses: bytes on disk come from torch.save.
 VARIANTS.add("torchao-int8", TorchaoInt8(
-    name="torchao-int8", bits=8, quantizes=("vision", "projector", "text"),
-    packages=("torchao",), options={"save": "torch.save"},
+    name="torchao-int8", bits=8, quantizes=_ALL, packages=("torchao",), save="torch.save",
     description="torchao int8 weight-only quantization of every Linear but the head",
+))
+VARIANTS.add("dynamic-int8", TorchaoInt8(
+    name="dynamic-int8", bits=8, quantizes=_ALL, devices=("cpu",), packages=("torchao",),
+    save="torch.save", config="Int8DynamicActivationInt8WeightConfig",
+    description="torchao int8 weights and per-batch dynamic int8 activations of every Linear "
+                "but the head (CPU)",
 ))

@@ -35,7 +35,8 @@ class EmbeddedSet:
     build: Callable[[str], datasets.Dataset]
 
 
-EMBEDDED: Registry[EmbeddedSet] = Registry("embedded dataset")
+# Filled from the `vlmq.datasets` entry points (vlmq's own sets: `vlmq.data.embedded.shipped`).
+EMBEDDED: Registry[EmbeddedSet] = Registry("embedded dataset", group="vlmq.datasets")
 
 
 def cache_root() -> Path:
@@ -62,42 +63,3 @@ def load_embedded(name: str, split: str) -> datasets.Dataset:
     except OSError:  # another process finished first: keep its copy
         shutil.rmtree(tmp, ignore_errors=True)
     return datasets.load_from_disk(str(path))
-
-
-def _register() -> None:
-    from vlmq.data.embedded import builders
-
-    for embedded in (
-        EmbeddedSet(
-            name="coco-scenes",
-            version=builders.SCENES_VERSION,
-            layout="lmms-lab/COCO-Caption2017",
-            description="generated shape scenes, 5 differently phrased reference captions each",
-            build=builders.build_scenes,
-        ),
-        EmbeddedSet(
-            name="text-signs",
-            version=builders.SIGNS_VERSION,
-            layout="lmms-lab/textvqa",
-            description="generated words on signs, labels and screens, 10 crowd-like answers each",
-            build=builders.build_signs,
-        ),
-        EmbeddedSet(
-            name="easy-vqa",
-            version=builders.EASY_VQA_VERSION,
-            layout="VQAv2 (single answer)",
-            description="the easy-vqa package's shape images and questions (real public data)",
-            build=builders.build_easy_vqa,
-        ),
-        EmbeddedSet(
-            name="fashion-mnist",
-            version=builders.FASHION_VERSION,
-            layout="image/label with a ClassLabel",
-            description="Fashion-MNIST from Debian's dataset-fashion-mnist package",
-            build=builders.build_fashion,
-        ),
-    ):
-        EMBEDDED.add(embedded.name, embedded)
-
-
-_register()

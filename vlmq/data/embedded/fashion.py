@@ -22,12 +22,21 @@ def data_dir() -> Path:
     return Path(os.environ.get("VLMQ_FASHION_MNIST_DIR", DEFAULT_DIR))
 
 
+def unavailable_reason() -> str | None:
+    """Why Fashion-MNIST cannot be read here (a missing file), or None when it can."""
+    for prefix in ("train", "t10k"):
+        for part in ("images-idx3", "labels-idx1"):
+            path = data_dir() / f"{prefix}-{part}-ubyte.gz"
+            if not path.exists():
+                return (f"fashion-mnist file {path} is missing: apt-get install -y "
+                        "dataset-fashion-mnist (or set VLMQ_FASHION_MNIST_DIR to a folder "
+                        "holding the four IDX .gz files)")
+    return None
+
+
 def _read_idx(path: Path) -> np.ndarray:
     if not path.exists():
-        raise UnavailableError(
-            f"fashion-mnist file {path} is missing: apt-get install -y dataset-fashion-mnist "
-            "(or set VLMQ_FASHION_MNIST_DIR to a folder holding the four IDX .gz files)"
-        )
+        raise UnavailableError(unavailable_reason() or f"{path} is missing")
     with gzip.open(path, "rb") as f:
         raw = f.read()
     ndim = raw[3]

@@ -1,0 +1,133 @@
+"""What the harness itself costs: a bare transformers loop and vlmq's own path, on the same
+model, the same inputs and the same settings, in one process, interleaved.
+
+Each pair runs one batch through both, alternating which goes first (ABBA), so that drift of a
+shared or thermally throttled machine falls on both alike. The bare loop decodes the images,
+calls the processor with the chat template, moves the tensors to the device and calls
+`generate` (greedy), synchronized with CUDA synchronize + perf_counter around `generate`. The
+harness path is `vlmq.evaluate.evaluate` on a one-batch subset: its input pipeline, its timed
+call (with the per-step timer) and its records.
+
+Recorded in the JSON's extra_info["overhead"]: the medians per batch and two ratios, harness /
+bare: `ratio_model` (the model call alone, what vlmq reports as latency) and
+`ratio_end_to_end` (preprocessing + model), with the spread of the per-pair ratios (p10, p90)
+as the noise of this run. pytest-benchmark's own statistics time one pair (bare + harness).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vlmq.data.images import decode_image
+from vlmq.evaluate import evaluate
+from vlmq.inputs import default_prefetch
+from vlmq.loading import unload
+from vlmq.measure.latency import synchronize
+from vlmq.results.measures import batch_timings
+from vlmq.session import Case
+
+PAIRS = 8  # batches timed through both paths (each batch once through each)
+TASK = "caption"
+
+
+def _bare(model: Any, processor: Any, rows: list[dict], image_root: str | None,
+          prompts: list[str], max_new_tokens: int) -> tuple[float, float]:
+    """(generate seconds, end-to-end seconds) of one batch through plain transformers."""
+    import torch
+
+    start = time.perf_counter()
+    images = [decode_image(r["image"], str(r["sample_id"]), image_root) for r in rows]
+    texts = [processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": p}]}],
+        add_generation_prompt=True) for p in prompts]
+    inputs = processor(images=images, text=texts, return_tensors="pt", padding=True)
+    inputs = inputs.to(model.device, dtype=model.dtype)
+    with torch.inference_mode():
+        synchronize(model.device)
+        begin = time.perf_counter()
+        model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1)
+        synchronize(model.device)
+    end = time.perf_counter()
+    return end - begin, end - start
+
+
+def test_harness_overhead(benchmark: Any, vlmq_run: Any) -> None:
+    session = vlmq_run
+    models = [m for m in session.config.models if session.model_kind(m) == "generate"]
+    if not models or TASK not in session.tasks_for(models[0]):
+        pytest.skip(f"no generative model with the {TASK} task in this run")
+    case = Case(models[0], session.baseline)
+    task = session.task(TASK)
+    data = session.data(TASK)
+    size = session.config.batch_size
+    tokens = session.max_new_tokens(task)
+    batches = [list(range(k * size, (k + 1) * size)) for k in range(len(data.dataset) // size)]
+    if not batches:
+        pytest.skip(f"the {TASK} subset has fewer samples than one batch of {size}")
+    loaded = session.load(case)
+    times: dict[str, list[float]] = {"bare": [], "bare_e2e": [], "harness": [],
+                                     "harness_e2e": []}
+
+    def harness(indices: list[int]) -> None:
+        one = replace(data, dataset=data.dataset.select(indices))
+        outcome = evaluate(loaded, task, one, batch_size=size, max_new_tokens=tokens,
+                           warmup_rounds=0, prefetch=default_prefetch(session.device),
+                           show_progress=False)
+        (timing,) = batch_timings(outcome.records)
+        times["harness"].append(timing.model_s)
+        times["harness_e2e"].append(timing.model_s + timing.prepare_s)
+
+    def bare(indices: list[int]) -> None:
+        rows = [data.dataset[i] for i in indices]
+        model_s, e2e_s = _bare(loaded.model, loaded.processor, rows, data.image_root,
+                               [task.prompt(r) for r in rows], tokens)
+        times["bare"].append(model_s)
+        times["bare_e2e"].append(e2e_s)
+
+    plan = iter(range(PAIRS))
+
+    def pair() -> None:
+        k = next(plan)
+        indices = batches[k % len(batches)]
+        order = (bare, harness) if k % 2 == 0 else (harness, bare)
+        for run in order:
+            run(indices)
+
+    try:
+        bare(batches[0])  # warm-up of both paths (allocator, first-call costs), not kept
+        harness(batches[0])
+        for values in times.values():
+            values.clear()
+        benchmark.pedantic(pair, rounds=PAIRS, iterations=1)
+    finally:
+        unload(loaded)
+
+    per_pair = np.array(times["harness"]) / np.array(times["bare"])
+    per_pair_e2e = np.array(times["harness_e2e"]) / np.array(times["bare_e2e"])
+    medians = {k: 1000 * statistics.median(v) for k, v in times.items()}
+    overhead = {
+        "model": case.model, "variant": case.variant, "device": session.device,
+        "batch_size": size, "max_new_tokens": tokens, "pairs": PAIRS,
+        "bare_generate_median_ms": medians["bare"],
+        "harness_model_median_ms": medians["harness"],
+        "bare_end_to_end_median_ms": medians["bare_e2e"],
+        "harness_end_to_end_median_ms": medians["harness_e2e"],
+        "ratio_model": medians["harness"] / medians["bare"],
+        "ratio_end_to_end": medians["harness_e2e"] / medians["bare_e2e"],
+        "ratio_model_pairs_p10_p90": [float(x) for x in np.percentile(per_pair, [10, 90])],
+        "ratio_end_to_end_pairs_p10_p90": [float(x) for x in
+                                           np.percentile(per_pair_e2e, [10, 90])],
+    }
+    benchmark.extra_info["overhead"] = overhead
+    print(f"\nharness/bare: model {overhead['ratio_model']:.3f} "
+          f"(pairs p10-p90 {overhead['ratio_model_pairs_p10_p90']}), end-to-end "
+          f"{overhead['ratio_end_to_end']:.3f}")
+    # a gross regression only: the target (<= 1.02) is read from the JSON, where the noise of
+    # the machine is recorded beside it
+    assert overhead["ratio_model"] < 1.25

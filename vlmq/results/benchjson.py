@@ -1,0 +1,76 @@
+"""pytest-benchmark entries rebuilt from a run folder's stored results.
+
+A result in the run folder holds everything its benchmark entry had: the timed rounds
+(`rounds_s`) and the measurements (`to_extra_info()`). Rebuilding the entry with
+pytest-benchmark's own `Metadata` and `Stats` gives JSON in exactly its format, wherever the
+result was measured: by an xdist worker (the controller builds the run's one JSON from the
+shared run folder) or by another shard (`vlmq merge`). Torch-free.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any
+
+from vlmq.results.schema import TaskResult
+
+BENCHMARK_FILE = "benchmarks/test_benchmark.py"
+
+
+def test_id(result: TaskResult) -> str:
+    """The pytest node id that measured `result`, or the one the shipped benchmark gives it."""
+    info = result.info
+    if info.get("test"):
+        return str(info["test"])
+    task = str(info["task"])
+    full = task.endswith("-full")
+    func = "test_task_full" if full else "test_task"
+    base_task = task[: -len("-full")] if full else task
+    return f"{BENCHMARK_FILE}::{func}[{info['model']}-{info['variant']}-{base_task}]"
+
+
+def params_of(result: TaskResult) -> dict[str, str]:
+    info = result.info
+    task = str(info["task"])
+    return {"model": str(info["model"]), "variant": str(info.get("base_variant") or
+                                                          info["variant"]),
+            "attn": str(info.get("attn_implementation") or "sdpa"),
+            "task": task[: -len("-full")] if task.endswith("-full") else task}
+
+
+def benchmark_entry(result: TaskResult, nodeid: str | None = None, note: str = "") -> Any:
+    """A pytest-benchmark `Metadata` for `result` with its stored rounds, named `nodeid` (else
+    `test_id(result)`); `note` lands in extra_info notes (where the entry was measured)."""
+    from pytest_benchmark.stats import Metadata
+
+    nodeid = nodeid or test_id(result)
+    name = nodeid.rsplit("::", 1)[-1]
+    extra = result.to_extra_info()
+    if note:
+        extra["notes"] = {**extra.get("notes", {}), "rebuilt": note}
+    fixture = SimpleNamespace(
+        name=name, fullname=nodeid, group=None, param=name.partition("[")[2].rstrip("]"),
+        params=params_of(result), extra_info=extra, cprofile_stats=None, has_error=False,
+    )
+    meta = Metadata(fixture, iterations=1, options={"rebuilt_from": "vlmq run folder"})
+    for duration in result.rounds_s:
+        meta.stats.update(duration)
+    return meta
+
+
+def benchmark_document(results: list[TaskResult], machine_info: dict[str, Any],
+                       commit_info: dict[str, Any] | None = None, note: str = ""
+                       ) -> dict[str, Any]:
+    """A whole --benchmark-json document (pytest-benchmark's layout) from stored results;
+    results without timed rounds are left out, as pytest-benchmark leaves out unused fixtures."""
+    from pytest_benchmark import __version__
+
+    entries = [benchmark_entry(r, note=note) for r in results]
+    return {
+        "machine_info": machine_info,
+        "commit_info": commit_info or {},
+        "benchmarks": [e.as_dict(include_data=True) for e in entries if e],
+        "datetime": datetime.now(timezone.utc).isoformat(),
+        "version": __version__,
+    }

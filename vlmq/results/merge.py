@@ -1,0 +1,157 @@
+"""Join the run folders of several shards (`--vlmq-shard K/N`) into one run: `vlmq merge`.
+
+Each shard ran a deterministic part of the same case list with the same settings, so their
+results fit together: the merge refuses shards whose result-changing settings or evaluated
+subsets differ. Every model x variant x task is taken from one shard: the one whose own part
+held it (its result names the test that ran it); a baseline that a shard computed only for
+retention is used when no shard held it. Records, results, skips, structure dumps and
+energy rows are copied; retention is checked against the merged baseline, and recomputed where
+a shard's own baseline scored differently (another machine's kernels, for example). Torch-free.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from vlmq.errors import VlmqError
+from vlmq.metrics.base import retention
+from vlmq.results.schema import TaskResult
+from vlmq.results.store import RESULT_SETTINGS, RunStore
+
+Key = tuple[str, str, str]
+
+
+def merge_runs(sources: list[str | Path], out: str | Path) -> RunStore:
+    """Write the merged run into `out` (a new folder); returns its store."""
+    if len(sources) < 2:
+        raise VlmqError("merge needs at least two run folders (one per shard)")
+    stores = [RunStore.open(s) for s in sources]
+    out_path = Path(out)
+    if out_path.exists() and any(out_path.iterdir()):
+        raise VlmqError(f"--out {str(out_path)!r} exists and is not empty: merge into a new "
+                        f"folder")
+    configs = [s.read_config() for s in stores]
+    _check_settings(stores, configs)
+    merged = RunStore(out_path.parent, out_path.name)
+    config = {**configs[0], "run_id": merged.run_id, "shard": "",
+              "merged_from": [str(s.root) for s in stores]}
+    merged.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    _merge_subsets(stores, merged)
+    chosen = _choose_results(stores)
+    for (model, variant, task), (store, result) in sorted(chosen.items()):
+        _copy(store.records_path(model, variant, task), merged.records_path(model, variant, task))
+        result.info["run_id"] = merged.run_id
+        result.info["shard_run"] = store.run_id
+        merged.write_result(result)
+        if store.is_finished(model, variant, task):
+            merged.mark_finished(model, variant, task)
+    _rebase_retention(merged, config)
+    for store in stores:
+        for skip in store.skips():
+            if (skip["model"], skip["variant"], skip["task"]) not in chosen:
+                merged.write_skip(skip["model"], skip["variant"], skip["task"], skip["reason"])
+        for path in sorted((store.root / "structure").glob("*.txt")):
+            _copy(path, merged.root / "structure" / path.name)
+    _merge_machines(stores, merged)
+    _merge_emissions(stores, merged)
+    return merged
+
+
+def _check_settings(stores: list[RunStore], configs: list[dict[str, Any]]) -> None:
+    for store, cfg in zip(stores[1:], configs[1:], strict=True):
+        changed = [k for k in RESULT_SETTINGS
+                   if k != "shard" and configs[0].get(k) != cfg.get(k)]
+        if changed:
+            diffs = ", ".join(f"{k}: {configs[0].get(k)!r} vs {cfg.get(k)!r}" for k in changed)
+            raise VlmqError(f"{store.root} was run with other settings than {stores[0].root} "
+                            f"({diffs}); only shards of one run can be merged")
+
+
+def _merge_subsets(stores: list[RunStore], merged: RunStore) -> None:
+    subsets: dict[str, tuple[list[int], Path]] = {}
+    for store in stores:
+        for path in sorted((store.root / "subsets").glob("*.json")):
+            indices = json.loads(path.read_text())
+            if path.stem in subsets and subsets[path.stem][0] != indices:
+                raise VlmqError(f"the {path.stem} subset of {store.root} differs from the one of "
+                                f"{subsets[path.stem][1]}: the shards evaluated other samples")
+            subsets[path.stem] = (indices, store.root)
+    for name, (indices, _) in subsets.items():
+        merged.write_subset(name, indices)
+
+
+def _choose_results(stores: list[RunStore]) -> dict[Key, tuple[RunStore, TaskResult]]:
+    """One result per entry: one that a shard's own test produced beats one computed only as
+    a baseline for retention; otherwise the first shard's."""
+    chosen: dict[Key, tuple[RunStore, TaskResult]] = {}
+    for store in stores:
+        for result in store.results():
+            info = result.info
+            key = (str(info["model"]), str(info["variant"]), str(info["task"]))
+            if key not in chosen or ("test" in info and "test" not in chosen[key][1].info):
+                chosen[key] = (store, result)
+    return chosen
+
+
+def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
+    """Retention and gates of every entry against the merged run's baseline result of its
+    model, recomputed where a shard's own baseline scored differently."""
+    from vlmq.stats.bootstrap import BootstrapSettings
+    from vlmq.stats.retention import result_gates
+    from vlmq.tasks import TASKS
+
+    results = merged.results()
+    baseline = str(config.get("baseline"))
+    base = {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
+            for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
+    settings = BootstrapSettings(float(config.get("confidence", 0.95)),
+                                 int(config.get("bootstrap_resamples", 2000)),
+                                 int(config.get("seed", 0)))
+    for result in results:
+        info = result.info
+        ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
+        if ref is None or ref is result or not result.retention:
+            continue
+        stored = info.get("baseline_scores", {})
+        if all(stored.get(m) == ref.metrics[m].value for m in result.retention):
+            continue
+        for metric in result.retention:
+            b, v = ref.metrics[metric].value, result.metrics[metric].value
+            if b is not None and v is not None:
+                result.retention[metric] = retention(v, b, result.metrics[metric].higher_is_better)
+                stored[metric] = b
+        info["baseline_scores"] = stored
+        task = TASKS.get(str(info["task"]).removesuffix("-full"))
+        result.gates = result_gates(result, ref, task.metrics, result.thresholds, settings)
+        result.notes["retention"] = (f"recomputed by vlmq merge against the baseline of shard "
+                                     f"run {ref.info.get('shard_run')}")
+        merged.write_result(result)
+
+
+def _merge_machines(stores: list[RunStore], merged: RunStore) -> None:
+    machines = [{"run": s.run_id, **s.read_machine()} for s in stores]
+    first = dict(machines[0])
+    first["shards"] = machines
+    merged.write_machine(first)
+
+
+def _merge_emissions(stores: list[RunStore], merged: RunStore) -> None:
+    lines: list[str] = []
+    for store in stores:
+        if store.emissions_csv.is_file():
+            rows = store.emissions_csv.read_text().splitlines()
+            lines += rows if not lines else rows[1:]
+    if lines:
+        merged.emissions_csv.write_text("\n".join(lines) + "\n")
+
+
+def _copy(src: Path, dst: Path) -> None:
+    if src.is_file():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+

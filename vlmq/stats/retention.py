@@ -1,0 +1,82 @@
+"""Gates of one variant's result against the baseline's, from the per-sample data both keep.
+
+The two results are paired on the samples both scored (`sample_stats["index"]`, the position in
+the evaluated subset; a sample that failed on either side is left out of the interval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from vlmq.metrics.base import MetricInfo, retention
+from vlmq.results.schema import TaskResult
+from vlmq.stats.bootstrap import METHOD, BootstrapSettings, PairEstimator, paired_retention
+from vlmq.stats.corpus import CiderTables, bleu_stats, bleu_values, mean_values
+from vlmq.stats.gates import gate_record
+
+
+def paired_positions(variant: TaskResult, baseline: TaskResult) -> tuple[list[int], list[int]]:
+    """Positions in each result's per-sample lists of the samples both scored, in subset order."""
+    iv, ib = variant.sample_stats.get("index"), baseline.sample_stats.get("index")
+    if iv is None or ib is None:  # results written before sample_stats: aligned if same length
+        n = len(next(iter(variant.per_sample.values()), []))
+        m = len(next(iter(baseline.per_sample.values()), []))
+        return (list(range(n)), list(range(m))) if n == m else ([], [])
+    where_b = {idx: k for k, idx in enumerate(ib)}
+    pairs = [(k, where_b[idx]) for k, idx in enumerate(iv) if idx in where_b]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _estimator(info: MetricInfo, variant: TaskResult, baseline: TaskResult, pv: list[int],
+               pb: list[int]) -> tuple[PairEstimator, str] | None:
+    """The metric recomputed on resamples, and the method's name; None without the data."""
+    agg = info.aggregate
+    if agg == "cider" or agg.startswith("bleu-"):
+        tv, tb = variant.sample_stats, baseline.sample_stats
+        if "hyp_tokens" in tv and "hyp_tokens" in tb:
+            hv = [tv["hyp_tokens"][k] for k in pv]
+            hb = [tb["hyp_tokens"][k] for k in pb]
+            refs = [tb["ref_tokens"][k] for k in pb]
+            if agg == "cider":
+                tables = CiderTables(refs)
+                return (lambda w: tuple(tables.values([hv, hb], w))), METHOD  # type: ignore
+            order = int(agg.split("-")[1])
+            sv, sb = bleu_stats(hv, refs), bleu_stats(hb, refs)
+            return (lambda w: (bleu_values(sv, w, order), bleu_values(sb, w, order))), METHOD
+        agg = "corpus"  # old results: fall back to the mean of per-sample scores
+    if info.name not in variant.per_sample or info.name not in baseline.per_sample:
+        return None
+    xv = np.asarray(variant.per_sample[info.name], dtype=float)[pv]
+    xb = np.asarray(baseline.per_sample[info.name], dtype=float)[pb]
+    if np.isnan(xv).any() or np.isnan(xb).any():
+        return None
+    method = METHOD if agg == "mean" else f"{METHOD}; mean of per-sample scores, rescaled " \
+                                          "to the corpus retention"
+    return (lambda w: (mean_values(xv, w), mean_values(xb, w))), method
+
+
+def result_gates(variant: TaskResult, baseline: TaskResult, metrics: Sequence[MetricInfo],
+                 thresholds: Mapping[str, float], settings: BootstrapSettings
+                 ) -> dict[str, dict[str, Any]]:
+    """TaskResult.gates for every metric in `thresholds` that both results carry."""
+    pv, pb = paired_positions(variant, baseline)
+    out: dict[str, dict[str, Any]] = {}
+    for info in metrics:
+        if info.name not in thresholds or len(pv) < 2:
+            continue
+        mv, mb = variant.metrics.get(info.name), baseline.metrics.get(info.name)
+        if mv is None or mb is None or mv.value is None or mb.value is None:
+            continue
+        built = _estimator(info, variant, baseline, pv, pb)
+        if built is None:
+            continue
+        estimator, method = built
+        centre = retention(mv.value, mb.value, info.higher_is_better) \
+            if method != METHOD else None
+        interval = paired_retention(estimator, len(pv), info.higher_is_better, settings,
+                                    centre=centre, method=method)
+        out[info.name] = gate_record(interval, thresholds[info.name])
+    return out

@@ -1,0 +1,59 @@
+"""Bootstrap intervals for timing: a variant's median batch latency and throughput over its
+timed batches, and its latency ratio to the baseline (two independent samples of rounds).
+
+Rounds inside one run share the machine's state, so these intervals say how precisely this run
+measured its own speed, not how another run on a busier machine would come out (`vlmq compare
+--history` judges that). scipy.stats.bootstrap (BCa where it is defined, else percentile).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import bootstrap
+
+MIN_ROUNDS = 3
+
+
+def _interval(data: tuple[np.ndarray, ...], stat: Callable[..., Any], confidence: float,
+              resamples: int, seed: int) -> dict[str, Any]:
+    value = float(stat(*data, axis=-1))
+    for method in ("BCa", "percentile"):  # BCa is undefined when every resample ties
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = bootstrap(data, stat, confidence_level=confidence, n_resamples=resamples,
+                            method=method, vectorized=True, random_state=seed)
+        low, high = res.confidence_interval
+        if np.isfinite(low) and np.isfinite(high):
+            return {"value": value, "low": float(low), "high": float(high),
+                    "confidence": confidence, "method": f"bootstrap over batches, {method}",
+                    "resamples": resamples, "seed": seed}
+    return {"value": value, "low": value, "high": value, "confidence": confidence,
+            "method": "constant rounds", "resamples": resamples, "seed": seed}
+
+
+def timing_intervals(rounds: Sequence[float], samples_per_round: float, confidence: float,
+                     resamples: int, seed: int) -> dict[str, dict[str, Any]]:
+    """{"median_batch_s": ..., "throughput_samples_per_s": ...}; {} with too few rounds."""
+    r = np.asarray(rounds, dtype=float)
+    if len(r) < MIN_ROUNDS:
+        return {}
+    return {
+        "median_batch_s": _interval((r,), np.median, confidence, resamples, seed),
+        "throughput_samples_per_s": _interval(
+            (r,), lambda x, axis: samples_per_round / np.mean(x, axis=axis), confidence,
+            resamples, seed),
+    }
+
+
+def latency_ratio(rounds: Sequence[float], base_rounds: Sequence[float], confidence: float,
+                  resamples: int, seed: int) -> dict[str, Any] | None:
+    """Median batch latency of the variant over the baseline's, with its interval."""
+    a, b = np.asarray(rounds, dtype=float), np.asarray(base_rounds, dtype=float)
+    if min(len(a), len(b)) < MIN_ROUNDS or np.median(b) == 0:
+        return None
+    return _interval((a, b), lambda x, y, axis: np.median(x, axis=axis) /
+                     np.median(y, axis=axis), confidence, resamples, seed)

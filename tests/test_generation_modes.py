@@ -84,7 +84,7 @@ def test_modes_that_cannot_run_skip_with_the_reason(tmp_path) -> None:
     with pytest.raises(UnavailableError, match="does not compile"):
         session.load(Case("llava-tiny", "int8"))
     assert any("does not compile" in s["reason"] for s in session.store.skips())
-    with pytest.raises(VlmqError, match="generation 'fast' is unknown"):
+    with pytest.raises(VlmqError, match="generation: 'fast' is not allowed"):
         _session(tmp_path, generation="fast")
 
 

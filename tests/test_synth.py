@@ -116,7 +116,7 @@ def test_synth_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 SPEED_METRICS = ("latency_p50_ms", "throughput_samples_per_s", "throughput_tokens_per_s",
-                 "ttft_ms", "decode_tokens_per_s", "peak_memory_mib", "footprint_mib",
+                 "ttft_ms", "decode_tokens_per_s", "model_peak_memory_mib", "footprint_mib",
                  "disk_mib", "load_time_s", "first_call_s", "decode_step_ms", "decode_bound_ms",
                  "decode_efficiency", "prefill_bound_ms", "prefill_efficiency")
 

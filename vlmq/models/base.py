@@ -128,9 +128,9 @@ class ModelAdapter(ABC):
         """Turn the raw output into texts or class indices (untimed)."""
 
     def input_tokens(self, inputs: Any) -> int:
-        """Input tokens of a prepared batch, padding included (0 for image-only models)."""
-        ids = inputs.get("input_ids") if hasattr(inputs, "get") else None
-        return 0 if ids is None else int(ids.numel())
+        """Tokens a prepared batch feeds the language model, padding included (the prefill's
+        work); 0 for models without one."""
+        return 0
 
     def timed_call(self, model: Any, inputs: Any, max_new_tokens: int,
                    options: dict[str, Any] | None = None) -> ModelCall:

@@ -77,6 +77,11 @@ class GenerativeAdapter(ModelAdapter):
         """Tokens at the start of every generated row that are input, not generated."""
         return inputs["input_ids"].shape[1]
 
+    def input_tokens(self, inputs: Any) -> int:
+        # image-only inputs (BLIP captions) have no input_ids: one row per image
+        rows = inputs["input_ids"] if "input_ids" in inputs else inputs["pixel_values"]
+        return self.prompt_length(inputs) * int(rows.shape[0])
+
     def eos_ids(self, model: Any) -> set[int]:
         eos = getattr(model.generation_config, "eos_token_id", None)
         if eos is None:

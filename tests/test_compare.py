@@ -150,3 +150,19 @@ def test_thresholds_parse_relative_percent_and_absolute() -> None:
     for bad in ["a", "a=x", "=1", "a=-1"]:
         with pytest.raises(VlmqError):
             parse_thresholds([bad])
+
+
+def test_device_limits_are_shown_never_judged() -> None:
+    from vlmq.report.compare import Entry, Run
+    from vlmq.results.schema import TaskResult
+
+    def run(label: str, bandwidth_scale: float) -> Run:
+        r = TaskResult(info={"model": "m", "variant": "fp32", "task": "vqa"})
+        r.add("decode_bound_ms", 10.0 * bandwidth_scale, "ms/step", False, "limit")
+        r.add("decode_efficiency", 0.5 / bandwidth_scale, "ratio", True, "limit")
+        return Run(label, {("m", "fp32", "vqa"): Entry("m/fp32/vqa", r, None)})
+
+    rows = compare([run("a", 1.0), run("b", 2.0)])  # a bandwidth measured half as high
+    assert {r.metric for r in rows} == {"decode_bound_ms", "decode_efficiency"}
+    assert not any(r.regressed for r in rows)
+    assert all(r.higher_is_better is None for r in rows)

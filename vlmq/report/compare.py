@@ -45,8 +45,9 @@ regression raised in 2.5% of A/A comparisons without history and 1.5% with 4 his
 60% slowdown was caught in 99% without history and 97.5% with 8 history runs (few past runs
 leave the t-test few degrees of freedom).
 Timing stats min/mean/max/stddev are shown; only the median is judged (it is robust to the
-odd slow round). Reference entries missing from a later run, runs sharing no entry, and inputs
-without vlmq results make the comparison incomplete (`incomplete`; the CLI exits 3 unless
+odd slow round). The device's bounds and efficiencies (kind "limit") are shown, never judged.
+Reference entries missing from a later run, runs sharing no entry, and inputs without vlmq
+results make the comparison incomplete (`incomplete`; the CLI exits 3 unless
 --allow-missing).
 The same rules flag improvements as "better".
 """
@@ -87,6 +88,9 @@ MIN_HISTORY = 2
 TIMING_STATS = ("min", "median", "mean", "max", "stddev")
 JUDGED_TIMING = ("median",)
 ROUNDS_KINDS = ("latency", "throughput")
+# shown, never judged: the device's bounds and efficiencies (vlmq.measure.hardware) move with a
+# bandwidth and matmul peak measured afresh in every process, so they describe the device
+SHOWN_KINDS = ("limit",)
 MIN_ROUNDS = 3
 
 REGRESSION, BETTER, NOISE, OK, NA = "REGRESSION", "better", "not significant", "ok", "n/a"
@@ -451,7 +455,8 @@ def _rows_for(ref: Entry, others: list[Entry | None],
                                 threshold_for(name, "latency", overrides)))
     if ref.result:
         for name, m in ref.result.metrics.items():
-            rows.append(Row(ref.label, name, m.unit, m.higher_is_better, m.kind,
+            judged = None if m.kind in SHOWN_KINDS else m.higher_is_better
+            rows.append(Row(ref.label, name, m.unit, judged, m.kind,
                             [_value(e, name) if e else None for e in [ref, *others]],
                             threshold_for(name, m.kind, overrides)))
     return rows

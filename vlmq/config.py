@@ -85,7 +85,7 @@ class RunConfig:
     )
     samples: int = _f(128, "samples per task in the default (fast) run (0 = the whole split); "
                       "-m slow uses all", expected="a whole number >= 0 (0 = the whole split)",
-                      valid=_at_least(0), words=("auto",))
+                      valid=_at_least(0))
     device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)",
                      expected="cpu, cuda, cuda:N or auto",
                      valid=lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None)

@@ -37,6 +37,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from vlmq.errors import VlmqError
 from vlmq.registry import Registry
 
 
@@ -151,6 +152,18 @@ class Variant:
         from vlmq.measure.footprint import saved_bytes
 
         return saved_bytes(model, self)
+
+    def target_linears(self, model: Any, parts: dict[str, list[str]],
+                       settings: VariantSettings) -> list[str]:
+        """Full paths of the Linear layers a post-load quantizer replaces (see
+        `vlmq.variants.targets`); an error when the parts it names hold none."""
+        from vlmq.variants.targets import target_linears
+
+        names = target_linears(model, parts, self.quantizes, settings.keep_modules)
+        if not names:
+            raise VlmqError(f"variant {self.name!r} found no Linear layer in parts "
+                            f"{', '.join(self.quantizes)} of this model; check the part paths")
+        return names
 
     def skip_modules(self, parts: dict[str, list[str]], settings: VariantSettings) -> list[str]:
         """Full module paths of every part this variant leaves alone, plus kept modules."""

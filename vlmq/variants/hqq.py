@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.errors import VlmqError
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
-from vlmq.variants.targets import target_linears
 
 GROUP_SIZE = 64  # HQQ's default; every hidden size of the embedded models is a multiple of 64
 
@@ -32,10 +30,7 @@ class Hqq(Variant):
     ) -> None:
         from hqq.core.quantize import BaseQuantizeConfig, HQQLinear
 
-        names = target_linears(model, parts, self.quantizes, settings.keep_modules)
-        if not names:
-            raise VlmqError(f"variant {self.name!r} found no Linear layer in parts "
-                            f"{', '.join(self.quantizes)} of this model; check the part paths")
+        names = self.target_linears(model, parts, settings)
         config = BaseQuantizeConfig(nbits=self.bits, group_size=GROUP_SIZE)
         for name in names:
             linear = model.get_submodule(name)

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.errors import VlmqError
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
-from vlmq.variants.targets import target_linears
 
 
 @dataclass(frozen=True)
@@ -26,10 +24,7 @@ class Quanto(Variant):
         import optimum.quanto as quanto
         import torch
 
-        names = target_linears(model, parts, self.quantizes, settings.keep_modules)
-        if not names:
-            raise VlmqError(f"variant {self.name!r} found no Linear layer in parts "
-                            f"{', '.join(self.quantizes)} of this model; check the part paths")
+        names = self.target_linears(model, parts, settings)
         # `include` takes fnmatch patterns: a full module path matches that module only
         quanto.quantize(model, weights=getattr(quanto, self.qtype), include=names)
         # Frozen in inference mode: int4 weights frozen outside it fail every forward under

@@ -7,9 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.errors import VlmqError
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
-from vlmq.variants.targets import target_linears
 
 
 @dataclass(frozen=True)
@@ -38,10 +36,7 @@ class TorchaoInt8(Variant):
     ) -> None:
         from torchao.quantization import quantize_
 
-        names = set(target_linears(model, parts, self.quantizes, settings.keep_modules))
-        if not names:
-            raise VlmqError(f"variant {self.name!r} found no Linear layer in parts "
-                            f"{', '.join(self.quantizes)} of this model; check the part paths")
+        names = set(self.target_linears(model, parts, settings))
         quantize_(model, self.torchao_config(), filter_fn=lambda _m, fqn: fqn in names)
 
 

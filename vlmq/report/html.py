@@ -24,7 +24,7 @@ from vlmq.report.markdown import SETTINGS
 from vlmq.report.page import esc, figure_div, num, page, sortable_table
 from vlmq.report.pick import label, primary, value
 from vlmq.report.plots import pareto_front, variant_order
-from vlmq.report.spotcheck import ImageLookup, collect, output_text, png_b64, score_text, thumbnail
+from vlmq.report.spotcheck import ImageLookup, collect, image_tag, output_rows, thumbnail
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
 from vlmq.results.summary import gate_checks, is_baseline
@@ -268,14 +268,8 @@ def _spotcheck(store: RunStore, image_lookup: ImageLookup | None) -> list[str]:
         for s in g["samples"]:
             rec = s["record"]
             img = thumbnail(image_lookup, rec.sample_id)
-            pic = (f"<img src='data:image/png;base64,{png_b64(img)}' alt='{esc(rec.sample_id)}'>"
-                   if img is not None else "<i class='muted'>image unavailable</i>")
-            base_text = output_text(s["outputs"][g["baseline"]])
-            rows = "".join(
-                f"<tr{' class=diff' if output_text(r) != base_text else ''}><th>{esc(v)}"
-                f"{' (baseline)' if v == g['baseline'] else ''}</th>"
-                f"<td>{esc(output_text(r))}</td><td>{esc(score_text(r))}</td></tr>"
-                for v, r in s["outputs"].items())
+            pic = image_tag(img, rec.sample_id, "<i class='muted'>image unavailable</i>")
+            rows = output_rows(s["outputs"], g["baseline"])
             prompt = f"<b>prompt:</b> {esc(rec.prompt)}<br>" if rec.prompt else ""
             out.append(
                 f"<div class='sample' data-disagree='{int(s['disagree'])}'>{pic}<div>"

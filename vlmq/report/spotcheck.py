@@ -114,19 +114,32 @@ def _html(run_id: str, groups: list[dict[str, Any]], images: dict[str, Any]) -> 
         for s in g["samples"]:
             rec: SampleRecord = s["record"]
             img = images.get(rec.sample_id)
-            pic = (f"<img src='data:image/png;base64,{png_b64(img)}' alt='{e(rec.sample_id)}'>"
-                   if img is not None else "<i>image unavailable</i>")
-            base_text = output_text(s["outputs"][g["baseline"]])
-            rows = "".join(
-                f"<tr{' class=diff' if output_text(r) != base_text else ''}><th>{e(v)}"
-                f"{' (baseline)' if v == g['baseline'] else ''}</th><td>{e(output_text(r))}</td>"
-                f"<td>{e(score_text(r))}</td></tr>" for v, r in s["outputs"].items())
+            pic = image_tag(img, rec.sample_id)
+            rows = output_rows(s["outputs"], g["baseline"])
             parts.append(
                 f"<table><tr><td rowspan='{len(s['outputs']) + 2}'>{pic}</td>"
                 f"<th colspan='2'>sample {e(rec.sample_id)}</th></tr>"
                 f"<tr><td colspan='2'><b>prompt:</b> {e(str(rec.prompt or ''))}<br>"
                 f"<b>reference:</b> {e(str(rec.references))}</td></tr>{rows}</table>")
     return "\n".join(parts)
+
+
+def image_tag(img: Any, alt: str, missing: str = "<i>image unavailable</i>") -> str:
+    """An inline PNG <img> of `img`, or `missing` when there is no image."""
+    if img is None:
+        return missing
+    return f"<img src='data:image/png;base64,{png_b64(img)}' alt='{html.escape(alt)}'>"
+
+
+def output_rows(outputs: dict[str, SampleRecord | None], baseline: str) -> str:
+    """One table row per variant: its output and per-sample scores, highlighted (class diff)
+    where the output differs from the baseline's."""
+    e = html.escape
+    base_text = output_text(outputs[baseline])
+    return "".join(
+        f"<tr{' class=diff' if output_text(r) != base_text else ''}><th>{e(v)}"
+        f"{' (baseline)' if v == baseline else ''}</th><td>{e(output_text(r))}</td>"
+        f"<td>{e(score_text(r))}</td></tr>" for v, r in outputs.items())
 
 
 def score_text(rec: SampleRecord | None) -> str:

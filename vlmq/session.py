@@ -44,7 +44,7 @@ from vlmq.results.measures import (
 )
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore, check_writable_dir, safe_name
-from vlmq.shard import parse_shard, shard_items
+from vlmq.shard import shard_items
 from vlmq.stats.bootstrap import BootstrapSettings
 from vlmq.stats.gates import describe
 from vlmq.stats.retention import result_gates
@@ -85,8 +85,8 @@ class BenchmarkSession:
         self.baseline = (default_baseline(self.device) if config.baseline == "auto"
                          else config.baseline)
         VARIANTS.get(split_variant_id(self.baseline)[0])  # fail early on a misspelt baseline
-        Placement(self.device, config.device_map, config.max_memory)  # a typo fails here
-        parse_shard(config.shard)
+        # max_memory's device names are checked here (the config checks only the sizes)
+        Placement(self.device, config.device_map, config.max_memory)
         self.settings = VariantSettings(
             int8_threshold=config.int8_threshold,
             bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,

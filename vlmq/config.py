@@ -20,6 +20,7 @@ import yaml
 from vlmq.errors import VlmqError
 from vlmq.placement import DEVICE_MAPS, is_size
 from vlmq.shard import is_shard
+from vlmq.stats.sequential import AUTO
 
 # Default retention thresholds by the bit width a variant stores its weights in.
 DEFAULT_THRESHOLDS_BY_BITS: dict[int, float] = {32: 0.99, 16: 0.99, 8: 0.97, 4: 0.90}
@@ -83,9 +84,17 @@ class RunConfig:
         {}, "per-task dataset override: task -> hub id[:config][@split], folder or file",
         expected="TASK=DATASET, e.g. vqa=data/my_vqa", valid=_non_empty,
     )
-    samples: int = _f(128, "samples per task in the default (fast) run (0 = the whole split); "
-                      "-m slow uses all", expected="a whole number >= 0 (0 = the whole split)",
-                      valid=_at_least(0))
+    samples: int | str = _f(
+        128, "samples per task in the default (fast) run (0 = the whole split; auto = grow the "
+        "subset in looks until every gate is decided, see auto_start); -m slow uses all",
+        expected="a whole number >= 0 (0 = the whole split) or auto", valid=_at_least(0),
+        words=(AUTO,),
+    )
+    auto_start: int = _f(128, "with samples auto: the first look's sample count (each next look "
+                         "doubles it)", expected="a whole number >= 2", valid=_at_least(2))
+    auto_looks: int = _f(4, "with samples auto: the most looks (each look's interval is at "
+                         "confidence 1 - (1 - confidence) / looks)",
+                         expected="a whole number >= 1", valid=_at_least(1))
     device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)",
                      expected="cpu, cuda, cuda:N or auto",
                      valid=lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None)
@@ -95,7 +104,7 @@ class RunConfig:
         "", "model the baseline variant runs on; empty = each model itself. For a checkpoint "
         "saved quantized (variant as-saved): the full-precision model it was made from"
     )
-    batch_size: int = _f(8, "samples per forward pass", expected="a whole number >= 1",
+    batch_size: int = _f(16, "samples per forward pass", expected="a whole number >= 1",
                          valid=_at_least(1))
     max_new_tokens: int = _f(
         0, "greedy decoding length cap; 0 = the task's own (caption 64, as lmms-eval), else 32",
@@ -229,6 +238,15 @@ class RunConfig:
         if not isinstance(data, dict):
             raise VlmqError(f"config file {str(p)!r} must hold a mapping of settings")
         return cls().updated(data, str(p))
+
+    @property
+    def auto_samples(self) -> bool:
+        return self.samples == AUTO
+
+    @property
+    def first_samples(self) -> int:
+        """The fast run's sample count (the first look's, with samples auto)."""
+        return self.auto_start if self.auto_samples else int(self.samples)
 
     def threshold_for(self, variant: str, bits: int, metric: str) -> float:
         """The minimum retention for one metric of one variant."""

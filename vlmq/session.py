@@ -29,6 +29,7 @@ from vlmq.loading import (
     unload,
 )
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
+from vlmq.measure.memory import freeze_long_lived_objects
 from vlmq.metrics.base import CorpusScore, retention
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.placement import Placement
@@ -48,6 +49,7 @@ from vlmq.shard import shard_items
 from vlmq.stats.bootstrap import BootstrapSettings
 from vlmq.stats.gates import describe
 from vlmq.stats.retention import result_gates
+from vlmq.stats.sequential import look_confidence, look_sizes
 from vlmq.stats.timing import latency_ratio, timing_intervals
 from vlmq.tasks import TASKS, make_task
 from vlmq.tasks.base import Task
@@ -73,8 +75,22 @@ class Case:
         return f"{self.model}-{self.variant_key}"
 
 
+@dataclass
+class Held:
+    """The model a session-scoped fixture holds. `BenchmarkSession.decide` may unload it and
+    load it again (to extend the baseline with only one model in memory)."""
+
+    case: Case
+    loaded: LoadedModel
+
+
 def task_key(task: str, full: bool) -> str:
     return f"{task}-full" if full else task
+
+
+def look_key(task: str, n: int) -> str:
+    """The task key of a later look of --vlmq-samples auto: `caption@256`."""
+    return f"{task}@{n}"
 
 
 class BenchmarkSession:
@@ -101,6 +117,7 @@ class BenchmarkSession:
         self._full: dict[str, TaskDataset] = {}
         self._lock: RunLock | None = None
         self.preflight()
+        freeze_long_lived_objects()  # nothing is loaded yet; see its docstring
 
     def preflight(self) -> None:
         """Every check of the user's input that can fail, before any run folder is written or
@@ -112,6 +129,10 @@ class BenchmarkSession:
             self.tasks_for(model)
         for name in self.config.datasets:
             self.full_dataset(name)
+        if self.config.auto_samples and self.config.shard:
+            raise VlmqError("--vlmq-samples auto cannot be sharded (--vlmq-shard): each shard "
+                            "would grow its own baseline; decide the undecided variants with "
+                            "auto in one run, or set --vlmq-samples to a number")
         reports = Path(self.config.reports_dir)
         check_writable_dir(reports, "--vlmq-reports-dir")
         if self.config.run_id and (reports / safe_name(self.config.run_id)).is_dir():
@@ -249,17 +270,18 @@ class BenchmarkSession:
                 raise VlmqError(f"dataset {spec!r} of task {task_name!r}: {exc}") from None
         return self._full[task_name]
 
-    def data(self, task_name: str, full: bool = False) -> TaskDataset:
-        """The task's evaluated subset: the same samples for every variant, indices stored."""
-        key = (task_name, full)
+    def data(self, task_name: str, full: bool = False, n: int | None = None) -> TaskDataset:
+        """The task's evaluated subset: the same samples for every variant, indices stored.
+        n: a later look's size (--vlmq-samples auto); its subset contains the earlier ones."""
+        key = (task_name, full, n)
         if key not in self._data:
             task = self.task(task_name)
             full_ds = self.full_dataset(task_name)
             if hasattr(task, "set_label_names") and full_ds.label_names:
                 task.set_label_names(full_ds.label_names)
-            subset, indices = select_subset(full_ds, None if full else self.config.samples,
-                                            self.config.seed)
-            name = task_key(task_name, full)
+            size = None if full else n or self.config.first_samples
+            subset, indices = select_subset(full_ds, size, self.config.seed)
+            name = look_key(task_name, n) if n else task_key(task_name, full)
             stored = self.store.read_subset(name)
             if stored is not None and stored != list(indices):
                 raise VlmqError(f"run {self.store.run_id!r}: the {name} subset differs from the "
@@ -309,7 +331,9 @@ class BenchmarkSession:
         loaded.generate_options = options
 
     def stored_result(self, case: Case, task_name: str, full: bool = False) -> TaskResult | None:
-        tkey = task_key(task_name, full)
+        return self._stored(case, task_key(task_name, full))
+
+    def _stored(self, case: Case, tkey: str) -> TaskResult | None:
         if self.store.is_finished(case.model, case.variant_key, tkey):
             return self.store.read_result(case.model, case.variant_key, tkey)
         return None
@@ -385,7 +409,7 @@ class BenchmarkSession:
         if synthetic:
             mark_synthetic(result)
         elif case.variant != self.baseline:
-            self._add_retention(result, case, task_name, full)
+            self._add_retention(result, case, task_name, tkey)
         self.store.write_result(result)
         self.store.mark_finished(case.model, case.variant_key, tkey)
         return result
@@ -435,6 +459,10 @@ class BenchmarkSession:
             result.notes["kept_in_full_precision"] = ", ".join(loaded.kept_modules)
         if outcome.failed:
             result.notes["failed_samples"] = ", ".join(outcome.failed[:20])
+        if self.config.auto_samples and not tkey.endswith("-full"):
+            sizes = self.looks(task.name)
+            info["look"] = {"n": len(outcome.records), "of": len(sizes), "sizes": sizes,
+                            "confidence": self.gate_confidence(task.name)}
         return result
 
     # -- baseline and gates --------------------------------------------------------------------
@@ -462,8 +490,8 @@ class BenchmarkSession:
         finally:
             unload(loaded)
 
-    def _add_retention(self, result: TaskResult, case: Case, task_name: str, full: bool) -> None:
-        base = self.stored_result(self.baseline_case(case), task_name, full)
+    def _add_retention(self, result: TaskResult, case: Case, task_name: str, tkey: str) -> None:
+        base = self._stored(self.baseline_case(case), tkey)
         if base is None:
             result.notes["retention"] = "no baseline result in this run"
             return
@@ -485,9 +513,10 @@ class BenchmarkSession:
                               cfg.bootstrap_resamples, cfg.seed)
         if ratio is not None and "timing" in result.info:
             result.info["timing"]["latency_ratio"] = ratio
+        confidence = cfg.confidence if tkey.endswith("-full") else self.gate_confidence(task_name)
         result.gates = result_gates(
             result, base, task.metrics, result.thresholds,
-            BootstrapSettings(cfg.confidence, cfg.bootstrap_resamples, cfg.seed))
+            BootstrapSettings(confidence, cfg.bootstrap_resamples, cfg.seed))
 
     def _add_timing_intervals(self, result: TaskResult) -> None:
         """Intervals of the median batch latency and throughput (info["timing"])."""
@@ -500,6 +529,118 @@ class BenchmarkSession:
                                   cfg.seed)
         if timing:
             result.info["timing"] = timing
+
+    # -- deciding by growing the subset (--vlmq-samples auto, vlmq.stats.sequential) ----------
+
+    def looks(self, task_name: str) -> list[int]:
+        """The subset size of each look of --vlmq-samples auto for this task."""
+        cfg = self.config
+        return look_sizes(cfg.auto_start, cfg.auto_looks,
+                          len(self.full_dataset(task_name).dataset))
+
+    def gate_confidence(self, task_name: str) -> float:
+        """The confidence of the fast run's gate intervals: the run's, or with samples auto,
+        its error rate split across the task's looks."""
+        if not self.config.auto_samples:
+            return self.config.confidence
+        return look_confidence(self.config.confidence, len(self.looks(task_name)))
+
+    def decide(self, held: Held, task_name: str, result: TaskResult,
+               test: str = "") -> TaskResult:
+        """--vlmq-samples auto: while a gate of the fast run's `result` is inconclusive and a
+        look is left, evaluate the next look (the baseline first, then the variant, only the
+        samples the last look did not have) and gate again. Returns the last look's result.
+
+        Each look is a task key of its own (`caption@256`) for the baseline and the variant,
+        so that every retention pairs results on the same samples, and an interrupted run
+        resumes at the look it was in."""
+        case = held.case
+        if (not self.config.auto_samples or case.variant == self.baseline
+                or self.is_synthetic(case.model)):
+            return result
+        for n in self.looks(task_name)[1:]:
+            if not any(g["verdict"] == "inconclusive" for g in result.gates.values()):
+                break
+            key = look_key(task_name, n)
+            with self.store.task_lock(case.model, case.variant_key, key):
+                grown = self._stored(case, key)
+                if grown is None:
+                    self._baseline_look(held, task_name, n)
+                    grown = self._grow(held.loaded, case, task_name, n, result, test)
+            if result.info.get("next_look") != key:  # superseded by this look, not undecided
+                result.info["next_look"] = key
+                self.store.write_result(result)
+            result = grown
+        return result
+
+    def _baseline_look(self, held: Held, task_name: str, n: int) -> None:
+        """The baseline's scores at look `n`, unless stored: the held variant is unloaded for
+        it and loaded again afterwards, so only one model is ever in memory."""
+        base = self.baseline_case(held.case)
+        key = look_key(task_name, n)
+        with self.store.task_lock(base.model, base.variant_key, key):
+            if self._stored(base, key) is not None:
+                return
+            sizes = self.looks(task_name)
+            before = sizes[sizes.index(n) - 1]
+            prev = self._stored(base, task_name if before == sizes[0]
+                                else look_key(task_name, before))
+            if prev is None:
+                raise VlmqError(f"run {self.store.run_id!r}: the baseline has no result at "
+                                f"{before} samples of {task_name}, so look {n} cannot extend it")
+            unload(held.loaded)
+            try:
+                loaded = self.load(base)
+                try:
+                    self._grow(loaded, base, task_name, n, prev, "")
+                finally:
+                    unload(loaded)
+            finally:
+                held.loaded = self.load(held.case)
+
+    def _grow(self, loaded: LoadedModel, case: Case, task_name: str, n: int,
+              prev: TaskResult, test: str) -> TaskResult:
+        """`prev`'s look extended to `n` samples: its records reused, the new samples evaluated
+        (untimed by pytest-benchmark), quality and gates on all n. Speed, memory and energy
+        stay those measured at the first look: a look only adds quality samples."""
+        task = self.task(task_name)
+        key = look_key(task_name, n)
+        data = self.data(task_name, n=n)
+        position = {str(sid): i for i, sid in enumerate(data.dataset["sample_id"])}
+        earlier = self.store.completed(case.model, case.variant_key, str(prev.info["task"]))
+        done = {sid: dataclasses.replace(rec, index=position[sid]) for sid, rec in earlier.items()}
+        done.update(self.store.completed(case.model, case.variant_key, key))
+
+        def save(recs: list[SampleRecord]) -> None:
+            self.store.append(case.model, case.variant_key, key, recs)
+
+        outcome = evaluate(
+            loaded, task, data, batch_size=self.config.batch_size,
+            max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
+            warmup_rounds=0, prefetch=default_prefetch(self.device),
+            show_progress=self.config.progress, desc=f"{case.id} {key}",
+        )
+        score = self._score(task, data, outcome)
+        self.store.rewrite_records(case.model, case.variant_key, key, outcome.records)
+        result = self._result(loaded, case, task, key, data, outcome, score)
+        result.metrics.update({name: m for name, m in prev.metrics.items()
+                               if m.kind != "quality"})
+        result.rounds_s = list(prev.rounds_s)
+        # what the first look measured (timing intervals, first call ...); not its scores
+        kept = {k: v for k, v in prev.info.items() if k not in ("next_look", "baseline_scores")}
+        result.info = {**kept, **result.info}
+        if test:
+            result.info["test"] = test
+        result.notes["samples_auto"] = (
+            f"look {result.info['look']['sizes'].index(n) + 1} of {result.info['look']['of']}: "
+            f"quality on {n} samples ({len(outcome.records) - len(earlier)} evaluated now, the "
+            f"rest reused from the look before); speed, memory and energy as measured at the "
+            f"first look ({prev.info['look']['sizes'][0]} samples)")
+        if case.variant != self.baseline:
+            self._add_retention(result, case, task_name, key)
+        self.store.write_result(result)
+        self.store.mark_finished(case.model, case.variant_key, key)
+        return result
 
     def gate(self, result: TaskResult) -> list[str]:
         """One failure message per gated metric that fails under the run's gate policy."""

@@ -63,6 +63,17 @@ def current_rss() -> int | None:
     return _status_kb("VmRSS")
 
 
+def freeze_long_lived_objects() -> None:
+    """Move every object alive now (imported modules, the session's settings) out of the
+    garbage collector's reach (gc.freeze), so the collection `release_freed_memory` runs
+    before each measurement walks only what was made since: 0.35 s per collection after
+    importing transformers and datasets, about nothing after the freeze. Call it before any
+    model is loaded: objects frozen are never collected, so a model frozen with them would
+    never be freed."""
+    gc.collect()
+    gc.freeze()
+
+
 def release_freed_memory() -> None:
     """Collect garbage and let glibc return freed heap pages to the kernel (malloc_trim), so
     that RSS measured next counts live memory only. A no-op where there is no glibc."""

@@ -215,8 +215,10 @@ def vlmq_run(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(scope="session")
 def vlmq_model(request: pytest.FixtureRequest) -> Any:
-    """(case, loaded model): one variant in memory at a time, freed before the next."""
+    """The case's loaded model (a `vlmq.session.Held`): one variant in memory at a time,
+    freed before the next."""
     from vlmq.loading import unload
+    from vlmq.session import Held
 
     session = vlmq_session(request.config)
     case = request.param
@@ -224,11 +226,11 @@ def vlmq_model(request: pytest.FixtureRequest) -> Any:
         if case.variant != session.baseline:
             wanted = request.config.stash.get(NEEDS_KEY, {}).get(case, set())
             session.ensure_baseline(case, sorted(wanted))
-        loaded = session.load(case)
+        held = Held(case, session.load(case))
     except UnavailableError as exc:
         pytest.skip(str(exc))
-    yield case, loaded
-    unload(loaded)
+    yield held
+    unload(held.loaded)
 
 
 @pytest.fixture
@@ -246,19 +248,22 @@ def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, t
                    full: bool) -> None:
     """The body of every benchmark test: evaluate with pedantic timing, record, gate."""
     session = vlmq_session(request.config)
-    case, loaded = model
+    case = model.case
     # plain strings instead of the Case object, so that `--benchmark-group-by=param:variant`
     # and `pytest-benchmark compare --group-by=param:variant` work on the JSON
     from vlmq.session import task_key
 
     benchmark.params = readable_params(case, task)
-    request.node.user_properties.append(
-        (distributed.ENTRY_PROPERTY, [case.model, case.variant_key, task_key(task, full)]))
+    entry = [case.model, case.variant_key, task_key(task, full)]
+    request.node.user_properties.append((distributed.ENTRY_PROPERTY, entry))
     runner = _pedantic_runner(benchmark)
     try:
         with _visible_progress(request.config, session.config.progress):
-            result = session.run(loaded, case, task, full=full, runner=runner,
+            result = session.run(model.loaded, case, task, full=full, runner=runner,
                                  test=request.node.nodeid, retime=True)
+            if not full:  # --vlmq-samples auto: later looks until the gates are decided
+                result = session.decide(model, task, result, test=request.node.nodeid)
+                entry[2] = result.info["task"]
     except UnavailableError as exc:
         session.store.write_skip(case.model, case.variant_key, task, str(exc))
         pytest.skip(str(exc))

@@ -30,6 +30,7 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     policy = str(config.get("gate", DEFAULT_POLICY))
     out += _verdict(results, policy)
     out += _inconclusive(results, policy)
+    out += _looks(results)
     out += ["## Settings", "", "| setting | value |", "|---|---|"]
     out += [f"| {k} | {_cell(config[k])} |" for k in SETTINGS if k in config]
     out += ["", "All settings: [config.yaml](config.yaml). Raw numbers: "
@@ -66,7 +67,8 @@ def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path])
 
 
 def _verdict(results: list[TaskResult], policy: str) -> list[str]:
-    gated = [r for r in results if passed(r, policy) is not None]
+    # a look superseded by a later one (--vlmq-samples auto) is judged at that later look
+    gated = [r for r in results if passed(r, policy) is not None and "next_look" not in r.info]
     failed = [r for r in gated if not passed(r, policy)]
     if not results:
         return ["**No task results were stored in this run.**", ""]
@@ -82,7 +84,7 @@ def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
     """Every gate whose interval straddles its threshold, with the samples that would decide."""
     lines = [f"- {r.info.get('model')} {r.info.get('variant')} {r.info.get('task')} "
              f"{describe(name, g)}" for r in results for name, g in r.gates.items()
-             if g.get("verdict") == "inconclusive"]
+             if g.get("verdict") == "inconclusive" and "next_look" not in r.info]
     if not lines:
         return []
     effect = ("they fail the run" if policy == "strict" else
@@ -92,6 +94,25 @@ def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
             f"The retention interval straddles the threshold: the data support neither verdict "
             f"({effect}). Rerun with `--vlmq-samples` at least the number shown, or `-m slow` "
             "for the whole split, to decide them.", "", *lines, ""]
+
+
+def _looks(results: list[TaskResult]) -> list[str]:
+    """With --vlmq-samples auto: each entry that needed more than its first look, and what the
+    last look decided."""
+    grown = [r for r in results if r.gates and "next_look" not in r.info
+             and r.info.get("look", {}).get("n", 0) > r.info.get("look", {}).get("sizes", [0])[0]]
+    if not grown:
+        return []
+    lines = []
+    for r in grown:
+        look = r.info["look"]
+        gates = "; ".join(describe(name, g) for name, g in r.gates.items())
+        lines.append(f"- {r.info.get('model')} {r.info.get('variant')} {r.info.get('task')} "
+                     f"(look {look['sizes'].index(look['n']) + 1} of {look['of']}): {gates}")
+    return ["## Gates decided by more samples (--vlmq-samples auto)", "",
+            "Entries whose first look left a gate inconclusive, at the look that ended their "
+            "sequence (each look's interval at the confidence shown in the entry, the error "
+            "rate split across the looks; see vlmq/stats/sequential.py).", "", *lines, ""]
 
 
 def _retention_cell(ret: float, gate: dict[str, Any] | None, threshold: float | None) -> str:
@@ -132,6 +153,7 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) 
         ok = passed(r, policy)
         undecided = any(g.get("verdict") == "inconclusive" for g in r.gates.values())
         cells.append("baseline" if is_baseline(r) else "-" if ok is None else
+                     f"inconclusive, see `{r.info['next_look']}`" if "next_look" in r.info else
                      "**FAIL**" if not ok else "pass (inconclusive)" if undecided else "pass")
         out.append("| " + " | ".join(cells) + " |")
     dataset = rs[0].info.get("dataset")

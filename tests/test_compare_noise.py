@@ -54,3 +54,42 @@ def test_a_real_slowdown_is_still_caught() -> None:
     caught = _alarm_rate(0, slow=1.6, seed=2), _alarm_rate(8, slow=1.6, seed=3)
     print(f"60% slowdown caught: {caught[0]:.1%} without history, {caught[1]:.1%} with 8 runs")
     assert min(caught) >= 0.9
+
+
+def _wide_run(label: str, energy: np.ndarray, load: np.ndarray, model: np.ndarray) -> Run:
+    """A run of many entries: energy per sample and load time, which no within-run test covers,
+    and the model's own rounds (s)."""
+    entries = {}
+    for k in range(len(energy)):
+        r = TaskResult(info={"model": "m", "variant": f"v{k}", "task": "vqa"})
+        r.add("energy_wh_per_sample", float(energy[k]), "Wh/sample", False, "energy")
+        r.add("load_time_s", float(load[k]), "s", False, "time")
+        r.rounds_s = [float(model[k])] * 2  # too few rounds for a test of their own
+        entries[("m", f"v{k}", "vqa")] = Entry(f"m/v{k}/vqa", r)
+    return Run(label, entries)
+
+
+def test_without_history_one_entry_must_stand_out_of_the_others_changes() -> None:
+    rng = np.random.default_rng(4)
+    n = 24
+    model = rng.uniform(0.02, 0.4, n)
+    base, load = model * 1000 * 1.1, rng.uniform(3, 30, n)
+    ref = _wide_run("ref", base, load, model)
+
+    def noise() -> np.ndarray:
+        return rng.uniform(0.95, 1.05, n)
+
+    def flagged(slow: np.ndarray, energy: np.ndarray, loads: np.ndarray) -> set[str]:
+        rows = compare([ref, _wide_run("new", base * slow * energy, loads, model * slow)])
+        return {f"{r.entry} {r.metric}" for r in rows if r.judgements[0].verdict == REGRESSION}
+
+    # the machine was busier for a third of the run (+30..70%), or for all of it (+35%)
+    third = np.where(np.arange(n) < 8, rng.uniform(1.3, 1.7, n), 1.0)
+    assert flagged(third * noise(), noise(), load * noise()) == set()
+    assert flagged(1.35 * noise(), noise(), load * 1.4 * noise()) == set()
+    # one variant's energy tripled at the same speed, and another's load took 4x: exactly those
+    energy, loads = noise(), load * noise()
+    energy[5] *= 3
+    loads[9] *= 4
+    assert flagged(noise(), energy, loads) == {"m/v5/vqa energy_wh_per_sample",
+                                               "m/v9/vqa load_time_s"}

@@ -243,12 +243,14 @@ def _task_table(rs: list[TaskResult], order: list[str], index: int) -> str:
         result = ("baseline" if is_baseline(r) else "-" if not verdicts else
                   "fail" if "fail" in verdicts else
                   "inconclusive" if "inconclusive" in verdicts else "pass")
+        if "next_look" in r.info:  # --vlmq-samples auto took it to a later look
+            result = f"inconclusive, see {r.info['next_look']}"
         body.append([f"<td>{esc(r.info.get('model'))}</td>",
                      f"<td>{esc(r.info.get('variant'))}</td>",
                      *[num(value(r, q)) for q in quality],
                      *[num(gates[g].get("retention") if g in gates else None, 3) for g in gated],
                      *[num(value(r, m.name)) for m in cols],
-                     f"<td class='{result}'>{result}</td>"])
+                     f"<td class='{result.split(',')[0]}'>{esc(result)}</td>"])
     first = rs[0].info
     return (sortable_table(head, body, f"task-{index}") +
             f"<p class='muted'>Dataset {esc(first.get('dataset'))}, {esc(first.get('samples'))} "

@@ -57,3 +57,13 @@ def latency_ratio(rounds: Sequence[float], base_rounds: Sequence[float], confide
         return None
     return _interval((a, b), lambda x, y, axis: np.median(x, axis=axis) /
                      np.median(y, axis=axis), confidence, resamples, seed)
+
+
+def paired_ratio(values: Sequence[float], base: Sequence[float], confidence: float,
+                 resamples: int, seed: int) -> dict[str, Any] | None:
+    """Median of the per-pair ratios values[i] / base[i] (one batch timed two ways), with its
+    interval: the pairs are resampled whole, so what a batch shares cancels."""
+    a, b = np.asarray(values, dtype=float), np.asarray(base, dtype=float)
+    if min(len(a), len(b)) < MIN_ROUNDS or len(a) != len(b) or (b <= 0).any():
+        return None
+    return _interval((a / b,), np.median, confidence, resamples, seed)

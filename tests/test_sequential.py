@@ -5,9 +5,9 @@ Each simulated run draws 1024 paired scores and looks at its first 128, 256, 512
 subsets of a real run are nested the same way), stopping at the first look where the gate is
 decided; every look's interval is at the split confidence 1 - 0.05 / 4. The rates asserted:
 with the true retention on the threshold, the sequence fails the variant in at most 5% of runs
-and some look's interval misses the truth in at most 5%; a drop twice the first look's minimum
-detectable drop is failed in at least 95%; an unchanged variant against a threshold a little
-under it ends passed in at least 90%.
+and some look's interval misses the truth in at most 5% (measured: 2.0% and 3.0%); a drop of
+half the first look's minimum detectable drop is failed in at least 95%, an unchanged variant
+against a threshold that far under it passed in at least 95%, both mostly at later looks.
 """
 
 from __future__ import annotations
@@ -79,12 +79,16 @@ def test_the_sequence_keeps_its_error_rate_with_the_truth_on_the_threshold() -> 
 
 
 def test_real_drops_fail_and_unchanged_variants_pass() -> None:
+    # half the first look's minimum detectable drop: the first look mostly cannot decide it,
+    # the later ones do (measured: 99.5% failed and 100% passed, after 2.2 looks on average)
     rng = np.random.default_rng(8)
     first = _sequence(*_scores(rng, 0.0), threshold=2.0, seed=0)[0]  # threshold out of reach
-    mdd = gate_record(first, 1.0)["min_detectable_drop"]
-    assert 0.01 < mdd < 0.2
-    dropped = [_final(_sequence(*_scores(rng, 2 * mdd), 1.0, k), 1.0) for k in range(SIMS)]
-    assert dropped.count("fail") / SIMS >= 0.95, dropped.count("fail")
-    kept = [_final(_sequence(*_scores(rng, 0.0), 1.0 - mdd, k), 1.0 - mdd) for k in range(SIMS)]
-    assert kept.count("pass") / SIMS >= 0.90, kept.count("pass")
+    half = gate_record(first, 1.0)["min_detectable_drop"] / 2
+    assert 0.01 < half < 0.1
+    dropped = [_sequence(*_scores(rng, half), 1.0, k) for k in range(SIMS)]
+    assert sum(_final(t, 1.0) == "fail" for t in dropped) / SIMS >= 0.95
+    assert np.mean([len(t) for t in dropped]) > 1.5  # decided by the later looks
+    kept = [_final(_sequence(*_scores(rng, 0.0), 1.0 - half, k), 1.0 - half)
+            for k in range(SIMS)]
+    assert kept.count("pass") / SIMS >= 0.95, kept.count("pass")
     assert kept.count("fail") == 0

@@ -372,25 +372,13 @@ class BenchmarkSession:
         first_call = len(loaded.call_times_s)
         tkey = task_key(task_name, full)
         done = self.store.completed(case.model, case.variant_key, tkey)
-
-        def save(recs: list[SampleRecord]) -> None:
-            self.store.append(case.model, case.variant_key, tkey, recs)
-
         energy_on = measure and self.config.energy
         # energy outside memory: codecarbon's first import must not count as the task's peak
         with EnergyTracker(self.device, self.config.country_iso_code, self.store.root,
                            enabled=energy_on) as energy, PeakMemory(self.device) as memory:
-            outcome = evaluate(
-                loaded, task, data, batch_size=self.config.batch_size,
-                max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
-                runner=runner, warmup_rounds=self.config.warmup_rounds,
-                prefetch=default_prefetch(self.device), retime=retime,
-                show_progress=self.config.progress, desc=f"{case.id} {tkey}",
-            )
-        score = self._score(task, data, outcome)
-        # the rewritten records carry the per-sample scores next to each prediction
-        self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
-        result = self._result(loaded, case, task, tkey, data, outcome, score)
+            outcome = self._pass(loaded, case, task, tkey, data, done, runner=runner,
+                                 warmup_rounds=self.config.warmup_rounds, retime=retime)
+        result = self._scored(loaded, case, task, tkey, data, outcome)
         if test:
             result.info["test"] = test
         if outcome.kept:
@@ -410,9 +398,36 @@ class BenchmarkSession:
             mark_synthetic(result)
         elif case.variant != self.baseline:
             self._add_retention(result, case, task_name, tkey)
+        self._finish(case, tkey, result)
+        return result
+
+    def _pass(self, loaded: LoadedModel, case: Case, task: Task, tkey: str, data: TaskDataset,
+              done: dict[str, SampleRecord], *, runner: BatchRunner = plain_runner,
+              warmup_rounds: int = 0, retime: bool = False) -> EvalOutcome:
+        """One evaluation pass over `data` (the samples not in `done`), each batch's records
+        appended to the run folder under `tkey` as it finishes."""
+
+        def save(recs: list[SampleRecord]) -> None:
+            self.store.append(case.model, case.variant_key, tkey, recs)
+
+        return evaluate(
+            loaded, task, data, batch_size=self.config.batch_size,
+            max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
+            runner=runner, warmup_rounds=warmup_rounds, prefetch=default_prefetch(self.device),
+            retime=retime, show_progress=self.config.progress, desc=f"{case.id} {tkey}",
+        )
+
+    def _scored(self, loaded: LoadedModel, case: Case, task: Task, tkey: str,
+                data: TaskDataset, outcome: EvalOutcome) -> TaskResult:
+        """The pass's records scored, rewritten with their per-sample scores next to each
+        prediction, and the result's quality and settings."""
+        score = self._score(task, data, outcome)
+        self.store.rewrite_records(case.model, case.variant_key, tkey, outcome.records)
+        return self._result(loaded, case, task, tkey, data, outcome, score)
+
+    def _finish(self, case: Case, tkey: str, result: TaskResult) -> None:
         self.store.write_result(result)
         self.store.mark_finished(case.model, case.variant_key, tkey)
-        return result
 
     def _score(self, task: Task, data: TaskDataset, outcome: EvalOutcome) -> CorpusScore:
         ok = [r for r in outcome.records if not r.error]
@@ -610,19 +625,8 @@ class BenchmarkSession:
         earlier = self.store.completed(case.model, case.variant_key, str(prev.info["task"]))
         done = {sid: dataclasses.replace(rec, index=position[sid]) for sid, rec in earlier.items()}
         done.update(self.store.completed(case.model, case.variant_key, key))
-
-        def save(recs: list[SampleRecord]) -> None:
-            self.store.append(case.model, case.variant_key, key, recs)
-
-        outcome = evaluate(
-            loaded, task, data, batch_size=self.config.batch_size,
-            max_new_tokens=self.max_new_tokens(task), done=done, on_records=save,
-            warmup_rounds=0, prefetch=default_prefetch(self.device),
-            show_progress=self.config.progress, desc=f"{case.id} {key}",
-        )
-        score = self._score(task, data, outcome)
-        self.store.rewrite_records(case.model, case.variant_key, key, outcome.records)
-        result = self._result(loaded, case, task, key, data, outcome, score)
+        outcome = self._pass(loaded, case, task, key, data, done)
+        result = self._scored(loaded, case, task, key, data, outcome)
         result.metrics.update({name: m for name, m in prev.metrics.items()
                                if m.kind != "quality"})
         result.rounds_s = list(prev.rounds_s)
@@ -638,8 +642,7 @@ class BenchmarkSession:
             f"first look ({prev.info['look']['sizes'][0]} samples)")
         if case.variant != self.baseline:
             self._add_retention(result, case, task_name, key)
-        self.store.write_result(result)
-        self.store.mark_finished(case.model, case.variant_key, key)
+        self._finish(case, key, result)
         return result
 
     def gate(self, result: TaskResult) -> list[str]:

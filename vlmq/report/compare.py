@@ -421,8 +421,10 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
     for run in runs[1:]:
         per_key = {k: entry_tests(e, run.entries[k], alpha, seed)
                    for k, e in ref_run.entries.items() if k in run.entries}
+        pair_rows = {k: _rows_for(ref_run.entries[k], [run.entries[k]], overrides)
+                     for k in per_key}
         for k, ts in per_key.items():
-            for row in _rows_for(ref_run.entries[k], [run.entries[k]], overrides):
+            for row in pair_rows[k]:
                 past = _past(history, k, row)
                 pasts[(k, row.metric)] = past
                 new = row.values[1]
@@ -432,7 +434,7 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
                 t = history_test(past, new)
                 if t:
                     ts[f"history:{row.metric}"] = t
-        spread_tests(ref_run, run, per_key, overrides)
+        spread_tests(ref_run, run, per_key, pair_rows)
         holm([t for ts in per_key.values() for t in ts.values()])
         tests.append(per_key)
     rows = []
@@ -462,14 +464,14 @@ def _rounds_judged(row: Row, tests: dict[str, SigTest]) -> bool:
 
 
 def spread_tests(ref_run: Run, run: Run, per_key: dict[tuple[str, ...], dict[str, SigTest]],
-                 overrides: dict[str, Threshold]) -> None:
+                 pair_rows: dict[tuple[str, ...], list[Row]]) -> None:
     """Add a `spread:<metric>` test to each entry whose non-quality metric no other test
     covers: its change against the changes of the same metric in the pair's other entries
     (module docstring)."""
     # every entry's change estimates the noise; only the uncovered ones get a test from it
     changes: dict[str, list[tuple[tuple[str, ...], float, bool]]] = {}
     for k, ts in per_key.items():
-        for row in _rows_for(ref_run.entries[k], [run.entries[k]], overrides):
+        for row in pair_rows[k]:
             a, b = row.values
             if (row.higher_is_better is None or row.kind == "quality" or a is None or b is None
                     or not (a > 0 and b > 0)):

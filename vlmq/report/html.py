@@ -27,7 +27,7 @@ from vlmq.report.plots import pareto_front, variant_order
 from vlmq.report.spotcheck import ImageLookup, collect, image_tag, output_rows, thumbnail
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
-from vlmq.results.summary import gate_checks, is_baseline
+from vlmq.results.summary import gate_checks, is_baseline, superseded
 
 TABLE_KINDS = ("latency", "throughput", "memory", "size", "energy")
 SPOT_EVEN, SPOT_DISAGREEING = 4, 8  # samples per (model, task): spread out, then disagreeing
@@ -243,7 +243,7 @@ def _task_table(rs: list[TaskResult], order: list[str], index: int) -> str:
         result = ("baseline" if is_baseline(r) else "-" if not verdicts else
                   "fail" if "fail" in verdicts else
                   "inconclusive" if "inconclusive" in verdicts else "pass")
-        if "next_look" in r.info:  # --vlmq-samples auto took it to a later look
+        if superseded(r):
             result = f"inconclusive, see {r.info['next_look']}"
         body.append([f"<td>{esc(r.info.get('model'))}</td>",
                      f"<td>{esc(r.info.get('variant'))}</td>",

@@ -10,7 +10,7 @@ from vlmq.report.pick import label, primary, value
 from vlmq.report.plots import variant_order
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
-from vlmq.results.summary import DEFAULT_POLICY, gate_checks, is_baseline, passed
+from vlmq.results.summary import DEFAULT_POLICY, gate_checks, is_baseline, passed, superseded
 from vlmq.stats.gates import describe
 
 SETTINGS = ("models", "variants", "tasks", "samples", "device", "baseline", "batch_size",
@@ -67,8 +67,7 @@ def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path])
 
 
 def _verdict(results: list[TaskResult], policy: str) -> list[str]:
-    # a look superseded by a later one (--vlmq-samples auto) is judged at that later look
-    gated = [r for r in results if passed(r, policy) is not None and "next_look" not in r.info]
+    gated = [r for r in results if passed(r, policy) is not None and not superseded(r)]
     failed = [r for r in gated if not passed(r, policy)]
     if not results:
         return ["**No task results were stored in this run.**", ""]
@@ -84,7 +83,7 @@ def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
     """Every gate whose interval straddles its threshold, with the samples that would decide."""
     lines = [f"- {r.info.get('model')} {r.info.get('variant')} {r.info.get('task')} "
              f"{describe(name, g)}" for r in results for name, g in r.gates.items()
-             if g.get("verdict") == "inconclusive" and "next_look" not in r.info]
+             if g.get("verdict") == "inconclusive" and not superseded(r)]
     if not lines:
         return []
     effect = ("they fail the run" if policy == "strict" else
@@ -99,7 +98,7 @@ def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
 def _looks(results: list[TaskResult]) -> list[str]:
     """With --vlmq-samples auto: each entry that needed more than its first look, and what the
     last look decided."""
-    grown = [r for r in results if r.gates and "next_look" not in r.info
+    grown = [r for r in results if r.gates and not superseded(r)
              and r.info.get("look", {}).get("n", 0) > r.info.get("look", {}).get("sizes", [0])[0]]
     if not grown:
         return []
@@ -153,7 +152,7 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) 
         ok = passed(r, policy)
         undecided = any(g.get("verdict") == "inconclusive" for g in r.gates.values())
         cells.append("baseline" if is_baseline(r) else "-" if ok is None else
-                     f"inconclusive, see `{r.info['next_look']}`" if "next_look" in r.info else
+                     f"inconclusive, see `{r.info['next_look']}`" if superseded(r) else
                      "**FAIL**" if not ok else "pass (inconclusive)" if undecided else "pass")
         out.append("| " + " | ".join(cells) + " |")
     dataset = rs[0].info.get("dataset")

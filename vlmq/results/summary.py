@@ -51,6 +51,12 @@ def is_baseline(result: TaskResult) -> bool:
     return result.info.get("baseline") == result.info.get("variant")
 
 
+def superseded(result: TaskResult) -> bool:
+    """An earlier look that --vlmq-samples auto took to a later one (`info["next_look"]`): its
+    gates are judged at that look, not here."""
+    return "next_look" in result.info
+
+
 def ordered_metrics(results: list[TaskResult]) -> list[Measurement]:
     """One Measurement per metric name (first seen), ordered by kind (quality, latency ...)."""
     seen: dict[str, Measurement] = {}

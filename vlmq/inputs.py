@@ -53,7 +53,7 @@ class Prepared:
 
 def default_prefetch(device: str) -> int:
     """Two batches ahead on a GPU; on a CPU, prepare in turn (a background producer would take
-    cores from the timed model calls: measured in the README's "Input pipeline" section)."""
+    cores from the timed model calls: see "Input pipeline" in docs/design-decisions.md)."""
     return 2 if device.startswith("cuda") else 0
 
 

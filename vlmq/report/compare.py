@@ -51,7 +51,7 @@ energy and memory have no test at all. Hence:
     that was slower everywhere is not called a regression of each variant: without history a
     shared shift cannot be told from a busier machine (give --history for that). Measured on
     three runs of the main job on this 2-core machine, one of them disturbed by a package
-    install: see README "Measured results".
+    install: see docs/measured-results.md.
 Measured false-alarm rates (tests/test_compare_noise.py, simulated A/A runs with 8% run-level
 latency noise, 16 rounds with 2% within-run noise, load times 0.05-0.3 s, 200 each): any
 regression raised in 2.5% of A/A comparisons without history and 1.5% with 4 history runs; a

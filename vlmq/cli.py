@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 from vlmq.errors import VlmqError
 
@@ -105,11 +107,44 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
+    stdout, sys.stdout = sys.stdout, _ClosedPipeSafe(sys.stdout)
     try:
         return _run(args)
     except VlmqError as exc:
         print(f"vlmq: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        sys.stdout = stdout
+
+
+class _ClosedPipeSafe:
+    """stdout that outlives its reader: when a pipe's reader stops early (`vlmq compare | head`)
+    the rest of the output goes to /dev/null and the command still finishes with its own exit
+    code, instead of a BrokenPipeError traceback and exit 1 (which means "regression")."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self._stream.fileno())
+        os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -127,7 +162,8 @@ def _run(args: argparse.Namespace) -> int:
         for line in cmp.missing(runs):
             print(f"note: {line}")
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps(cmp.to_json(rows, runs), indent=1))
+            Path(args.json_out).write_text(json.dumps(cmp.to_json(rows, runs), indent=1,
+                                                      allow_nan=False))
         gaps = cmp.incomplete(runs)
         for line in gaps:
             print(f"{'note' if args.allow_missing else 'INCOMPLETE'}: {line}")

@@ -112,6 +112,9 @@ MIN_ROUNDS = 3
 MIN_SPREAD_ENTRIES = 5
 
 REGRESSION, BETTER, NOISE, OK, NA = "REGRESSION", "better", "not significant", "ok", "n/a"
+# a NaN or infinite value is never "no regression": the row says so, the comparison is
+# incomplete (`non_finite`), and a gated metric's non-finite value is a regression
+NON_FINITE = "NON-FINITE"
 
 
 @dataclass
@@ -372,8 +375,10 @@ def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, Si
 def judge(row: Row, tests: dict[str, SigTest], alpha: float) -> Judgement:
     """Verdict of the last value of `row` against the first, given the entry's tests."""
     va, vb = row.values[0], row.values[-1]
-    if row.higher_is_better is None or va is None or vb is None or _nan(va) or _nan(vb):
+    if row.higher_is_better is None or va is None or vb is None:
         return Judgement(NA)
+    if not (math.isfinite(va) and math.isfinite(vb)):
+        return Judgement(NON_FINITE, f"{_fmt(va)} -> {_fmt(vb)}: not a number to judge")
     worse = vb < va if row.higher_is_better else vb > va
     assert row.threshold is not None
     if not row.threshold.exceeded(va, vb):
@@ -396,10 +401,6 @@ def judge(row: Row, tests: dict[str, SigTest], alpha: float) -> Judgement:
     if not consistent or t.p_holm >= alpha:
         return Judgement(NOISE, text)
     return Judgement(REGRESSION if worse else BETTER, text)
-
-
-def _nan(v: float) -> bool:
-    return isinstance(v, float) and math.isnan(v)
 
 
 def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
@@ -454,9 +455,16 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
                     else row.values[0]
                 pair = Row(row.entry, row.metric, row.unit, row.higher_is_better, row.kind,
                            [ref_value, row.values[j + 1]], threshold)
-                row.judgements.append(judge(pair, judged, alpha))
+                verdict = judge(pair, judged, alpha)
+                if verdict.verdict == NON_FINITE and _gated(row.metric, ref, entry):
+                    verdict = Judgement(REGRESSION, "gated metric: " + verdict.test)
+                row.judgements.append(verdict)
             rows.append(row)
     return rows
+
+
+def _gated(metric: str, *entries: Entry) -> bool:
+    return any(e.result is not None and metric in e.result.gates for e in entries)
 
 
 def _rounds_judged(row: Row, tests: dict[str, SigTest]) -> bool:
@@ -518,7 +526,7 @@ def _past(history: list[Run], key: tuple[str, ...], row: Row) -> list[float]:
     """The metric's values in the history runs and the reference (None and NaN left out)."""
     values = [_value(h.entries[key], row.metric) for h in history if key in h.entries]
     values.append(row.values[0])
-    return [float(v) for v in values if v is not None and not _nan(float(v))]
+    return [float(v) for v in values if v is not None and math.isfinite(float(v))]
 
 
 def _rows_for(ref: Entry, others: list[Entry | None],
@@ -576,6 +584,18 @@ def incomplete(runs: list[Run]) -> list[str]:
         elif absent:
             out.append(f"{run.label}: {len(absent)} entries of the reference are missing: "
                        + ", ".join(absent))
+    return out + non_finite(runs)
+
+
+def non_finite(runs: list[Run]) -> list[str]:
+    """One line per run naming its metrics whose value is NaN or infinite."""
+    out = []
+    for run in runs:
+        bad = [f"{e.label} {name}={m.value}" for e in run.entries.values() if e.result
+               for name, m in e.result.metrics.items()
+               if m.value is not None and not math.isfinite(float(m.value))]
+        if bad:
+            out.append(f"{run.label}: {len(bad)} non-finite value(s): {', '.join(bad)}")
     return out
 
 
@@ -605,13 +625,16 @@ def format_table(rows: list[Row], runs: list[Run]) -> str:
 
 
 def to_json(rows: list[Row], runs: list[Run]) -> dict[str, Any]:
+    """Valid JSON: a NaN or infinite value is written as null, and `notes` names it."""
     return {"runs": [r.label for r in runs], "rows": [{
         "entry": r.entry, "metric": r.metric, "unit": r.unit, "kind": r.kind,
-        "higher_is_better": r.higher_is_better, "values": r.values,
+        "higher_is_better": r.higher_is_better,
+        "values": [v if v is None or math.isfinite(v) else None for v in r.values],
         "threshold": None if r.threshold is None else {"value": r.threshold.value,
                                                         "absolute": r.threshold.absolute},
         "judgements": [{"verdict": j.verdict, "test": j.test} for j in r.judgements],
-    } for r in rows], "regressions": sum(r.regressed for r in rows)}
+    } for r in rows], "regressions": sum(r.regressed for r in rows),
+        "notes": [f"null stands for a non-finite value ({line})" for line in non_finite(runs)]}
 
 
 def _fmt(v: float | None) -> str:
@@ -619,6 +642,6 @@ def _fmt(v: float | None) -> str:
 
 
 def _change(a: float | None, b: float | None) -> str:
-    if a is None or b is None:
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return "-"
     return f"{(b - a) / abs(a):+.1%}" if a else f"{b - a:+.4g}"

@@ -45,7 +45,8 @@ def test_summary_has_every_metric_with_units(built) -> None:
 def test_plots_are_written_and_nonempty(built) -> None:
     store, _ = built
     names = {p.name for p in store.plots_dir.iterdir()}
-    assert names == {"pareto_caption.png", "pareto_classify.png", "memory_size.png",
+    assert names == {"pareto_caption.png", "pareto_classify.png", "pareto_memory_caption.png",
+                     "pareto_memory_classify.png", "memory_size.png",
                      "throughput.png", "energy.png", "combined_metrics.png"}
     for p in store.plots_dir.iterdir():
         with Image.open(p) as img:

@@ -14,12 +14,13 @@ from vlmq.cli import main
 from vlmq.errors import VlmqError
 from vlmq.report.compare import REGRESSION, compare, load_run
 from vlmq.report.history import judge_steps, load_history
-from vlmq.report.html import verdict_rows, verdict_section, write_html_report
+from vlmq.report.html import verdict_section, write_html_report
+from vlmq.report.view import RunView
 
 
 def test_verdicts_fall_back_to_point_retention_without_gates() -> None:
     results = make_results(0)
-    rows = verdict_rows(results)
+    rows = RunView(results).verdict_rows()
     gated = [(r, q) for r in results for q in r.thresholds]
     assert len(rows) == len(gated)
     for row in rows:
@@ -35,10 +36,10 @@ def test_verdicts_read_interval_gates_when_present() -> None:
     nf4.gates = {"top1": {"retention": 0.93, "low": 0.85, "high": 1.01, "confidence": 0.95,
                           "threshold": 0.9, "verdict": "inconclusive", "method": "bootstrap",
                           "n": 64, "samples_needed": 410}}
-    row = next(r for r in verdict_rows(results) if r["variant"] == "nf4"
+    row = next(r for r in RunView(results).verdict_rows() if r["variant"] == "nf4"
                and r["task"] == "classify")
     assert (row["low"], row["high"], row["verdict"]) == (0.85, 1.01, "inconclusive")
-    section = "".join(verdict_section(results))
+    section = "".join(verdict_section(RunView(results)))
     assert "[0.850, 1.010] <span class='muted'>95%</span>" in section
     assert "<td class='inconclusive'>inconclusive</td>" in section
     assert "bootstrap, 64 samples; about 410 would decide it" in section

@@ -8,6 +8,7 @@ from vlmq.report.html import write_html_report
 from vlmq.report.markdown import write_report
 from vlmq.report.plots import plot_all
 from vlmq.report.spotcheck import ImageLookup, write_spotcheck
+from vlmq.report.view import RunView
 from vlmq.results.store import RunStore
 from vlmq.results.summary import write_summary
 
@@ -17,8 +18,8 @@ def build_report(run_dir: str | Path, image_lookup: ImageLookup | None = None) -
     report.md."""
     store = RunStore.open(run_dir)
     write_summary(store)
-    order = list(store.read_config().get("variants") or [])
-    plots = plot_all(store.results(), store.plots_dir, order)
+    view = RunView.of(store.results(), store.read_config())
+    plots = plot_all(view.results, store.plots_dir, view.order)
     spot = write_spotcheck(store, image_lookup)
-    write_html_report(store, image_lookup)
-    return write_report(store, plots, spot)
+    write_html_report(store, image_lookup, view)
+    return write_report(store, plots, spot, view)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from vlmq.report.pick import label, primary, value
-from vlmq.report.plots import variant_order
+from vlmq.report.decision import decision_matrix
+from vlmq.report.matrix_render import matrix_markdown
+from vlmq.report.pick import label, primary
+from vlmq.report.view import Row, RunView
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
-from vlmq.results.summary import DEFAULT_POLICY, gate_checks, is_baseline, passed, superseded
 from vlmq.stats.gates import describe
 
 SETTINGS = ("models", "variants", "tasks", "samples", "device", "baseline", "batch_size",
@@ -22,15 +23,21 @@ CPU_ENERGY_NOTE = ("CPU energy comes from codecarbon; without readable RAPL coun
                    "not as an absolute figure.")
 
 
-def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> str:
-    results = store.results()
-    order = list(store.read_config().get("variants") or [])
-    out = [f"# vlmq run `{store.run_id}`", ""]
+def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path],
+           view: RunView | None = None) -> str:
     config = store.read_config()
-    policy = str(config.get("gate", DEFAULT_POLICY))
-    out += _verdict(results, policy)
-    out += _inconclusive(results, policy)
-    out += _looks(results)
+    view = view or RunView.of(store.results(), config)
+    results = view.results
+    out = [f"# vlmq run `{store.run_id}`", ""]
+    out += _verdict(view)
+    out += matrix_markdown(decision_matrix(view))
+    fronts = {n: p for n, p in plots.items() if n.startswith("pareto")}
+    if fronts:
+        out += ["Pareto fronts (quality against latency and against footprint, per task; bars: "
+                "intervals):", ""]
+        out += [f"![{n}]({p.relative_to(store.root)})" for n, p in fronts.items()] + [""]
+    out += _inconclusive(view)
+    out += _looks(view)
     out += ["## Settings", "", "| setting | value |", "|---|---|"]
     out += [f"| {k} | {_cell(config[k])} |" for k in SETTINGS if k in config]
     out += ["", "All settings: [config.yaml](config.yaml). Raw numbers: "
@@ -38,15 +45,15 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     machine = store.read_machine()
     if machine:
         out += ["## Machine", ""] + [f"- **{k}**: {_cell(v)}" for k, v in _flat(machine)] + [""]
-    for task in dict.fromkeys(str(r.info.get("task")) for r in results):
-        rs = [r for r in results if r.info.get("task") == task]
-        out += _task_table(task, rs, variant_order(rs, order), policy)
-        out += _speed_table(rs, variant_order(rs, order))
+    for task in view.tasks:
+        out += _task_table(task, view.for_task(task))
+        out += _speed_table(view.for_task(task))
     out += _limits_table(results)
-    if plots:
+    rest = {n: p for n, p in plots.items() if n not in fronts}
+    if rest:
         out += ["## Plots", ""]
         out += [f"### {name.replace('_', ' ')}\n\n![{name}]({p.relative_to(store.root)})\n"
-                for name, p in plots.items()]
+                for name, p in rest.items()]
     if spotcheck:
         out += ["## Spot check", "", "Baseline and variant outputs on a few samples: " + ", ".join(
             f"[{p.name}]({p.relative_to(store.root)})" for p in spotcheck), ""]
@@ -61,31 +68,32 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> st
     return "\n".join(out)
 
 
-def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path]) -> Path:
-    store.report_md.write_text(render(store, plots, spotcheck))
+def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path],
+                 view: RunView | None = None) -> Path:
+    store.report_md.write_text(render(store, plots, spotcheck, view))
     return store.report_md
 
 
-def _verdict(results: list[TaskResult], policy: str) -> list[str]:
-    gated = [r for r in results if passed(r, policy) is not None and not superseded(r)]
-    failed = [r for r in gated if not passed(r, policy)]
-    if not results:
+def _verdict(view: RunView) -> list[str]:
+    gated = view.gated()
+    failed = [w for w in gated if not w.passed]
+    if not view.results:
         return ["**No task results were stored in this run.**", ""]
     line = f"**{len(gated) - len(failed)} of {len(gated)} gated variant x task results passed.**"
     if failed:
-        line += " Failed: " + ", ".join(
-            f"{r.info.get('model')} / {r.info.get('variant')} / {r.info.get('task')}"
-            for r in failed) + "."
+        line += " Failed: " + ", ".join(f"{w.model} / {w.variant} / {w.task}"
+                                        for w in failed) + "."
     return [line, ""]
 
 
-def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
+def _inconclusive(view: RunView) -> list[str]:
     """Every gate whose interval straddles its threshold, with the samples that would decide."""
-    lines = [f"- {r.info.get('model')} {r.info.get('variant')} {r.info.get('task')} "
-             f"{describe(name, g)}" for r in results for name, g in r.gates.items()
-             if g.get("verdict") == "inconclusive" and not superseded(r)]
+    lines = [f"- {w.model} {w.variant} {w.task} {describe(name, g)}" for w in view.rows
+             for name, g in w.result.gates.items()
+             if g.get("verdict") == "inconclusive" and not w.superseded]
     if not lines:
         return []
+    policy = view.policy
     effect = ("they fail the run" if policy == "strict" else
               "they pass under the `significant` policy" if policy == "significant" else
               "the `point` policy judges the point retention alone")
@@ -95,11 +103,12 @@ def _inconclusive(results: list[TaskResult], policy: str) -> list[str]:
             "for the whole split, to decide them.", "", *lines, ""]
 
 
-def _looks(results: list[TaskResult]) -> list[str]:
+def _looks(view: RunView) -> list[str]:
     """With --vlmq-samples auto: each entry that needed more than its first look, and what the
     last look decided."""
-    grown = [r for r in results if r.gates and not superseded(r)
-             and r.info.get("look", {}).get("n", 0) > r.info.get("look", {}).get("sizes", [0])[0]]
+    grown = [w.result for w in view.rows if w.result.gates and not w.superseded
+             and w.result.info.get("look", {}).get("n", 0)
+             > w.result.info.get("look", {}).get("sizes", [0])[0]]
     if not grown:
         return []
     lines = []
@@ -126,7 +135,8 @@ def _retention_cell(ret: float, gate: dict[str, Any] | None, threshold: float | 
     return f" ({text})"
 
 
-def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) -> list[str]:
+def _task_table(task: str, rows: list[Row]) -> list[str]:
+    rs = [w.result for w in rows]
     quality = list(dict.fromkeys(n for r in rs for n, m in r.metrics.items()
                                  if m.kind == "quality"))
     heads = [primary(rs, k) for k in COLUMN_KINDS]
@@ -135,25 +145,17 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) 
         [label(m) for m in cols] + ["result"]
     out = [f"## Task `{task}`", "", "| " + " | ".join(head) + " |",
            "|" + "---|" * len(head)]
-    rank = {v: i for i, v in enumerate(order)}
-    for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
-                                       rank.get(r.info.get("variant"), len(rank)))):
-        checks = gate_checks(r, policy)
-        cells = [str(r.info.get("model")), str(r.info.get("variant"))]
+    for w in rows:
+        cells = [w.model, w.variant]
         for q in quality:
-            v = value(r, q)
-            ret = r.retention.get(q)
-            cell = _num(v)
+            ret = w.result.retention.get(q)
+            cell = _num(w.value(q))
             if ret is not None:
-                cell += _retention_cell(ret, r.gates.get(q), checks[q][1] if q in checks
-                                        else None)
+                cell += _retention_cell(ret, w.result.gates.get(q),
+                                        w.result.thresholds.get(q))
             cells.append(cell)
-        cells += [_num(value(r, m.name)) for m in cols]
-        ok = passed(r, policy)
-        undecided = any(g.get("verdict") == "inconclusive" for g in r.gates.values())
-        cells.append("baseline" if is_baseline(r) else "-" if ok is None else
-                     f"inconclusive, see `{r.info['next_look']}`" if superseded(r) else
-                     "**FAIL**" if not ok else "pass (inconclusive)" if undecided else "pass")
+        cells += [_num(w.value(m.name)) for m in cols]
+        cells.append(_result_word(w))
         out.append("| " + " | ".join(cells) + " |")
     dataset = rs[0].info.get("dataset")
     samples = rs[0].info.get("samples")
@@ -163,14 +165,27 @@ def _task_table(task: str, rs: list[TaskResult], order: list[str], policy: str) 
                 "below, and is inconclusive otherwise." if confidence else "")
     out += ["", f"Dataset `{dataset}`, {samples} samples. Retention = variant / baseline; "
                 f"the gate needs retention ≥ the threshold shown.{interval}", ""]
-    return out + _timing_lines(rs, order)
+    return out + _timing_lines(rows)
 
 
-def _timing_lines(rs: list[TaskResult], order: list[str]) -> list[str]:
+def _result_word(w: Row) -> str:
+    if w.baseline:
+        return "baseline"
+    if w.passed is None:
+        return "-"
+    if w.superseded:
+        return f"inconclusive, see `{w.result.info['next_look']}`"
+    if not w.passed:
+        return "**FAIL**"
+    undecided = any(g.get("verdict") == "inconclusive" for g in w.result.gates.values())
+    return "pass (inconclusive)" if undecided else "pass"
+
+
+def _timing_lines(rows: list[Row]) -> list[str]:
     """Per variant: median batch latency, throughput and latency ratio with their intervals."""
-    rank = {v: i for i, v in enumerate(order)}
     lines = []
-    for r in sorted(rs, key=lambda r: rank.get(r.info.get("variant"), len(rank))):
+    rs = [w.result for w in rows]
+    for r in rs:
         t = r.info.get("timing") or {}
         parts = [f"{label} {_ci(t[key], fmt)}" for key, label, fmt in (
             ("median_batch_s", "median batch", "{:.3g} s"),
@@ -194,17 +209,15 @@ SPEED_COLUMNS = ("latency_p50_ms", "e2e_latency_p50_ms", "input_wait_mean_ms", "
                  "decode_tokens_per_s")
 
 
-def _speed_table(rs: list[TaskResult], order: list[str]) -> list[str]:
+def _speed_table(rows: list[Row]) -> list[str]:
     """Where the time goes: the model's call, end to end, input wait, and per token."""
-    cols = [c for c in SPEED_COLUMNS if any(value(r, c) is not None for r in rs)]
+    cols = [c for c in SPEED_COLUMNS if any(w.value(c) is not None for w in rows)]
     if not any(c.startswith("ttft_p") for c in cols):
         return []
     out = ["| model | variant | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]
-    rank = {v: i for i, v in enumerate(order)}
-    for r in sorted(rs, key=lambda r: (str(r.info.get("model")),
-                                       rank.get(r.info.get("variant"), len(rank)))):
-        cells = [str(r.info.get("model")), str(r.info.get("variant"))]
-        out.append("| " + " | ".join(cells + [_num(value(r, c)) for c in cols]) + " |")
+    for w in rows:
+        out.append("| " + " | ".join([w.model, w.variant] + [_num(w.value(c)) for c in cols])
+                   + " |")
     return out + ["", "Per batch, in ms: the model's own call (latency), preprocessing + model "
                       "(e2e), time waiting for input; time to first token (ttft) and time per "
                       "output token (tpot: one decoding step of the batch) percentiles.", ""]

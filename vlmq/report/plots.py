@@ -14,8 +14,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.axes import Axes  # noqa: E402
 
+from vlmq.report.decision import footprint_metric  # noqa: E402
 from vlmq.report.pick import label, primary, value  # noqa: E402
-from vlmq.results.schema import TaskResult  # noqa: E402
+from vlmq.report.view import variant_order  # noqa: E402
+from vlmq.results.schema import Measurement, TaskResult  # noqa: E402
 from vlmq.results.summary import is_baseline  # noqa: E402
 
 # Kinds whose value belongs to the loaded variant, not to a task: one bar per model.
@@ -26,14 +28,6 @@ BAR_PANELS = (
     ("throughput", "Throughput"),
     ("energy", "Energy per sample"),
 )
-
-
-def variant_order(results: list[TaskResult], order: list[str] | None = None) -> list[str]:
-    """Baselines first, then `order` (the config's variant list), then as seen."""
-    seen = list(dict.fromkeys(str(r.info.get("variant")) for r in results))
-    base = [v for v in seen if any(is_baseline(r) and r.info.get("variant") == v for r in results)]
-    rest = [v for v in (order or []) if v in seen and v not in base]
-    return base + rest + [v for v in seen if v not in base and v not in rest]
 
 
 def pareto_front(points: list[tuple[float, float]], y_higher_is_better: bool) -> list[int]:
@@ -68,19 +62,39 @@ def quality_band(result: TaskResult, metric: str, higher_is_better: bool, y: flo
     return (y * ends[0], y * ends[1]) if ends else None
 
 
-def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
-    """Quality vs latency of every model x variant on one task; baseline starred, front joined."""
-    rs = [r for r in results if r.info.get("task") == task]
-    q, lat = primary(rs, "quality"), primary(rs, "latency")
-    if q is None or lat is None:
+# the x axes of the Pareto views: quality against latency and against memory
+FRONT_AXES = ("latency", "memory")
+
+
+def front_x(results: list[TaskResult], axis: str) -> Measurement | None:
+    """The cost on a Pareto view's x axis: the headline latency, or the variant's footprint."""
+    return primary(results, "latency") if axis == "latency" else footprint_metric(results)
+
+
+def latency_band(result: TaskResult, x: float) -> tuple[float, float] | None:
+    """The latency value's interval, from the relative interval of the median batch time."""
+    t = (result.info.get("timing") or {}).get("median_batch_s")
+    if not t or not t.get("value"):
         return None
-    pts, who, base, bands = [], [], [], []
+    return x * t["low"] / t["value"], x * t["high"] / t["value"]
+
+
+def plot_pareto(results: list[TaskResult], task: str, out: Path, axis: str = "latency"
+                ) -> Path | None:
+    """Quality vs latency (or memory) of every model x variant on one task; baseline starred,
+    front joined, intervals drawn as error bars."""
+    rs = [r for r in results if r.info.get("task") == task]
+    q, xm = primary(rs, "quality"), front_x(rs, axis)
+    if q is None or xm is None:
+        return None
+    pts, who, base, bands, xbands = [], [], [], [], []
     for r in rs:
-        x, y = value(r, lat.name), value(r, q.name)
+        x, y = value(r, xm.name), value(r, q.name)
         if x is None or y is None:
             continue
         pts.append((x, y))
         bands.append(quality_band(r, q.name, q.higher_is_better, y))
+        xbands.append(latency_band(r, x) if axis == "latency" else None)
         who.append((str(r.info.get("model")), str(r.info.get("variant"))))
         base.append(is_baseline(r))
     if not pts:
@@ -89,12 +103,14 @@ def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
     models = list(dict.fromkeys(m for m, _ in who))
     colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
     placed: list[tuple[float, float]] = []
-    for (x, y), (model, variant), b, band in zip(pts, who, base, bands, strict=True):
+    for (x, y), (model, variant), b, band, xband in zip(pts, who, base, bands, xbands,
+                                                         strict=True):
         ax.scatter([x], [y], color=colors[model], marker="*" if b else "o", s=220 if b else 60,
                    edgecolors="black" if b else "none", zorder=3)
-        if band:  # the retention interval, in the metric's units
-            ax.errorbar([x], [y], yerr=[[y - band[0]], [band[1] - y]], color=colors[model],
-                        capsize=3, linewidth=1, zorder=2)
+        if band or xband:  # the retention and latency intervals, in the axes' units
+            ax.errorbar([x], [y], yerr=[[y - band[0]], [band[1] - y]] if band else None,
+                        xerr=[[x - xband[0]], [xband[1] - x]] if xband else None,
+                        color=colors[model], capsize=3, linewidth=1, zorder=2)
         # variants that land on (nearly) the same point get their labels stacked downwards
         spot = _unit(x, [p[0] for p in pts]), _unit(y, [p[1] for p in pts])
         near = sum(abs(px - spot[0]) < 0.06 and abs(py - spot[1]) < 0.04 for px, py in placed)
@@ -106,11 +122,11 @@ def plot_pareto(results: list[TaskResult], task: str, out: Path) -> Path | None:
             markerfacecolor="none", markersize=14, zorder=2, label="Pareto front")
     for m in models:
         ax.scatter([], [], color=colors[m], label=m)
-    ax.set_xlabel(label(lat) + " - lower is better")
+    ax.set_xlabel(label(xm) + " - lower is better")
     better = "higher" if q.higher_is_better else "lower"
     ax.set_ylabel(f"{label(q)} - {better} is better")
-    ax.set_title(f"{task}: quality vs latency" + (
-        " (bars: retention interval)" if any(bands) else ""))
+    ax.set_title(f"{task}: quality vs {axis}" + (
+        " (bars: intervals)" if any(bands) or any(xbands) else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, out)
@@ -209,9 +225,11 @@ def plot_all(results: list[TaskResult], out_dir: Path,
     """Write every plot of a run; returns {plot name: path} for the ones with data."""
     out: dict[str, Path] = {}
     for task in dict.fromkeys(str(r.info.get("task")) for r in results):
-        p = plot_pareto(results, task, out_dir / f"pareto_{_file(task)}.png")
-        if p:
-            out[f"pareto_{task}"] = p
+        for axis in FRONT_AXES:
+            suffix = "" if axis == "latency" else f"_{axis}"
+            p = plot_pareto(results, task, out_dir / f"pareto{suffix}_{_file(task)}.png", axis)
+            if p:
+                out[f"pareto{suffix}_{task}"] = p
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
     drew = [bar_panel(axes[0], results, "memory", "Peak memory", order),
             bar_panel(axes[1], results, "size", "Model size", order)]

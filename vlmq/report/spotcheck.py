@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vlmq.report.plots import variant_order
+from vlmq.report.view import variant_order
 from vlmq.results.schema import SampleRecord
 from vlmq.results.store import RunStore
 from vlmq.results.summary import is_baseline

@@ -119,18 +119,21 @@ def test_report_renders_offline_with_every_variant_and_task(report) -> None:
         assert sorted(shown) == sorted(r.info["variant"] for r in results
                                        if r.info["task"] == task)
         # one drawn marker per model x variant on the task's quality-vs-latency plot
-        points = page.count(f"#pareto-{i} .scatterlayer .trace .points path")
+        points = page.count(f"#pareto-latency-{i} .scatterlayer .trace .points path")
         assert points == len(shown)
+        assert page.count(f"#pareto-memory-{i} .scatterlayer .trace .points path") == len(shown)
+    # the decision opens the page: its first table starts on the first screen
+    assert page.page.locator("table.decision").first.bounding_box()["y"] < 900
     assert page.count("#memory .barlayer .point path") == 16  # 8 memory + 4 size x 2 models
     assert page.count("img[src^='data:image/png;base64,']") == page.count(".sample")
 
 
 def test_report_hover_names_variant_task_and_interval(report) -> None:
     page, _ = report
-    point = page.page.locator("#pareto-0 .scatterlayer .trace .points path").nth(1)
+    point = page.page.locator("#pareto-latency-0 .scatterlayer .trace .points path").nth(1)
     box = point.bounding_box()
     page.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    hover = page.page.locator("#pareto-0 .hoverlayer .hovertext")
+    hover = page.page.locator("#pareto-latency-0 .hoverlayer .hovertext")
     hover.wait_for()
     text = hover.text_content()
     assert "on caption" in text and "retention" in text and "threshold" in text

@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     h.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
 
+    _recommend_parser(sub)
     e = sub.add_parser("export", help="github-action-benchmark custom JSON from a run or JSON")
     e.add_argument("source", metavar="RUN_OR_JSON")
     e.add_argument("--out", required=True, metavar="FILE",
@@ -84,6 +85,25 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
     _synth_parser(sub)
     return p
+
+
+def _recommend_parser(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("recommend", help="name the variant to ship: passes every gate, meets "
+                       "every limit; exit 1 when none does",
+                       description="Judge every variant of a run against its gates and a "
+                       "budget. Without limits on the command line, the run's own --vlmq-budget "
+                       "is used. Exit 0 when a variant qualifies, 1 when none does.")
+    r.add_argument("run", metavar="RUN", help="run folder, pytest-benchmark JSON or saved id")
+    r.add_argument("--max-memory-mib", type=float, help="largest footprint allowed (MiB)")
+    r.add_argument("--max-latency-ratio", type=float,
+                   help="largest median latency / the baseline's on every task")
+    r.add_argument("--max-energy-ratio", type=float,
+                   help="largest energy per sample / the baseline's on every task")
+    r.add_argument("--tasks", help="comma-separated tasks that matter (default: all)")
+    r.add_argument("--models", help="comma-separated models to choose among (default: all)")
+    r.add_argument("--rank-by", choices=("memory", "latency", "energy"),
+                   help="what to minimise among the qualifying variants (default memory)")
+    r.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
 
 
 def _synth_parser(sub: argparse._SubParsersAction) -> None:
@@ -189,6 +209,8 @@ def _run(args: argparse.Namespace) -> int:
                                 depth_scale=args.depth_scale, seed=args.seed, dtype=args.dtype)
         print(json.dumps(facts))
         return 0
+    if args.command == "recommend":
+        return _recommend(args)
     if args.command == "history":
         from vlmq.report.compare import parse_thresholds
         from vlmq.report.history import write_history
@@ -206,6 +228,26 @@ def _run(args: argparse.Namespace) -> int:
     for path in write_benchmark_action(args.source, args.out, args.kind, args.storage):
         print(path)
     return 0
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    from vlmq.budget import Budget
+    from vlmq.report.compare import load_run, resolve
+    from vlmq.report.decision import decision_matrix
+    from vlmq.report.recommend import recommend, recommendation_text
+    from vlmq.report.view import RunView
+    from vlmq.results.store import read_run_config
+
+    path = resolve(args.run, args.storage)
+    config = read_run_config(path) if path.is_dir() else {}
+    given = {k: getattr(args, k) for k in ("max_memory_mib", "max_latency_ratio",
+                                           "max_energy_ratio", "tasks", "models", "rank_by")}
+    values = given if any(v is not None for v in given.values()) else config.get("budget") or {}
+    budget = Budget.from_mapping(values, "vlmq recommend")
+    results = [e.result for e in load_run(args.run, args.storage).entries.values() if e.result]
+    rec = recommend(decision_matrix(RunView.of(results, config)), budget)
+    print(recommendation_text(rec))
+    return 0 if rec.choice else 1
 
 
 def _merge(args: argparse.Namespace) -> int:

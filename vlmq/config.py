@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from vlmq.budget import Budget
 from vlmq.errors import VlmqError
 from vlmq.placement import DEVICE_MAPS, is_size
 from vlmq.shard import is_shard
@@ -130,6 +131,13 @@ class RunConfig:
         expected="significant, strict or point", valid=_one_of("significant", "strict", "point"),
         results=False,
     )
+    budget: dict[str, str] = _f(
+        {}, "deployment budget: max_memory_mib, max_latency_ratio, max_energy_ratio, tasks, "
+        "models, rank_by (memory, latency or energy); the run's summary then names the variant "
+        "that passes every gate and meets it (as `vlmq recommend` does)",
+        expected="KEY=VALUE, e.g. max_memory_mib=8192 or rank_by=latency", valid=_non_empty,
+        results=False,
+    )
     confidence: float = _f(0.95, "confidence of the retention intervals the gates judge",
                            expected="a confidence between 0.5 and 1, e.g. 0.95",
                            valid=lambda v: 0.5 <= v < 1)
@@ -194,6 +202,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             setattr(self, f.name, _checked(f, getattr(self, f.name), f.name))
+        Budget.from_mapping(self.budget)  # a misspelt key or a bad limit fails here
 
     @classmethod
     def help(cls) -> dict[str, str]:

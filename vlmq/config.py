@@ -20,8 +20,13 @@ import yaml
 from vlmq.budget import Budget
 from vlmq.errors import VlmqError
 from vlmq.placement import DEVICE_MAPS, is_size
+from vlmq.safe_yaml import load_yaml, shown
 from vlmq.shard import is_shard
 from vlmq.stats.sequential import AUTO
+
+# a run id names a folder and files inside it (the run lock, its .tmp files): well under the
+# 255-byte name limit of common filesystems
+MAX_RUN_ID = 128
 
 # Default retention thresholds by the bit width a variant stores its weights in.
 DEFAULT_THRESHOLDS_BY_BITS: dict[int, float] = {32: 0.99, 16: 0.99, 8: 0.97, 4: 0.90}
@@ -190,9 +195,11 @@ class RunConfig:
         expected="K/N with 1 <= K <= N, e.g. 2/4, or empty", valid=is_shard,
     )
     run_id: str = _f("", "run folder name under reports_dir; same id = resume; empty = new",
-                     expected="letters, digits, '.', '_' or '-' (empty = a new id)",
+                     expected=f"at most {MAX_RUN_ID} letters, digits, '.', '_' or '-' "
+                     "(empty = a new id)",
                      valid=lambda v: re.fullmatch(r"[A-Za-z0-9._-]*", v) is not None
-                     and v.strip(".") != "" or v == "", results=False)
+                     and v.strip(".") != "" and len(v) <= MAX_RUN_ID or v == "",
+                     results=False)
     reports_dir: str = _f("reports/runs", "where run folders are written",
                           expected="a folder path", valid=_non_empty, results=False)
     progress: bool = _f(True, "tqdm progress bars (always off when CI is set)", results=False)
@@ -220,11 +227,11 @@ class RunConfig:
         known = {f.name: f for f in dataclasses.fields(self)}
         out = dataclasses.replace(self)
         for key, value in values.items():
-            name = key.replace("-", "_")
+            name = str(key).replace("-", "_")
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
-                raise VlmqError(f"{source}: unknown setting {key!r}.{hint}")
+                raise VlmqError(f"{source}: unknown setting {shown(key)}.{hint}")
             where = source if named else f"{source}: {key}"
             setattr(out, name, _checked(known[name], value, where))
         return out
@@ -241,7 +248,7 @@ class RunConfig:
         if not p.is_file():
             raise VlmqError(f"config file {str(p)!r} does not exist")
         try:
-            data = yaml.safe_load(p.read_text()) or {}
+            data = load_yaml(p.read_text(), f"config file {str(p)!r}") or {}
         except yaml.YAMLError as exc:
             raise VlmqError(f"config file {str(p)!r} is not valid YAML: {exc}") from None
         if not isinstance(data, dict):
@@ -275,7 +282,7 @@ def _checked(f: dataclasses.Field, value: Any, where: str) -> Any:
         if isinstance(value, str):
             value = parse_pairs(value.split(), where)
         if not isinstance(value, dict):
-            raise VlmqError(f"{where}: {value!r} is not a mapping (expected {expected})")
+            raise VlmqError(f"{where}: {shown(value)} is not a mapping (expected {expected})")
         return {str(k): _one(meta["value_type"](), v, f"{where} {k}", meta, expected)
                 for k, v in value.items()}
     if isinstance(default, list):
@@ -293,10 +300,11 @@ def _one(like: Any, value: Any, where: str, meta: Any, expected: str) -> Any:
         return value.strip()
     converted = _convert(like, value)
     if converted is None:
-        raise VlmqError(f"{where}: {value!r} is not {_KIND[type(like)]} (expected {expected})")
+        raise VlmqError(f"{where}: {shown(value)} is not {_KIND[type(like)]} "
+                        f"(expected {expected})")
     if meta["valid"] is not None and not meta["valid"](converted):
         problem = "is out of range" if isinstance(converted, (int, float)) else "is not allowed"
-        raise VlmqError(f"{where}: {value!r} {problem} (expected {expected})")
+        raise VlmqError(f"{where}: {shown(value)} {problem} (expected {expected})")
     return converted
 
 
@@ -331,6 +339,6 @@ def parse_pairs(items: list[str], where: str) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise VlmqError(f"{where}: expected KEY=VALUE, got {item!r}")
+            raise VlmqError(f"{where}: expected KEY=VALUE, got {shown(item)}")
         out[key.strip()] = value.strip()
     return out

@@ -3,8 +3,9 @@ write a synthetic checkpoint.
 
 Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr),
 3 `compare` is incomplete: an entry of the reference is missing from a later run, no entry
-matches, or an input has no vlmq results (`--allow-missing` turns these into notes). A
-regression wins over incompleteness (exit 1).
+matches, or an input has no vlmq results (`--allow-missing` turns these into notes); or `merge`
+was given unfinished, repeated or too few shards (`--allow-incomplete`). A regression wins over
+incompleteness (exit 1).
 Imports torch only inside `synth` (the others read stored results only).
 """
 
@@ -14,10 +15,10 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any, TextIO
 
 from vlmq.errors import VlmqError
+from vlmq.results.atomic import write_atomic
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True, metavar="RUN_DIR", help="the merged run folder (new)")
     m.add_argument("--json", dest="json_out", metavar="FILE",
                    help="also write the merged run as one pytest-benchmark JSON")
+    m.add_argument("--allow-incomplete", action="store_true",
+                   help="merge unfinished shards, or shards that do not cover every part of "
+                   "the plan, and say so (exit 3 otherwise)")
 
     h = sub.add_parser("history", help="history.html: trends over saved runs, regressions "
                        "flagged by compare's rule", description="Draw every metric of every "
@@ -182,8 +186,8 @@ def _run(args: argparse.Namespace) -> int:
         for line in cmp.missing(runs):
             print(f"note: {line}")
         if args.json_out:
-            Path(args.json_out).write_text(json.dumps(cmp.to_json(rows, runs), indent=1,
-                                                      allow_nan=False))
+            write_atomic(args.json_out, json.dumps(cmp.to_json(rows, runs), indent=1,
+                                                   allow_nan=False), "the comparison")
         gaps = cmp.incomplete(runs)
         for line in gaps:
             print(f"{'note' if args.allow_missing else 'INCOMPLETE'}: {line}")
@@ -253,11 +257,19 @@ def _recommend(args: argparse.Namespace) -> int:
 def _merge(args: argparse.Namespace) -> int:
     from vlmq.report.build import build_report
     from vlmq.results.benchjson import benchmark_document
+    from vlmq.results.completeness import merge_gaps
     from vlmq.results.gates import gate_failures
     from vlmq.results.merge import merge_runs
+    from vlmq.results.store import RunStore
 
+    gaps = merge_gaps([RunStore.open(s) for s in args.runs])
+    if gaps and not args.allow_incomplete:
+        print(f"vlmq: merge refused, the shards are incomplete: {'; '.join(gaps)} (exit 3; "
+              "--allow-incomplete merges what there is)", file=sys.stderr)
+        return 3
     merged = merge_runs(args.runs, args.out)
-    print(f"merged {len(args.runs)} runs into {merged.root}")
+    print(f"merged {len(args.runs)} runs into {merged.root}"
+          + (f" INCOMPLETE (--allow-incomplete): {'; '.join(gaps)}" if gaps else ""))
     print(build_report(merged.root))
     results = merged.results()
     if args.json_out:
@@ -265,7 +277,7 @@ def _merge(args: argparse.Namespace) -> int:
                                  note=f"merged by vlmq merge from {', '.join(args.runs)}")
         doc["vlmq"] = {"run_id": merged.run_id, "run_dir": str(merged.root),
                        "merged_from": list(args.runs)}
-        Path(args.json_out).write_text(json.dumps(doc, indent=1, default=str))
+        write_atomic(args.json_out, json.dumps(doc, indent=1, default=str), "the merged JSON")
         print(f"wrote {args.json_out} ({len(doc['benchmarks'])} entries)")
     policy = str(merged.read_config().get("gate") or "significant")
     failures = [line for r in results for line in gate_failures(r, policy)]

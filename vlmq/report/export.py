@@ -15,6 +15,7 @@ from typing import Any
 
 from vlmq.errors import VlmqError
 from vlmq.report.compare import Entry, load_run
+from vlmq.results.atomic import write_atomic
 
 BIGGER, SMALLER = "customBiggerIsBetter", "customSmallerIsBetter"
 
@@ -69,8 +70,7 @@ def write_benchmark_action(source: str, out: str | Path, kind: str = "both",
     else:
         raise VlmqError(f"export kind must be bigger, smaller or both, not {kind!r}")
     for tool, path in targets.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(entries[tool], indent=1))
+        write_atomic(path, json.dumps(entries[tool], indent=1), f"the {tool} export")
     return list(targets.values())
 
 

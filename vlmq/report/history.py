@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 from vlmq.errors import VlmqError
 from vlmq.report.compare import BETTER, REGRESSION, Run, Threshold, compare, load_run
 from vlmq.report.page import esc, figure_div, num, page, sortable_table
+from vlmq.results.atomic import write_atomic
 from vlmq.results.schema import KINDS
 from vlmq.results.store import RunStore
 
@@ -331,6 +332,5 @@ def write_history(inputs: list[str], out: str | Path, overrides: dict[str, Thres
     history = load_history(inputs, storage)
     flags = judge_steps(history, overrides, alpha, seed)
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(history, flags), encoding="utf-8")
+    write_atomic(path, render(history, flags), "the history page")
     return path, history, flags

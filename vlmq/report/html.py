@@ -27,6 +27,7 @@ from vlmq.report.pick import label, primary
 from vlmq.report.plots import FRONT_AXES
 from vlmq.report.spotcheck import ImageLookup, collect, image_tag, output_rows, thumbnail
 from vlmq.report.view import Row, RunView
+from vlmq.results.atomic import write_atomic
 from vlmq.results.store import RunStore
 
 TABLE_KINDS = ("latency", "throughput", "memory", "size", "energy")
@@ -55,7 +56,7 @@ FILTER_JS = """
 def write_html_report(store: RunStore, image_lookup: ImageLookup | None = None,
                       view: RunView | None = None) -> Path:
     path = store.root / "report.html"
-    path.write_text(render(store, image_lookup, view), encoding="utf-8")
+    write_atomic(path, render(store, image_lookup, view), "the HTML report")
     return path
 
 

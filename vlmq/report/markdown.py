@@ -10,6 +10,7 @@ from vlmq.report.decision import decision_matrix
 from vlmq.report.matrix_render import matrix_markdown
 from vlmq.report.pick import label, primary
 from vlmq.report.view import Row, RunView
+from vlmq.results.atomic import write_atomic
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
 from vlmq.stats.gates import describe
@@ -70,7 +71,7 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path],
 
 def write_report(store: RunStore, plots: dict[str, Path], spotcheck: list[Path],
                  view: RunView | None = None) -> Path:
-    store.report_md.write_text(render(store, plots, spotcheck, view))
+    write_atomic(store.report_md, render(store, plots, spotcheck, view), "the report")
     return store.report_md
 
 
@@ -79,6 +80,9 @@ def _verdict(view: RunView) -> list[str]:
     failed = [w for w in gated if not w.passed]
     if not view.results:
         return ["**No task results were stored in this run.**", ""]
+    if not gated:
+        return ["**Nothing was gated in this run**: no variant was judged against a baseline "
+                "(only the baseline ran, or no result carries a retention threshold).", ""]
     line = f"**{len(gated) - len(failed)} of {len(gated)} gated variant x task results passed.**"
     if failed:
         line += " Failed: " + ", ".join(f"{w.model} / {w.variant} / {w.task}"

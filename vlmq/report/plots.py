@@ -17,6 +17,7 @@ from matplotlib.axes import Axes  # noqa: E402
 from vlmq.report.decision import footprint_metric  # noqa: E402
 from vlmq.report.pick import label, primary, value  # noqa: E402
 from vlmq.report.view import variant_order  # noqa: E402
+from vlmq.results.atomic import writing  # noqa: E402
 from vlmq.results.schema import Measurement, TaskResult  # noqa: E402
 from vlmq.results.summary import is_baseline  # noqa: E402
 
@@ -281,8 +282,10 @@ def _file(name: str) -> str:
 
 
 def _save(fig: plt.Figure, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    try:
+        with writing(out, "a plot") as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
     return out

@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 
+from vlmq.results.atomic import write_atomic, writing
 from vlmq.results.store import safe_name  # noqa: E402
 from vlmq.sensitivity import SensitivitySweep  # noqa: E402
 
@@ -47,9 +48,11 @@ def plot_sweep(sweep: SensitivitySweep, out: Path) -> Path:
                  fontsize=10)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    try:
+        with writing(out, "the sensitivity plot") as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
     return out
 
 
@@ -59,5 +62,5 @@ def write_sweep(sweep: SensitivitySweep, run_dir: str | Path) -> tuple[Path, Pat
     folder.mkdir(parents=True, exist_ok=True)
     stem = sweep_stem(sweep)
     data = folder / f"{stem}.json"
-    data.write_text(json.dumps(sweep.to_dict(), indent=2))
+    write_atomic(data, json.dumps(sweep.to_dict(), indent=2), "the sensitivity sweep")
     return data, plot_sweep(sweep, folder / f"{stem}.png")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmq.report.view import variant_order
+from vlmq.results.atomic import write_atomic, writing
 from vlmq.results.schema import SampleRecord
 from vlmq.results.store import RunStore
 from vlmq.results.summary import is_baseline
@@ -75,7 +76,7 @@ def write_spotcheck(store: RunStore, image_lookup: ImageLookup | None = None,
         return []
     images = {s["record"].sample_id: thumbnail(image_lookup, s["record"].sample_id)
               for g in groups for s in g["samples"]}
-    store.spotcheck_html.write_text(_html(store.run_id, groups, images))
+    write_atomic(store.spotcheck_html, _html(store.run_id, groups, images), "the spot-check page")
     _grid(groups, images, store.spotcheck_png)
     return [store.spotcheck_html, store.spotcheck_png]
 
@@ -175,8 +176,11 @@ def _grid(groups: list[dict[str, Any]], images: dict[str, Any], out: Path) -> No
         ax_txt.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=8, family="monospace")
         ax_txt.set_axis_off()
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        with writing(out, "the spot-check grid") as tmp:
+            fig.savefig(tmp, dpi=100, format="png")
+    finally:
+        plt.close(fig)
 
 
 def _short(text: str, width: int = 90) -> str:

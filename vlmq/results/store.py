@@ -34,7 +34,9 @@ import yaml
 
 from vlmq.config import RunConfig
 from vlmq.errors import VlmqError
+from vlmq.results.atomic import WriteError, sweep_tmp, write_atomic
 from vlmq.results.schema import SampleRecord, TaskResult
+from vlmq.safe_yaml import load_yaml
 
 # Settings that change what is measured or scored: resuming a run with any of them changed would
 # mix two experiments in one folder, so `check_resume` refuses it. Taken from RunConfig's field
@@ -64,8 +66,11 @@ class RunStore:
     def __init__(self, reports_dir: str | Path, run_id: str | None = None) -> None:
         self.run_id = safe_name(run_id) if run_id else new_run_id()
         self.root = Path(reports_dir) / self.run_id
+        refuse_outside(self.root, Path(reports_dir))
         self.resumed = self.root.is_dir()
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.resumed:
+            sweep_tmp(self.root)
 
     @classmethod
     def open(cls, run_dir: str | Path) -> RunStore:
@@ -102,7 +107,7 @@ class RunStore:
     def write_config(self, config: dict[str, Any]) -> Path:
         """Write the resolved config after `check_resume`."""
         self.check_resume(config)
-        _atomic_write(self.config_path, yaml.safe_dump(config, sort_keys=False))
+        write_atomic(self.config_path, yaml.safe_dump(config, sort_keys=False), "the run's config")
         return self.config_path
 
     def read_config(self) -> dict[str, Any]:
@@ -111,7 +116,7 @@ class RunStore:
 
     def write_machine(self, info: dict[str, Any]) -> Path:
         path = self.root / "machine.json"
-        _atomic_write(path, json.dumps(info, indent=2, default=str))
+        write_atomic(path, json.dumps(info, indent=2, default=str), "machine info")
         return path
 
     def read_machine(self) -> dict[str, Any]:
@@ -125,7 +130,7 @@ class RunStore:
 
     def write_subset(self, task: str, indices: list[int]) -> Path:
         path = self.subset_path(task)
-        _atomic_write(path, json.dumps([int(i) for i in indices]))
+        write_atomic(path, json.dumps([int(i) for i in indices]), f"the subset of {task}")
         return path
 
     def read_subset(self, task: str) -> list[int] | None:
@@ -147,16 +152,14 @@ class RunStore:
         path = self.records_path(model, variant, task)
         path.parent.mkdir(parents=True, exist_ok=True)
         _cut_torn_tail(path)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(lines)
-            f.flush()
-            os.fsync(f.fileno())
+        _append(path, lines, f"records of {model} {variant} {task}")
 
     def rewrite_records(self, model: str, variant: str, task: str,
                         records: Iterable[SampleRecord]) -> Path:
         """Replace a task's records at once (e.g. with per-sample scores added after scoring)."""
         path = self.records_path(model, variant, task)
-        _atomic_write(path, "".join(json.dumps(r.to_dict()) + "\n" for r in records))
+        write_atomic(path, "".join(json.dumps(r.to_dict()) + "\n" for r in records),
+                     f"the records of {model} {variant} {task}")
         return path
 
     def completed(self, model: str, variant: str, task: str) -> dict[str, SampleRecord]:
@@ -192,7 +195,8 @@ class RunStore:
     def write_result(self, result: TaskResult) -> Path:
         info = result.info
         path = self._result_base(info["model"], info["variant"], info["task"]).with_suffix(".json")
-        _atomic_write(path, json.dumps(result.to_extra_info(), indent=1))
+        write_atomic(path, json.dumps(result.to_extra_info(), indent=1),
+                     f"the result of {info['model']} {info['variant']} {info['task']}")
         return path
 
     def read_result(self, model: str, variant: str, task: str) -> TaskResult | None:
@@ -205,7 +209,8 @@ class RunStore:
 
     def mark_finished(self, model: str, variant: str, task: str) -> None:
         path = self._result_base(model, variant, task).with_suffix(".finished")
-        _atomic_write(path, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+        write_atomic(path, time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()),
+                     f"the finished mark of {model} {variant} {task}")
 
     def finished_at(self, model: str, variant: str, task: str) -> str:
         """When a finished task was marked finished (UTC, ISO 8601)."""
@@ -236,11 +241,7 @@ class RunStore:
     def write_skip(self, model: str, variant: str, task: str | None, reason: str) -> None:
         """Record that a variant (task None) or one task could not run here, and why."""
         entry = {"model": model, "variant": variant, "task": task, "reason": reason}
-        path = self.root / "skipped.jsonl"
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        _append(self.root / "skipped.jsonl", json.dumps(entry) + "\n", "a skip")
 
     def skips(self) -> list[dict[str, Any]]:
         """Recorded skips, one per (model, variant, task), the latest reason winning."""
@@ -263,7 +264,7 @@ class RunStore:
 
     def write_structure(self, model: str, variant: str, text: str) -> Path:
         path = self.structure_path(model, variant)
-        _atomic_write(path, text)
+        write_atomic(path, text, f"the structure of {model} {variant}")
         return path
 
     @property
@@ -296,6 +297,23 @@ class RunStore:
         return self.root / "report.md"
 
 
+def refuse_outside(root: Path, reports_dir: Path) -> None:
+    """A one-line VlmqError when the run folder, or anything under it, is a link that resolves
+    outside the reports dir: every artefact would be written there, out of sight."""
+    top = reports_dir.resolve()
+    if root.is_symlink() and not root.resolve().is_relative_to(top):
+        raise VlmqError(f"run folder {str(root)!r} is a link to {str(root.resolve())!r}, outside "
+                        f"the reports dir {str(top)!r}; remove the link or use another run id")
+    if not root.is_dir():
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(top):
+                raise VlmqError(f"{str(path)!r} in run folder {str(root)!r} is a link to "
+                                f"{str(path.resolve())!r}, outside the reports dir; remove it")
+
+
 def check_writable_dir(path: Path, setting: str) -> None:
     """A one-line VlmqError unless `path` is a folder we can write, or can be created."""
     probe = Path(path).absolute()
@@ -312,7 +330,7 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise VlmqError(f"{path} is unreadable ({first}); fix or delete it, or start a new "
@@ -330,15 +348,17 @@ def _load_result(path: Path) -> TaskResult:
         raise VlmqError(f"{path}: not a task result ({exc}); delete it to recompute") from None
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _append(path: Path, lines: str, what: str) -> None:
+    """Append and fsync; a full disk leaves at most a torn last line (cut off by the next
+    append, skipped on read) and is one WriteError line."""
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(lines)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        raise WriteError(f"could not append {what} to {path}: "
+                         f"{exc.strerror or type(exc).__name__}") from None
 
 
 def _cut_torn_tail(path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from vlmq.results.atomic import write_atomic, writing
 from vlmq.results.schema import KINDS, Measurement, TaskResult
 from vlmq.results.store import RunStore
 from vlmq.stats.gates import gate_fails
@@ -106,10 +107,11 @@ def write_summary(store: RunStore) -> tuple[Path, Path]:
     policy = store.read_config().get("gate", DEFAULT_POLICY)
     frame, units = summary_table(store.results(), policy)
     header = pd.MultiIndex.from_tuples([(c, units[c]) for c in frame.columns])
-    frame.set_axis(header, axis=1).to_csv(store.summary_csv, index=False)
+    with writing(store.summary_csv, "the summary table") as tmp:
+        frame.set_axis(header, axis=1).to_csv(tmp, index=False)
     rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
     doc = {"run_id": store.run_id, "units": units, "rows": rows}
-    store.summary_json.write_text(json.dumps(doc, indent=1))
+    write_atomic(store.summary_json, json.dumps(doc, indent=1), "the summary")
     return store.summary_json, store.summary_csv
 
 

@@ -16,3 +16,6 @@ if ! command -v chromium >/dev/null; then
 fi
 python -m pip install -q -r requirements.txt
 python -m pip install -q --no-deps -e .
+# per-machine one-time work of the quantization backends (optimum-quanto's C++ extension
+# build, about 28 s on 2 cores), here rather than inside the first benchmark that needs it
+python -m vlmq.variants.prepare

@@ -174,6 +174,7 @@ class _ClosedPipeSafe:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "compare":
         from vlmq.report import compare as cmp
+        from vlmq.report import interfered
 
         if len(args.runs) < 2:
             raise VlmqError("compare needs at least two runs (reference first)")
@@ -183,7 +184,7 @@ def _run(args: argparse.Namespace) -> int:
                            history)
         shown = [r for r in rows if r.higher_is_better is not None] if args.only_judged else rows
         print(cmp.format_table(shown, runs))
-        for line in cmp.missing(runs):
+        for line in cmp.missing(runs) + interfered.notes(runs):
             print(f"note: {line}")
         if args.json_out:
             write_atomic(args.json_out, json.dumps(cmp.to_json(rows, runs), indent=1,

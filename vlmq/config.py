@@ -80,7 +80,8 @@ class RunConfig:
         "models to benchmark: embedded zoo names, hub ids or local folders",
         expected="one or more model names, hub ids or folders", valid=_non_empty, results=False,
     )
-    variants: list[str] = _f([], "quantization variants to run; empty = every registered one",
+    variants: list[str] = _f([], "quantization variants to run; empty = one per backend and "
+                             "precision (the recipes flagged by_default)",
                              expected="variant names, e.g. fp32,int8,nf4", valid=_non_empty,
                              results=False)
     tasks: list[str] = _f([], "tasks to run; empty = every task each model can do",

@@ -117,7 +117,6 @@ class _Loop:
         self.pipeline: InputPipeline | None = None
         self._first: Round | None = None  # the first batch, kept while warm-up rounds use it
         self._due: Round | None = None
-
     def feed(self) -> Round | None:
         """Untimed: records of the last round out, the next batch in (on the device)."""
         self.flush()
@@ -160,7 +159,7 @@ class _Loop:
         if round_.call is not None:
             out = self.loaded.adapter.finish(self.loaded.model, self.loaded.processor,
                                              round_.inputs, round_.call)
-            recs += _records(self.task, round_.batch, out)
+            recs += _records(self.task, round_.batch, out, round_.call.cpu_s)
         self.emit(recs)
         for rec in recs:
             self.done[rec.sample_id] = rec
@@ -182,7 +181,8 @@ class _Loop:
         return self._first
 
 
-def _records(task: Task, batch: Prepared, out: Any) -> list[SampleRecord]:
+def _records(task: Task, batch: Prepared, out: Any, cpu_s: float | None
+             ) -> list[SampleRecord]:
     """One record per sample; batch-wide timings are split evenly into per-sample shares, and
     the per-step decode times are kept once, on the batch's first record."""
     n = len(batch.indices)
@@ -200,5 +200,6 @@ def _records(task: Task, batch: Prepared, out: Any) -> list[SampleRecord]:
             prompt=batch.prompts[k] or None, prediction=pred, references=references(task, row),
             latency_s=out.total_s / n, new_tokens=new_tokens, prefill_s=prefill,
             prepare_s=batch.prepare_s / n, input_wait_s=batch.wait_s / n, token_times_s=steps,
+            cpu_s=None if cpu_s is None else cpu_s / n,
         ))
     return recs

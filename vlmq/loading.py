@@ -121,6 +121,8 @@ class LoadedModel:
     footprint_bytes: int
     disk_bytes: int | None
     disk_note: str = ""
+    load_cpu_s: float | None = None  # process CPU time over the same region as load_time_s
+    machine_setup_s: float = 0.0  # the variant's per-machine one-time work at this load
     notes: dict[str, str] = field(default_factory=dict)
     bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
     placement: Placement | None = None  # owns a disk-offload folder when spread
@@ -130,6 +132,7 @@ class LoadedModel:
     # per call through `timed_call`, in order: its wall time (the first, the warm-up, absorbs
     # compilation) and its input tokens (the prefill's work)
     call_times_s: list[float] = field(default_factory=list)
+    call_cpu_s: list[float | None] = field(default_factory=list)  # process CPU time per call
     prompt_tokens: list[int] = field(default_factory=list)
 
     def timed_call(self, inputs: Any, max_new_tokens: int) -> ModelCall:
@@ -137,6 +140,7 @@ class LoadedModel:
         the evaluation loop's only timed region."""
         call = self.adapter.timed_call(self.model, inputs, max_new_tokens, self.generate_options)
         self.call_times_s.append(call.seconds)
+        self.call_cpu_s.append(call.cpu_s)
         self.prompt_tokens.append(self.adapter.input_tokens(inputs))
         return call
 
@@ -243,7 +247,10 @@ def load_variant(
         raise UnavailableError(f"variant {variant_id!r} quantizes after loading, so it cannot be "
                                f"spread over devices with a device map; run it without "
                                f"--vlmq-device-map")
-    start = time.perf_counter()
+    setup_start = time.perf_counter()
+    variant.prepare_machine(device_type(dev))
+    machine_setup = time.perf_counter() - setup_start
+    start, cpu_start = time.perf_counter(), time.process_time()
     kwargs = variant.load_kwargs(parts, settings, device_type(dev))
     try:
         loaded = cls.from_pretrained(
@@ -265,7 +272,7 @@ def load_variant(
     variant.post_load(loaded, parts, settings, device_type(dev))
     if dev.startswith("cuda"):
         torch.cuda.synchronize(dev)
-    load_time = time.perf_counter() - start
+    load_time, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     processor = adapter.load_processor(source)
 
     counts = count_linears(loaded, parts)
@@ -286,7 +293,8 @@ def load_variant(
         name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
         model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
         parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
-        footprint_bytes=model_bytes(loaded), disk_bytes=disk, disk_note=disk_note,
+        load_cpu_s=load_cpu, machine_setup_s=machine_setup, footprint_bytes=model_bytes(loaded),
+        disk_bytes=disk, disk_note=disk_note,
         bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
     )
 

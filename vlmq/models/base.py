@@ -44,6 +44,9 @@ class ModelCall:
     output: Any
     seconds: float  # synchronized wall time of the model's own work
     token_times_s: list[float] = field(default_factory=list)  # generative: per decoding step
+    # process CPU time over the same region (all threads): with `seconds` it tells a call that
+    # waited for cores another process held (vlmq.measure.interference)
+    cpu_s: float | None = None
 
 
 class ModelAdapter(ABC):
@@ -142,11 +145,13 @@ class ModelAdapter(ABC):
         steps = StepTimer(device)
         with torch.inference_mode():
             synchronize(device)
+            cpu_start = time.process_time()
             steps.start = time.perf_counter()
             output = self.call(model, inputs, max_new_tokens, steps, options)
             synchronize(device)
         seconds = time.perf_counter() - steps.start
-        return ModelCall(output, seconds, [t - steps.start for t in steps.times])
+        cpu_s = time.process_time() - cpu_start
+        return ModelCall(output, seconds, [t - steps.start for t in steps.times], cpu_s)
 
     def run_batch(self, model: Any, processor: Any, images: list[Any], prompts: list[str],
                   max_new_tokens: int, options: dict[str, Any] | None = None

@@ -63,6 +63,8 @@ Reference entries missing from a later run, runs sharing no entry, and inputs wi
 results make the comparison incomplete (`incomplete`; the CLI exits 3 unless
 --allow-missing).
 The same rules flag improvements as "better".
+Rounds, entries and single-shot figures that another process slowed down are treated as
+vlmq.report.interfered says: left out, or shown as "interfered" instead of judged.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ from scipy.stats import mannwhitneyu, norm
 from scipy.stats import t as student_t
 
 from vlmq.errors import VlmqError
+from vlmq.report import interfered
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
 
@@ -126,9 +129,12 @@ class Entry:
     stats: dict[str, Any] | None = None
 
     def rounds(self) -> list[float]:
+        """The timed rounds, without those another process slowed down (unless most were)."""
         if self.stats and self.stats.get("data"):
-            return [float(x) for x in self.stats["data"]]
-        return list(self.result.rounds_s) if self.result else []
+            rounds = [float(x) for x in self.stats["data"]]
+        else:
+            rounds = list(self.result.rounds_s) if self.result else []
+        return interfered.clean_rounds(self, rounds)
 
 
 @dataclass
@@ -416,6 +422,7 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
     overrides = overrides or {}
     history = history or []
     ref_run = runs[0]
+    largest = interfered.largest_slowdown(runs + history)
     # tests[j][key]: the tests of run j+1 against the reference, Holm-corrected per run
     tests: list[dict[tuple[str, ...], dict[str, SigTest]]] = []
     pasts: dict[tuple[tuple[str, ...], str], list[float]] = {}
@@ -458,6 +465,10 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
                 verdict = judge(pair, judged, alpha)
                 if verdict.verdict == NON_FINITE and _gated(row.metric, ref, entry):
                     verdict = Judgement(REGRESSION, "gated metric: " + verdict.test)
+                elif verdict.verdict != NON_FINITE:
+                    verdict = interfered.judgement(
+                        pair, ref, entry, (ref_run.label, runs[j + 1].label), largest,
+                        bool(history)) or verdict
                 row.judgements.append(verdict)
             rows.append(row)
     return rows

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from vlmq.measure.interference import clean, detect, single_interfered
 from vlmq.measure.latency import LatencyStats
+from vlmq.results.figures import FIRST_CALL, LOAD, put
 from vlmq.results.schema import SampleRecord, TaskResult
 
 MIB = 1024 * 1024
@@ -29,6 +31,7 @@ class BatchTiming:
     prepare_s: float | None  # decoding + preprocessing (None on records older than the field)
     wait_s: float | None  # how long the model waited for the batch
     token_times_s: list[float] | None  # per decoding step, from the call's start
+    cpu_s: float | None = None  # process CPU time of the model call (None on older records)
 
 
 def batch_timings(records: list[SampleRecord]) -> list[BatchTiming]:
@@ -45,8 +48,17 @@ def batch_timings(records: list[SampleRecord]) -> list[BatchTiming]:
             model_s=sum(r.latency_s for r in recs), prefill_s=recs[0].prefill_s,
             samples=len(recs), tokens=sum(r.new_tokens or 0 for r in recs),
             prepare_s=_total(r.prepare_s for r in recs),
-            wait_s=_total(r.input_wait_s for r in recs), token_times_s=steps))
+            wait_s=_total(r.input_wait_s for r in recs), token_times_s=steps,
+            cpu_s=_total(r.cpu_s for r in recs)))
     return out
+
+
+def timed_batches(result: TaskResult, records: list[SampleRecord]) -> list[BatchTiming]:
+    """The batches the timing figures use: without the interfered ones that `add_speed`
+    flagged in info["interference"] (unless most were)."""
+    batches = batch_timings(records)
+    flags = (result.info.get("interference") or {}).get("interfered") or []
+    return clean(batches, flags) if len(flags) == len(batches) else batches
 
 
 def _total(shares: Any) -> float | None:
@@ -54,59 +66,66 @@ def _total(shares: Any) -> float | None:
     return None if any(x is None for x in shares) else sum(shares)
 
 
-def _add_percentiles(result: TaskResult, prefix: str, seconds: list[float], unit: str,
+def _add_percentiles(result: TaskResult, prefix: str, seconds: list[float],
                      names: tuple[str, ...] = ("p50", "p90", "p99")) -> None:
     stats = LatencyStats.from_seconds(seconds)
     for name in names:
-        result.add(f"{prefix}_{name}_ms", getattr(stats, f"{name}_ms"), unit, False, "latency")
+        put(result, f"{prefix}_{name}_ms", getattr(stats, f"{name}_ms"))
 
 
 def add_speed(result: TaskResult, records: list[SampleRecord]) -> None:
     """The model's own latency per batch (what gates and compare judge), throughput, end-to-end
     latency (preprocessing + model), input wait, time to first token and time per output token.
+
+    Every figure but `rounds_s` leaves out the batches another process slowed down
+    (vlmq.measure.interference), unless most were; info["interference"] says how many.
     """
     batches = batch_timings(records)
     if not batches:
         result.notes["latency"] = "no sample was timed"
         return
     result.rounds_s = [b.model_s for b in batches]
-    _add_percentiles(result, "latency", result.rounds_s, "ms/batch",
+    found = detect(result.rounds_s, [b.cpu_s for b in batches],
+                   int(result.info.get("threads") or 1), str(result.info.get("device", "cpu")))
+    result.info["interference"] = found.to_dict()
+    if found.count:
+        result.notes["interference"] = found.note + (
+            "; most were, so the figures include them and describe a busy machine"
+            if found.mostly else "; the latency figures leave them out")
+    batches = clean(batches, found.interfered)
+    _add_percentiles(result, "latency", [b.model_s for b in batches],
                      ("p50", "p90", "p95", "p99", "mean", "std"))
-    total_s = sum(result.rounds_s)
+    total_s = sum(b.model_s for b in batches)
     samples = sum(b.samples for b in batches)
     tokens = sum(b.tokens for b in batches)
-    result.add("throughput_samples_per_s", samples / total_s, "samples/s", True, "throughput")
+    put(result, "throughput_samples_per_s", samples / total_s)
     if all(b.prepare_s is not None for b in batches):
         # end to end = the batch's preprocessing + its model call (overlapped or not, this is
         # what one batch costs from files to outputs)
         e2e = [b.model_s + b.prepare_s for b in batches]
-        result.add("e2e_latency_p50_ms", 1000 * statistics.median(e2e), "ms/batch", False,
-                   "time")
-        result.add("e2e_latency_mean_ms", 1000 * statistics.fmean(e2e), "ms/batch", False,
-                   "time")
-        result.add("input_wait_mean_ms", 1000 * statistics.fmean(b.wait_s for b in batches),
-                   "ms/batch", False, "time")
+        put(result, "e2e_latency_p50_ms", 1000 * statistics.median(e2e))
+        put(result, "e2e_latency_mean_ms", 1000 * statistics.fmean(e2e))
+        put(result, "input_wait_mean_ms", 1000 * statistics.fmean(b.wait_s for b in batches))
         result.notes["latency"] = (
             "latency_* and throughput: the model's own call (forward or generate on inputs "
             "already preprocessed and on the device; synchronize + perf_counter). e2e_latency: "
             "preprocessing + model per batch. input_wait: time the model waited for its input")
     prefills = [b.prefill_s for b in batches if b.prefill_s is not None]
     if tokens and prefills:
-        result.add("throughput_tokens_per_s", tokens / total_s, "tokens/s", True, "throughput")
+        put(result, "throughput_tokens_per_s", tokens / total_s)
         # the median: one slow batch (allocator growth, a clock change) must not move it
-        result.add("ttft_ms", 1000 * statistics.median(prefills), "ms", False, "latency")
-        _add_percentiles(result, "ttft", prefills, "ms")
+        put(result, "ttft_ms", 1000 * statistics.median(prefills))
+        _add_percentiles(result, "ttft", prefills)
         steps = [b - a for batch in batches if batch.token_times_s
                  for a, b in pairwise(batch.token_times_s)]
         if steps:
             # one decoding step produces one token for every sample of the batch
-            _add_percentiles(result, "tpot", steps, "ms/token")
+            _add_percentiles(result, "tpot", steps)
         # decode = every token after the first of each sample, over the time after prefill
         decode_tokens = sum(b.tokens - b.samples for b in batches if b.prefill_s is not None)
         decode_s = sum(b.model_s - b.prefill_s for b in batches if b.prefill_s is not None)
         if decode_s > 0 and decode_tokens > 0:
-            result.add("decode_tokens_per_s", decode_tokens / decode_s, "tokens/s", True,
-                       "throughput")
+            put(result, "decode_tokens_per_s", decode_tokens / decode_s)
 
 
 def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
@@ -124,32 +143,32 @@ def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
     if memory is not None and memory.peak_bytes is not None:
         result.notes["peak_memory"] = memory.method + (f"; {memory.note}" if memory.note else "")
         if memory.method == "cuda-max-allocated":
-            result.add("model_peak_memory_mib", memory.peak_bytes / MIB, "MiB", False, "memory")
-            result.add("peak_reserved_mib", memory.reserved_bytes / MIB, "MiB", False, "memory")
+            put(result, "model_peak_memory_mib", memory.peak_bytes / MIB)
+            put(result, "peak_reserved_mib", memory.reserved_bytes / MIB)
             for name, m in (("device_process_mib", memory), ("load_device_process_mib", load)):
                 on_device = getattr(m, "device_process_bytes", None)
-                result.add(name, None if on_device is None else on_device / MIB, "MiB", False,
-                           "memory")
+                put(result, name, None if on_device is None else on_device / MIB)
         else:
             loaded_rss = _growth(load, "end_bytes")
             task_rss = _growth(memory, "peak_bytes")
             model = None if loaded_rss is None or task_rss is None else loaded_rss + task_rss
             # the model's figure first: reports show the first "peak" metric of a result
-            result.add("model_peak_memory_mib", None if model is None else model / MIB, "MiB",
-                       False, "memory")
-            result.add("process_peak_rss_mib", memory.peak_bytes / MIB, "MiB", False, "memory")
+            put(result, "model_peak_memory_mib", None if model is None else model / MIB)
+            put(result, "process_peak_rss_mib", memory.peak_bytes / MIB)
             result.notes["model_peak_memory"] = (
                 "RSS added by loading the model + RSS growth above the task's start level (the "
                 "input pipeline's few batches included); process_peak_rss: the whole process")
     if load is not None and load.peak_bytes is not None and load.start_bytes is not None:
-        result.add("load_peak_memory_mib", (load.peak_bytes - load.start_bytes) / MIB, "MiB",
-                   False, "memory")
-    result.add("footprint_mib", loaded.footprint_bytes / MIB, "MiB", False, "size")
+        put(result, "load_peak_memory_mib", (load.peak_bytes - load.start_bytes) / MIB)
+    put(result, "footprint_mib", loaded.footprint_bytes / MIB)
     disk = loaded.disk_bytes
-    result.add("disk_mib", None if disk is None else disk / MIB, "MiB", False, "size")
+    put(result, "disk_mib", None if disk is None else disk / MIB)
     if loaded.disk_note:
         result.notes["disk"] = loaded.disk_note
-    result.add("load_time_s", loaded.load_time_s, "s", False, "time")
+    put(result, "load_time_s", loaded.load_time_s)
+    put(result, "machine_setup_s", loaded.machine_setup_s)
+    result.info[LOAD] = single_interfered(
+        loaded.load_time_s, loaded.load_cpu_s, str(result.info.get("device", "cpu")))
 
 
 def _growth(memory: Any, field: str) -> int | None:
@@ -164,10 +183,9 @@ def add_energy(result: TaskResult, energy: Any, samples: int) -> None:
     if energy is None or energy.wh is None:
         result.notes["energy"] = getattr(energy, "note", "") or "energy not measured"
         return
-    result.add("energy_wh_per_sample", energy.wh / samples, "Wh/sample", False, "energy")
+    put(result, "energy_wh_per_sample", energy.wh / samples)
     if energy.kg_co2eq is not None:
-        result.add("co2_kg_per_sample", energy.kg_co2eq / samples, "kgCO2eq/sample", False,
-                   "energy")
+        put(result, "co2_kg_per_sample", energy.kg_co2eq / samples)
     result.notes["energy"] = energy.source + (f"; {energy.note}" if energy.note else "")
 
 
@@ -183,15 +201,20 @@ def mark_synthetic(result: TaskResult) -> None:
     result.notes["quality"] = SYNTHETIC_NOTE
 
 
-def add_first_call(result: TaskResult, first_call_s: list[float], compiled: bool) -> None:
+def add_first_call(result: TaskResult, first_call_s: list[float], compiled: bool,
+                   first_call_cpu_s: list[float | None] | None = None) -> None:
     """The first model call of the task (its warm-up), and with compiled decoding what
-    compilation added to it: that call minus the median timed batch, kept out of the rounds."""
+    compilation added to it: that call minus the median timed batch, kept out of the rounds.
+    With its CPU time, info["first_call_interfered"] says whether another process slowed it."""
     if not first_call_s:
         return
-    result.add("first_call_s", first_call_s[0], "s", False, "time")
+    put(result, "first_call_s", first_call_s[0])
+    cpu = (first_call_cpu_s or [None])[0]
+    result.info[FIRST_CALL] = single_interfered(
+        first_call_s[0], cpu, str(result.info.get("device", "cpu")))
     if compiled and result.rounds_s:
         extra = max(0.0, first_call_s[0] - statistics.median(result.rounds_s))
-        result.add("compile_time_s", extra, "s", False, "time")
+        put(result, "compile_time_s", extra)
         result.notes["compile_time"] = ("first (warm-up) call minus the median timed batch; "
                                         "the timed rounds are all warm")
 
@@ -201,7 +224,7 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
     """Each generative entry's time per decode step and prefill next to the device's lower
     bounds (weights read / bandwidth; FLOPs / matmul peak), and efficiency = bound / measured."""
     result.info["hardware_limits"] = dict(limits)
-    batches = [b for b in batch_timings(records) if b.prefill_s is not None and b.tokens]
+    batches = [b for b in timed_batches(result, records) if b.prefill_s is not None and b.tokens]
     # a step decodes one token for every sample of the batch: the gaps between the step
     # timestamps, or (records without them) the batch's time after prefill over the tokens
     # each sample generated after the first
@@ -213,9 +236,9 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
     if steps and decode_bytes:
         measured = statistics.median(steps)
         bound = decode_bytes / limits["bandwidth_bytes_per_s"]
-        result.add("decode_step_ms", 1000 * measured, "ms/step", False, "latency")
-        result.add("decode_bound_ms", 1000 * bound, "ms/step", False, "limit")
-        result.add("decode_efficiency", bound / measured, "ratio", True, "limit")
+        put(result, "decode_step_ms", 1000 * measured)
+        put(result, "decode_bound_ms", 1000 * bound)
+        put(result, "decode_efficiency", bound / measured)
         result.notes["decode_bound"] = (
             f"{decode_bytes / MIB:.1f} MiB of language-model weights read per step at "
             f"{limits['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s (KV cache reads not counted)")
@@ -223,8 +246,8 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
     if prefills and prefill_flops:
         measured = statistics.median(prefills)
         bound = prefill_flops / limits["matmul_flops_per_s"]
-        result.add("prefill_bound_ms", 1000 * bound, "ms", False, "limit")
-        result.add("prefill_efficiency", bound / measured, "ratio", True, "limit")
+        put(result, "prefill_bound_ms", 1000 * bound)
+        put(result, "prefill_efficiency", bound / measured)
         result.notes["prefill_bound"] = (
             f"2 x parameters x prompt tokens = {prefill_flops / 1e9:.1f} GFLOP per batch at "
             f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s ({limits['matmul_dtype']} "

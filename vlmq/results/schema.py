@@ -57,6 +57,7 @@ class SampleRecord:
     # seconds from the model call's start to each decoding step's logits; kept once per batch,
     # on its first record (None on the others and on older records)
     token_times_s: list[float] | None = None
+    cpu_s: float | None = None  # its share of the process CPU time of its batch's model call
     scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

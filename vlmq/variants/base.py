@@ -26,7 +26,8 @@ the `vlmq.variants` group on first use; a pytest conftest can also add variants 
   per part by asking every registered recipe;
 - the storage it keeps outside parameters and buffers (`count_bytes`), which
   vlmq.measure.footprint adds to the model's bytes;
-- whether and how it saves (`save`).
+- whether and how it saves (`save`);
+- per-machine one-time work before its first call (`prepare_machine`).
 "Every variant" runs in a fixed order: bits descending (full precision down to 4 bits), then
 the order the recipes were registered in (vlmq's entry points first, by entry-point name).
 """
@@ -67,7 +68,9 @@ class Variant:
     # how bytes on disk are measured: save_pretrained (safetensors), torch.save (the state_dict,
     # for tensor subclasses safetensors cannot write) or "" (cannot be saved)
     save: str = "save_pretrained"
-    by_default: bool = True  # part of "every variant" when --vlmq-variants is empty
+    # in the main job's set (--vlmq-variants empty): one recipe per backend and precision, the
+    # seeds' included; `--vlmq-variants all` adds the others
+    by_default: bool = True
     description: str = ""
 
     # Qualified names ("package.module.Class") of the module classes this backend puts in
@@ -129,6 +132,12 @@ class Variant:
         """Call `add(tensor)` for every tensor this backend keeps on `module` outside its
         parameters and buffers (scales, quantization state); footprint counts each storage
         once. Tensor subclasses that flatten into inner tensors need nothing here."""
+
+    def prepare_machine(self, device_type: str) -> None:
+        """One-time work per machine the backend needs before its first call (building a C++
+        extension): scripts/setup.sh runs it (`python -m vlmq.variants.prepare`), and loading
+        runs it again outside load_time_s (a no-op once done), so no task's first call pays it.
+        """
 
     def model_unavailable_reason(self, config: Any) -> str | None:
         """Why this variant cannot load the checkpoint whose transformers config is `config`."""

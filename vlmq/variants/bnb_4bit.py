@@ -66,12 +66,13 @@ def _add_quant_state(state: Any, add: Any) -> None:
 
 
 _ALL = ("vision", "projector", "text")
-for _name, _qtype, _parts, _what in (
-    ("nf4", "nf4", _ALL, "every Linear but the head"),
-    ("fp4", "fp4", _ALL, "every Linear but the head"),
-    ("nf4-text", "nf4", ("text",), "the language model only"),
+# by default nf4 alone: one per backend and precision (fp4 and the text-only nf4 on request)
+for _name, _qtype, _parts, _what, _default in (
+    ("nf4", "nf4", _ALL, "every Linear but the head", True),
+    ("fp4", "fp4", _ALL, "every Linear but the head", False),
+    ("nf4-text", "nf4", ("text",), "the language model only", False),
 ):
     VARIANTS.add(_name, Bnb4bit(
         name=_name, bits=4, quantizes=_parts, quant_type=_qtype, packages=("bitsandbytes",),
-        description=f"bitsandbytes {_qtype.upper()} 4-bit on {_what}",
+        by_default=_default, description=f"bitsandbytes {_qtype.upper()} 4-bit on {_what}",
     ))

@@ -42,8 +42,11 @@ class TorchaoInt8(Variant):
 
 _ALL = ("vision", "projector", "text")
 # save_pretrained cannot write torchao's tensor subclasses: bytes on disk come from torch.save.
+# Not by default: torchao's int8 by default is dynamic-int8 on a CPU (the faster there), and
+# its float8 recipes on a GPU (one per backend and precision).
 VARIANTS.add("torchao-int8", TorchaoInt8(
     name="torchao-int8", bits=8, quantizes=_ALL, packages=("torchao",), save="torch.save",
+    by_default=False,
     description="torchao int8 weight-only quantization of every Linear but the head",
 ))
 VARIANTS.add("dynamic-int8", TorchaoInt8(

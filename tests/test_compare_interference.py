@@ -1,0 +1,86 @@
+"""compare and history on runs another process slowed down: an entry whose rounds were mostly
+interfered is named, not judged on speed; its quality still is; a single-shot figure counts
+only beyond the interference the runs recorded and never when its own measurement was hit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from report_fixtures import make_results, write_benchmark_json
+
+from vlmq.report.compare import REGRESSION, compare, load_run
+from vlmq.report.interfered import INTERFERED, notes
+from vlmq.results.schema import TaskResult
+
+VIT = "vit-tiny"
+
+
+def _entry(results: list[TaskResult], variant: str) -> TaskResult:
+    return next(r for r in results if r.info["model"] == VIT and r.info["variant"] == variant)
+
+
+def _interfere(r: TaskResult, rounds: list[int], factor: float) -> None:
+    """Stretch `rounds` of `r` by `factor`, with the CPU time they would have recorded."""
+    n = len(r.rounds_s)
+    utilization = [1.8] * n
+    for i in rounds:
+        r.rounds_s[i] *= factor
+        utilization[i] = 1.8 / factor
+    r.info["interference"] = {"interfered": [i in rounds for i in range(n)],
+                              "utilization": utilization, "reference": 1.8}
+    if 2 * len(rounds) > n:  # the figures then describe the busy machine
+        for name in ("latency_p50_ms", "latency_p95_ms", "energy_per_sample_j"):
+            r.metrics[name].value *= factor
+        r.metrics["throughput"].value /= factor
+
+
+def _verdicts(tmp_path: Any, a: list[TaskResult], b: list[TaskResult]) -> dict[tuple, str]:
+    pa = write_benchmark_json(tmp_path / "a.json", a)
+    pb = write_benchmark_json(tmp_path / "b.json", b)
+    rows = compare([load_run(str(pa)), load_run(str(pb))])
+    return {(r.entry, r.metric): r.judgements[0].verdict for r in rows}
+
+
+def test_a_mostly_interfered_entry_is_named_not_judged(tmp_path: Any) -> None:
+    a, b = make_results(1), make_results(2)
+    _interfere(_entry(b, "nf4"), list(range(6)), 3.0)
+    verdicts = _verdicts(tmp_path, a, b)
+    assert REGRESSION not in verdicts.values()
+    entry = f"{VIT}/nf4/classify"
+    assert verdicts[(entry, "latency_p50_ms")] == INTERFERED
+    assert verdicts[(entry, "energy_per_sample_j")] == INTERFERED
+    assert verdicts[(entry, "model_size_mb")] != INTERFERED  # a busy machine moves no size
+    lines = notes([load_run(str(tmp_path / "b.json"))])
+    assert len(lines) == 1 and entry in lines[0] and "6 of 8" in lines[0]
+
+
+def test_the_same_entry_degraded_still_fails_on_quality(tmp_path: Any) -> None:
+    a = make_results(1)
+    b = make_results(2, degrade=(VIT, "nf4", "top1", 0.0))
+    _interfere(_entry(b, "nf4"), list(range(6)), 3.0)
+    verdicts = _verdicts(tmp_path, a, b)
+    regressed = [k for k, v in verdicts.items() if v == REGRESSION]
+    assert regressed == [(f"{VIT}/nf4/classify", "top1")]
+
+
+def test_a_few_interfered_rounds_are_left_out_of_the_rounds_test(tmp_path: Any) -> None:
+    a, b = make_results(1), make_results(2)
+    _interfere(_entry(b, "int8"), [2, 5], 4.0)
+    verdicts = _verdicts(tmp_path, a, b)
+    assert REGRESSION not in verdicts.values()
+    assert verdicts[(f"{VIT}/int8/classify", "time:median")] != INTERFERED
+
+
+def test_single_shots_count_only_beyond_the_runs_interference(tmp_path: Any) -> None:
+    a, b = make_results(1), make_results(2)
+    _entry(b, "bf16").metrics["load_time_s"].value *= 3.0  # 9 s instead of 3
+    key = (f"{VIT}/bf16/classify", "load_time_s")
+    # nothing interfered anywhere: a tripled load time stands out of the other entries'
+    assert _verdicts(tmp_path, a, b)[key] == REGRESSION
+    # another entry's round was stretched 4x by a busy machine: 3x is within that
+    _interfere(_entry(b, "int8"), [1], 4.0)
+    assert _verdicts(tmp_path, a, b)[key] != REGRESSION
+    # the load itself interfered: never judged
+    _interfere(_entry(b, "int8"), [], 1.0)
+    _entry(b, "bf16").info["load_interfered"] = True
+    assert _verdicts(tmp_path, a, b)[key] == INTERFERED

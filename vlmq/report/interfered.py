@@ -1,0 +1,108 @@
+"""What `vlmq compare` does with measurements another process slowed down.
+
+Each entry records which of its timed rounds were interfered (vlmq.measure.interference,
+info["interference"]) and whether its single-shot measurements were (info keys named by
+vlmq.results.figures). Compare then:
+  - judges rounds without their interfered ones (unless most were);
+  - does not judge the speed, energy or times of an entry whose rounds were mostly interfered
+    on either side: verdict "interfered", saying where and how many;
+  - never judges a single-shot figure (first call, load time, compile time) whose one
+    measurement was interfered on either side;
+  - without history, judges a single-shot figure only when its change is beyond the largest
+    slowdown interference caused anywhere in the runs compared: one-off measurements have no
+    within-run spread, and a burst of load can stretch them by that much.
+Quality is judged as always: predictions do not depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from vlmq.measure.interference import slowdown as stretch
+from vlmq.results.figures import once_flag
+
+if TYPE_CHECKING:
+    from vlmq.report.compare import Entry, Judgement, Row, Run
+
+INTERFERED = "interfered"
+# what a busy machine moves; memory and size it does not
+TIMED_KINDS = ("latency", "throughput", "energy", "time")
+
+
+def _found(entry: Entry | None) -> dict[str, Any]:
+    if entry is None or entry.result is None:
+        return {}
+    return entry.result.info.get("interference") or {}
+
+
+def flags(entry: Entry) -> list[bool]:
+    return [bool(x) for x in _found(entry).get("interfered") or []]
+
+
+def mostly(entry: Entry | None) -> bool:
+    marks = flags(entry) if entry is not None else []
+    return 2 * sum(marks) > len(marks)
+
+
+def clean_rounds(entry: Entry, rounds: list[float]) -> list[float]:
+    """`rounds` (the entry's timed rounds, in order) without the interfered ones, unless most
+    were or the count does not match."""
+    marks = flags(entry)
+    if len(marks) != len(rounds) or mostly(entry):
+        return rounds
+    return [r for r, bad in zip(rounds, marks, strict=True) if not bad]
+
+
+def slowdown(entry: Entry) -> float:
+    """The largest factor by which interference stretched one of the entry's rounds."""
+    found = _found(entry)
+    utilization = found.get("utilization") or []
+    if len(utilization) != len(flags(entry)):
+        return 1.0
+    return stretch(utilization, flags(entry), found.get("reference"))
+
+
+def largest_slowdown(runs: list[Run]) -> float:
+    return max([slowdown(e) for run in runs for e in run.entries.values()], default=1.0)
+
+
+def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest: float,
+              history: bool) -> Judgement | None:
+    """The verdict interference imposes on `row` (values [reference, new]), or None to judge
+    it as usual."""
+    from vlmq.report.compare import NOISE, Judgement
+
+    if row.higher_is_better is None or row.kind not in TIMED_KINDS:
+        return None
+    busy = [f"{label} ({sum(flags(e))} of {len(flags(e))} rounds)"
+            for label, e in zip(labels, (ref, new), strict=True) if mostly(e)]
+    if busy:
+        return Judgement(INTERFERED, "most timed rounds interfered in " + ", ".join(busy))
+    key = once_flag(row.metric)
+    if not key:
+        return None
+    hit = [label for label, e in zip(labels, (ref, new), strict=True)
+           if e.result is not None and e.result.info.get(key)]
+    if hit:
+        return Judgement(INTERFERED, f"its one measurement was interfered in {', '.join(hit)}")
+    a, b = row.values
+    if history or a is None or b is None or a <= 0 or b <= 0:
+        return None
+    if max(a, b) / min(a, b) <= largest:
+        return Judgement(NOISE, f"single shot, within the x{largest:.2f} slowdown interference "
+                                f"caused in these runs")
+    return None
+
+
+def notes(runs: list[Run]) -> list[str]:
+    """One line per entry with interfered rounds, per run."""
+    out = []
+    for run in runs:
+        for e in run.entries.values():
+            marks = flags(e)
+            if any(marks):
+                what = "mostly interfered: its speed, energy and times not judged" if mostly(e) \
+                    else "left out of its timing"
+                out.append(f"{run.label}: {e.label}: {sum(marks)} of {len(marks)} timed rounds "
+                           f"interfered ({what})")
+    return out

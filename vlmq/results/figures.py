@@ -1,0 +1,147 @@
+"""Every measured figure vlmq writes: its unit, direction, kind, and the region it covers.
+
+One definition per figure, so that what a number measures is written once: `put` records a
+figure under its definition, and docs/measurement.md's table of regions is generated from
+these definitions (`python -m vlmq.results.figures docs/measurement.md` rewrites it; a test
+checks that the page matches). Quality metrics are defined by their tasks (vlmq.metrics).
+
+`once` marks single-shot figures (one measurement per entry, no within-run spread) by naming the
+info key that says whether that one measurement was interfered: compare judges them only far
+beyond the interference the runs recorded, never when interfered (vlmq.report.interfered).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from vlmq.results.schema import TaskResult
+
+# two phrases the regions below use, defined under the docs table
+TIMED, MODEL_CALL = "the timed calls", "the model call"
+LEGEND = {
+    MODEL_CALL: "forward or generate on inputs already preprocessed and on the device, "
+                "synchronized (CUDA synchronize + perf_counter around it)",
+    TIMED: "the task's model calls after its warm-up, less those another process slowed down "
+           "(all of them when most were; vlmq.measure.interference)",
+}
+# info keys: whether the one measurement of a single-shot figure was interfered
+FIRST_CALL, LOAD = "first_call_interfered", "load_interfered"
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    unit: str
+    higher_is_better: bool
+    kind: str
+    region: str  # what the number covers, for the docs table
+    once: str = ""  # single-shot: the info key flagging its one measurement as interfered
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+def _define(name: str, unit: str, higher_is_better: bool, kind: str, region: str,
+            once: str = "") -> None:
+    FIGURES[name] = Figure(name, unit, higher_is_better, kind, region, once)
+
+
+for _stat in ("p50", "p90", "p95", "p99", "mean", "std"):
+    _define(f"latency_{_stat}_ms", "ms/batch", False, "latency",
+            f"{_stat} of {MODEL_CALL}'s wall time, over {TIMED}")
+_define("throughput_samples_per_s", "samples/s", True, "throughput",
+        f"samples / summed wall time of {TIMED}")
+_define("throughput_tokens_per_s", "tokens/s", True, "throughput",
+        f"generated tokens / summed wall time of {TIMED}")
+_define("e2e_latency_p50_ms", "ms/batch", False, "time",
+        f"median of a batch's preprocessing + its model call, over {TIMED}")
+_define("e2e_latency_mean_ms", "ms/batch", False, "time",
+        f"mean of a batch's preprocessing + its model call, over {TIMED}")
+_define("input_wait_mean_ms", "ms/batch", False, "time",
+        f"mean time the model waited for its next batch, over {TIMED}")
+_define("ttft_ms", "ms", False, "latency",
+        f"median prefill (call start to the first logits) of {TIMED}")
+for _stat in ("p50", "p90", "p99"):
+    _define(f"ttft_{_stat}_ms", "ms", False, "latency", f"{_stat} prefill of {TIMED}")
+    _define(f"tpot_{_stat}_ms", "ms/token", False, "latency",
+            f"{_stat} gap between decoding steps of {TIMED}")
+_define("decode_tokens_per_s", "tokens/s", True, "throughput",
+        f"tokens after each sample's first / time after prefill, over {TIMED}")
+_define("energy_wh_per_sample", "Wh/sample", False, "energy",
+        "energy of the task pass (warm-up, timed calls and the records between them) / its "
+        "samples; loading and scoring outside")
+_define("co2_kg_per_sample", "kgCO2eq/sample", False, "energy",
+        "energy_wh_per_sample x the country's carbon intensity")
+_define("first_call_s", "s", False, "time",
+        "wall time of the task's first model call (its warm-up, on the first batch): "
+        "allocator growth, lazy kernel set-up and compilation land here", once=FIRST_CALL)
+_define("compile_time_s", "s", False, "time",
+        "compiled decoding only: first_call_s minus the median timed batch", once=FIRST_CALL)
+_define("load_time_s", "s", False, "time",
+        "from_pretrained + the variant's quantization (+ GPU synchronize); the processor, "
+        "checks and per-machine set-up outside", once=LOAD)
+_define("machine_setup_s", "s", False, "time",
+        "per-machine one-time work the variant needed at load (an extension build); 0 when "
+        "scripts/setup.sh did it", once=LOAD)
+_define("model_peak_memory_mib", "MiB", False, "memory",
+        "GPU: allocator's max allocated over the task pass (warm-up and timed calls, weights "
+        "included); CPU: RSS added by loading + RSS growth over the task pass")
+_define("peak_reserved_mib", "MiB", False, "memory",
+        "GPU: the caching allocator's max reserved over the task pass")
+_define("device_process_mib", "MiB", False, "memory",
+        "GPU: the process's device memory as NVML reports it after the task pass")
+_define("load_device_process_mib", "MiB", False, "memory",
+        "GPU: the process's device memory as NVML reports it after loading")
+_define("process_peak_rss_mib", "MiB", False, "memory",
+        "CPU: the whole process's peak RSS over the task pass")
+_define("load_peak_memory_mib", "MiB", False, "memory",
+        "peak memory added while loading, over the level before it")
+_define("footprint_mib", "MiB", False, "size",
+        "bytes of the loaded model's parameters, buffers and quantization state")
+_define("disk_mib", "MiB", False, "size", "bytes of the model saved by the variant's method")
+_define("decode_step_ms", "ms/step", False, "latency",
+        f"median time per decoding step of {TIMED}")
+_define("decode_bound_ms", "ms/step", False, "limit",
+        "language-model weight bytes / the device's measured bandwidth")
+_define("decode_efficiency", "ratio", True, "limit", "decode_bound_ms / decode_step_ms")
+_define("prefill_bound_ms", "ms", False, "limit",
+        "2 x parameters x prompt tokens / the device's measured matmul peak")
+_define("prefill_efficiency", "ratio", True, "limit", "prefill_bound_ms / median prefill")
+
+
+def put(result: TaskResult, name: str, value: float | None) -> None:
+    """Record `value` as the figure `name`, with its definition's unit, direction and kind."""
+    f = FIGURES[name]
+    result.add(name, value, f.unit, f.higher_is_better, f.kind)
+
+
+def once_flag(name: str) -> str:
+    """The info key flagging a single-shot figure's measurement as interfered; "" otherwise."""
+    return FIGURES[name].once if name in FIGURES else ""
+
+
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def regions_table() -> str:
+    """The docs table: one row per figure."""
+    lines = ["| figure | unit | kind | measured once | region it covers |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.unit} | {f.kind} | {'yes' if f.once else ''} | {f.region} |"
+              for f in FIGURES.values()]
+    lines += [""] + [f"*{term}*: {meaning}." for term, meaning in LEGEND.items()]
+    return "\n".join(lines)
+
+
+def with_table(page: str) -> str:
+    """`page` with the text between its START and END markers replaced by the table."""
+    head, _, rest = page.partition(START)
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}\n{regions_table()}\n{END}{tail}"
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1])
+    path.write_text(with_table(path.read_text()))

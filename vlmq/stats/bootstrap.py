@@ -32,6 +32,8 @@ import numpy as np
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
+from vlmq.stats.clusters import cluster_weights, clustered, leave_one_cluster_out
+
 METHOD = "paired bootstrap, BCa"
 
 # weights (B, n) -> (variant corpus values, baseline corpus values), each (B,)
@@ -56,6 +58,7 @@ class RetentionInterval:
     method: str
     resamples: int
     seed: int
+    clusters: int | None = None  # clusters resampled (None: samples were)
 
 
 def resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
@@ -75,15 +78,24 @@ def retention_array(value: np.ndarray, baseline: np.ndarray, higher_is_better: b
 
 def paired_retention(estimator: PairEstimator, n: int, higher_is_better: bool,
                      settings: BootstrapSettings, centre: float | None = None,
-                     method: str = METHOD) -> RetentionInterval:
+                     method: str = METHOD, clusters: np.ndarray | None = None,
+                     cluster_key: str = "cluster") -> RetentionInterval:
     """Retention (on all n samples) and its paired bootstrap interval.
 
     centre: the retention to report when the estimator only approximates the corpus metric; the
     bootstrap distribution is scaled by centre / (the estimator's own full-sample retention).
+    clusters: a cluster code per sample (`vlmq.stats.clusters.cluster_codes`); where given and
+    some samples share one, whole clusters are resampled (see vlmq/stats/clusters.py).
     """
     full_v, full_b = estimator(np.ones((1, n)))
     point = float(retention_array(full_v, full_b, higher_is_better)[0])
-    weights = resample_weights(n, settings.resamples, settings.seed)
+    groups = None
+    if clustered(clusters, n):
+        groups = int(clusters.max()) + 1
+        method = f"{method}; clustered by {cluster_key} ({groups} clusters)"
+        weights = cluster_weights(clusters, settings.resamples, settings.seed)
+    else:
+        weights = resample_weights(n, settings.resamples, settings.seed)
     boot = retention_array(*estimator(weights), higher_is_better)
     full = point
     if centre is not None and np.isfinite(point) and point != 0:
@@ -95,28 +107,34 @@ def paired_retention(estimator: PairEstimator, n: int, higher_is_better: bool,
     se = float(np.std(finite, ddof=1)) if len(finite) > 1 else 0.0
     if se == 0.0:  # identical predictions (or a constant metric): nothing varies
         return RetentionInterval(point, point, point, 0.0, n, settings.confidence, method,
-                                 settings.resamples, settings.seed)
-    jack = _jackknife(estimator, n, higher_is_better)
+                                 settings.resamples, settings.seed, groups)
+    jack = _jackknife(estimator, n, higher_is_better, clusters if groups else None)
     if centre is not None:
         jack = jack * (centre / full)
     low, high = _bca(boot, point, jack, settings.confidence)
     # small-sample expansion (Hesterberg's "expanded percentile"): a bootstrap spread is that of
-    # a mean over n, not n - 1, and z is not t; at n=128 this widens the interval by 1.4%
-    widen = student_t.ppf(1 - (1 - settings.confidence) / 2, n - 1) / \
-        norm.ppf(1 - (1 - settings.confidence) / 2) * np.sqrt(n / (n - 1))
+    # a mean over n (clusters, when clusters were drawn), not n - 1, and z is not t; at n=128
+    # this widens the interval by 1.4%
+    units = groups or n
+    widen = student_t.ppf(1 - (1 - settings.confidence) / 2, units - 1) / \
+        norm.ppf(1 - (1 - settings.confidence) / 2) * np.sqrt(units / (units - 1))
     low, high = point - (point - low) * widen, point + (high - point) * widen
     return RetentionInterval(point, low, high, se, n, settings.confidence, method,
-                             settings.resamples, settings.seed)
+                             settings.resamples, settings.seed, groups)
 
 
 def _jackknife(estimator: PairEstimator, n: int, higher_is_better: bool,
-               chunk: int = 256) -> np.ndarray:
-    """Leave-one-out retentions, a few hundred weight rows at a time (n x n would not fit for
-    whole splits)."""
+               clusters: np.ndarray | None = None, chunk: int = 256) -> np.ndarray:
+    """Leave-one-out retentions (one sample, or one whole cluster, out), a few hundred weight
+    rows at a time (n x n would not fit for whole splits)."""
+    units = n if clusters is None else int(clusters.max()) + 1
     out = []
-    for start in range(0, n, chunk):
-        rows = np.ones((min(chunk, n - start), n))
-        rows[np.arange(len(rows)), start + np.arange(len(rows))] = 0.0
+    for start in range(0, units, chunk):
+        if clusters is None:
+            rows = np.ones((min(chunk, n - start), n))
+            rows[np.arange(len(rows)), start + np.arange(len(rows))] = 0.0
+        else:
+            rows = leave_one_cluster_out(clusters, start, min(start + chunk, units))
         out.append(retention_array(*estimator(rows), higher_is_better))
     return np.concatenate(out)
 

@@ -11,7 +11,9 @@ that far under the threshold fails with probability `power` (0.8); that far abov
 
 Samples needed: the interval shrinks as 1/sqrt(n), so about n * (mdd / |retention - threshold|)^2
 samples make the observed gap detectable with that power. None when retention sits on the
-threshold (no finite n decides it) or the spread is zero.
+threshold (no finite n decides it) or the spread is zero. With clustered intervals (samples that
+share an image, vlmq/stats/clusters.py) se is the clustered spread, so both the drop and the
+count assume more samples come in clusters of the same size; `clusters` records how many.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def gate_record(interval: RetentionInterval, threshold: float) -> dict[str, Any]
         "samples_needed": (samples_needed(interval.n, mdd, interval.retention, threshold)
                            if v == "inconclusive" else None),
         "method": interval.method, "resamples": interval.resamples, "seed": interval.seed,
+        "clusters": interval.clusters,
     }
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from vlmq.metrics.base import MetricInfo, retention
 from vlmq.results.schema import TaskResult
 from vlmq.stats.bootstrap import METHOD, BootstrapSettings, PairEstimator, paired_retention
+from vlmq.stats.clusters import cluster_codes
 from vlmq.stats.corpus import CiderTables, bleu_stats, bleu_values, mean_values
 from vlmq.stats.gates import gate_record
 
@@ -58,11 +59,26 @@ def _estimator(info: MetricInfo, variant: TaskResult, baseline: TaskResult, pv: 
     return (lambda w: (mean_values(xv, w), mean_values(xb, w))), method
 
 
+def cluster_codes_of(variant: TaskResult, pv: list[int], clusters: Mapping[int, Any] | None
+                     ) -> np.ndarray | None:
+    """Cluster codes of the paired samples from {subset index: cluster id}; None when absent."""
+    index = variant.sample_stats.get("index")
+    if not clusters or index is None:
+        return None
+    ids = [clusters.get(index[k]) for k in pv]
+    return None if any(i is None for i in ids) else cluster_codes(ids)
+
+
 def result_gates(variant: TaskResult, baseline: TaskResult, metrics: Sequence[MetricInfo],
-                 thresholds: Mapping[str, float], settings: BootstrapSettings
+                 thresholds: Mapping[str, float], settings: BootstrapSettings,
+                 clusters: Mapping[int, Any] | None = None, cluster_key: str = "cluster"
                  ) -> dict[str, dict[str, Any]]:
-    """TaskResult.gates for every metric in `thresholds` that both results carry."""
+    """TaskResult.gates for every metric in `thresholds` that both results carry.
+
+    clusters: {subset index: cluster id} (e.g. the image id of each question) where the task's
+    dataset declares a grouping key; the intervals then resample whole clusters."""
     pv, pb = paired_positions(variant, baseline)
+    codes = cluster_codes_of(variant, pv, clusters)
     out: dict[str, dict[str, Any]] = {}
     for info in metrics:
         if info.name not in thresholds or len(pv) < 2:
@@ -77,6 +93,7 @@ def result_gates(variant: TaskResult, baseline: TaskResult, metrics: Sequence[Me
         centre = retention(mv.value, mb.value, info.higher_is_better) \
             if method != METHOD else None
         interval = paired_retention(estimator, len(pv), info.higher_is_better, settings,
-                                    centre=centre, method=method)
+                                    centre=centre, method=method, clusters=codes,
+                                    cluster_key=cluster_key)
         out[info.name] = gate_record(interval, thresholds[info.name])
     return out

@@ -195,6 +195,12 @@ def _run(args: argparse.Namespace) -> int:
         bad = [r for r in rows if r.regressed]
         for r in bad:
             print(f"REGRESSION: {r.entry} {r.metric}")
+        if history:
+            from vlmq.report.drift import drift_line, drifts
+
+            series = history + runs
+            for d in drifts(series):
+                print(drift_line(d, series))
         failed_closed = bool(gaps) and not args.allow_missing
         print(f"{len(bad)} regression(s) in {len(rows)} metric rows"
               + ("; comparison INCOMPLETE (exit 3; --allow-missing accepts it)"
@@ -218,15 +224,19 @@ def _run(args: argparse.Namespace) -> int:
         return _recommend(args)
     if args.command == "history":
         from vlmq.report.compare import parse_thresholds
-        from vlmq.report.history import write_history
+        from vlmq.report.history import CHANGE, write_history
 
         path, runs, flags = write_history(args.inputs, args.out,
                                           parse_thresholds(args.threshold), args.alpha,
                                           args.seed, args.storage)
         for f in flags:
-            print(f"{f.verdict}: {runs[f.run].run.label} {' / '.join(f.key)} {f.metric}")
+            moved = (f" level {f.before:.4g} -> {f.after:.4g}" + (
+                f" ({f.after / f.before - 1:+.1%})" if f.before else "")
+                if f.verdict == CHANGE else "")
+            print(f"{f.verdict}: {runs[f.run].run.label} {' / '.join(f.key)} {f.metric}{moved}")
         print(f"{path}: {len(runs)} runs, "
-              f"{sum(f.verdict == 'REGRESSION' for f in flags)} regression(s) flagged")
+              f"{sum(f.verdict == 'REGRESSION' for f in flags)} regression(s) flagged, "
+              f"{sum(f.verdict == CHANGE for f in flags)} change point(s)")
         return 0
     from vlmq.report.export import write_benchmark_action
 

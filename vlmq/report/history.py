@@ -8,9 +8,12 @@ the run folder's first finished task.
 
 Each run is judged against the run before it by `vlmq compare`'s own `compare()` (threshold
 AND significance, Holm-corrected per pair), so a point flagged here is exactly what
-`vlmq compare PREVIOUS THIS` reports as a regression. One line per model x variant x task x
-metric; the page has a selector for the metric and the variant, commit and machine on hover,
-and a table of the flagged points. Never imports torch.
+`vlmq compare PREVIOUS THIS` reports as a regression. Each series over all the runs is also
+searched for change points (`vlmq.report.drift`): a drift too slow for any one step is marked
+at the run where the level moved, with how much. One line per model x variant x task x metric;
+the page opens on what changed (the entries with a regression or a change point on the metric
+shown, and the baselines), every other line one click away; a selector for the metric and the
+variant, commit and machine on hover, and a table of the flagged points. Never imports torch.
 """
 
 from __future__ import annotations
@@ -26,29 +29,34 @@ import plotly.graph_objects as go
 
 from vlmq.errors import VlmqError
 from vlmq.report.compare import BETTER, REGRESSION, Run, Threshold, compare, load_run
+from vlmq.report.drift import TIME_METRIC, drifts, run_value
 from vlmq.report.page import esc, figure_div, num, page, sortable_table
 from vlmq.results.atomic import write_atomic
 from vlmq.results.schema import KINDS
 from vlmq.results.store import RunStore
+from vlmq.stats.changepoint import METHOD
 
-TIME_METRIC = "time:median"  # pytest-benchmark's median round, judged by compare too
+CHANGE = "CHANGE POINT"
 RUN_ID_TIME = re.compile(r"(\d{8}-\d{6})")
 SAVE_NAME = re.compile(r"(\d{4})_[0-9a-f]{7,40}_\d{8}_\d{6}$")
 
-# Shows the traces of the chosen metric and variant, and names the metric on the y axis.
+# Shows the traces of the chosen metric and variant (only what changed, and the baselines,
+# until "every entry" is ticked), and names the metric on the y axis.
 SELECT_JS = """
 (function () {
   var gd = document.getElementById("history"), m = document.getElementById("metric"),
-      v = document.getElementById("variant");
+      v = document.getElementById("variant"), all = document.getElementById("all");
   var update = function () {
     var vis = gd.data.map(function (t) {
-      return t.meta.metric === m.value && (v.value === "" || t.meta.variant === v.value);
+      return t.meta.metric === m.value && (v.value === "" || t.meta.variant === v.value)
+        && (all.checked || t.meta.focus.indexOf(m.value) >= 0);
     });
     Plotly.restyle(gd, {visible: vis});
     Plotly.relayout(gd, {"yaxis.title.text": m.options[m.selectedIndex].dataset.title});
   };
   m.addEventListener("change", update);
   v.addEventListener("change", update);
+  all.addEventListener("change", update);
 })();
 """
 
@@ -67,7 +75,8 @@ class SavedRun:
 
 @dataclass
 class Flag:
-    """A point `compare()` judged a regression (or better) against the run before it."""
+    """A point `compare()` judged a regression (or better) against the run before it, or the
+    first run of a new level (CHANGE: before and after are the levels, not the two values)."""
 
     run: int  # index into the history
     key: tuple[str, ...]
@@ -188,6 +197,12 @@ def judge_steps(history: list[SavedRun], overrides: dict[str, Threshold] | None 
     return flags
 
 
+def change_flags(history: list[SavedRun]) -> list[Flag]:
+    """A CHANGE flag at the first run of every new level of every entry x metric series."""
+    return [Flag(d.point.index, d.key, d.metric, CHANGE, METHOD, d.point.before, d.point.after)
+            for d in drifts([s.run for s in history])]
+
+
 def metrics_of(history: list[SavedRun]) -> dict[str, dict[str, Any]]:
     """Every judged metric seen: {name: {unit, higher_is_better, kind}}, quality first."""
     seen: dict[str, dict[str, Any]] = {}
@@ -203,18 +218,6 @@ def metrics_of(history: list[SavedRun]) -> dict[str, dict[str, Any]]:
     return dict(sorted(seen.items(), key=lambda kv: rank.get(kv[1]["kind"], len(KINDS))))
 
 
-def _value(saved: SavedRun, key: tuple[str, ...], metric: str) -> float | None:
-    e = saved.run.entries.get(key)
-    if e is None:
-        return None
-    if metric == TIME_METRIC:
-        v = (e.stats or {}).get("median")
-    else:
-        m = e.result.metrics.get(metric) if e.result else None
-        v = None if m is None else m.value
-    return None if v is None else float(v)
-
-
 def _name(key: tuple[str, ...]) -> str:
     return " / ".join(key)
 
@@ -224,42 +227,76 @@ def _variant(key: tuple[str, ...]) -> str:
 
 
 def first_metric(metrics: dict[str, dict[str, Any]], flags: list[Flag]) -> str:
-    """The metric shown first: the newest regression's, else the first (a quality metric)."""
-    bad = [f for f in flags if f.verdict == REGRESSION]
-    return max(bad, key=lambda f: f.run).metric if bad else next(iter(metrics))
+    """The metric shown first: the newest regression's, else the newest change point's, else
+    the first (a quality metric)."""
+    for verdict in (REGRESSION, CHANGE):
+        hits = [f for f in flags if f.verdict == verdict and f.metric in metrics]
+        if hits:
+            return max(hits, key=lambda f: f.run).metric
+    return next(iter(metrics))
+
+
+def focus(history: list[SavedRun], flags: list[Flag]) -> dict[tuple[str, ...], list[str]]:
+    """Per entry: the metrics it is shown on when the page opens. A baseline entry is shown on
+    every metric; another on the metrics where it regressed or its level moved."""
+    out: dict[tuple[str, ...], list[str]] = {}
+    for s in history:
+        for key, e in s.run.entries.items():
+            info = e.result.info if e.result else {}
+            if info.get("variant") is not None and info.get("variant") == info.get("baseline"):
+                out[key] = ["*"]
+    for f in flags:
+        if f.verdict in (REGRESSION, CHANGE) and out.get(f.key) != ["*"]:
+            out.setdefault(f.key, []).append(f.metric)
+    return out
 
 
 def history_figure(history: list[SavedRun], flags: list[Flag],
                    metrics: dict[str, dict[str, Any]], first: str) -> go.Figure:
     """A line per series x metric (only `first` visible), regressions marked."""
     keys = list(dict.fromkeys(k for s in history for k in s.run.entries))
-    verdicts = {(f.run, f.key, f.metric): f for f in flags}
+    verdicts = {(f.run, f.key, f.metric): f for f in flags if f.verdict != CHANGE}
+    changes = [f for f in flags if f.verdict == CHANGE]
+    shown = focus(history, flags)
     x = [s.when.isoformat() for s in history]
     fig = go.Figure()
     for metric, meta in metrics.items():
         for key in keys:
-            ys = [_value(s, key, metric) for s in history]
+            ys = [run_value(s.run, key, metric) for s in history]
             if all(y is None for y in ys):
                 continue
             notes = [_verdict_text(verdicts.get((i, key, metric)), i) for i in range(len(history))]
             custom = [[s.run.label, s.commit, s.machine, n] for s, n in zip(history, notes,
                                                                             strict=True)]
-            tag = {"metric": metric, "variant": _variant(key)}
+            on = metric in shown.get(key, []) or shown.get(key) == ["*"]
+            tag = {"metric": metric, "variant": _variant(key),
+                   "focus": [metric] if on else []}
             hover = (f"<b>{esc(_name(key))}</b><br>{esc(metric)} %{{y:.4g}} {esc(meta['unit'])}"
                      "<br>run %{customdata[0]} at %{x}<br>commit %{customdata[1]}"
                      "<br>machine %{customdata[2]}<br>%{customdata[3]}<extra></extra>")
             fig.add_trace(go.Scatter(
                 x=x, y=ys, customdata=custom, mode="lines+markers", name=_name(key),
-                meta=tag, visible=metric == first, hovertemplate=hover, connectgaps=False))
+                meta=tag, visible=metric == first and on, hovertemplate=hover,
+                connectgaps=False))
             bad = [i for i in range(len(history)) if (i, key, metric) in verdicts
                    and verdicts[(i, key, metric)].verdict == REGRESSION]
             if bad:
                 fig.add_trace(go.Scatter(
                     x=[x[i] for i in bad], y=[ys[i] for i in bad],
                     customdata=[custom[i] for i in bad], mode="markers",
-                    name=f"REGRESSION {_name(key)}", meta=tag, visible=metric == first,
+                    name=f"REGRESSION {_name(key)}", meta=tag, visible=metric == first and on,
                     marker={"symbol": "x", "size": 16, "color": "#d00000",
                             "line": {"width": 1, "color": "black"}}, hovertemplate=hover))
+            moved = [f for f in changes if f.key == key and f.metric == metric]
+            if moved:
+                fig.add_trace(go.Scatter(
+                    x=[x[f.run] for f in moved], y=[ys[f.run] for f in moved],
+                    mode="markers+text", text=[f"{f.after / f.before - 1:+.1%}" if f.before
+                                               else "moved" for f in moved],
+                    textposition="top center", name=f"{CHANGE} {_name(key)}", meta=tag,
+                    visible=metric == first and on, hoverinfo="skip",
+                    marker={"symbol": "diamond-open", "size": 18, "color": "#7b2cbf",
+                            "line": {"width": 2}}))
     fig.update_layout(height=560, margin={"t": 30, "r": 20}, hovermode="closest", showlegend=True,
                       xaxis_title="run time (UTC)", yaxis_title=_axis_title(first, metrics),
                       legend={"orientation": "h", "y": -0.25})
@@ -292,14 +329,18 @@ def render(history: list[SavedRun], flags: list[Flag]) -> str:
                       f"{esc(m)} ({esc(meta['kind'])})</option>" for m, meta in metrics.items())
     choose = "".join(f"<option value='{esc(v)}'>{esc(v)}</option>" for v in variants)
     regressions = [f for f in flags if f.verdict == REGRESSION]
+    moved = [f for f in flags if f.verdict == CHANGE]
     parts = [
         f"<h1>vlmq history: {len(history)} runs</h1>",
         f"<p><b>{len(regressions)} regression(s)</b> flagged, each run judged against the run "
         "before it by the rule of <code>vlmq compare</code> (beyond the metric's threshold and "
-        "significant). Red crosses mark them.</p>",
+        "significant); red crosses mark them. <b>"
+        f"{len(moved)} change point(s)</b> over the whole series (where a level moved, even by "
+        "steps too small to flag one at a time); purple diamonds mark the first run at the new "
+        "level, with how much it moved. Shown: the entries that changed, and the baselines.</p>",
         f"<p><label>metric <select id='metric'>{options}</select></label> "
         f"<label>variant <select id='variant'><option value=''>all variants</option>{choose}"
-        "</select></label></p>",
+        "</select></label> <label><input type='checkbox' id='all'> every entry</label></p>",
         figure_div(history_figure(history, flags, metrics, first), "history"),
         "<h2>Flagged changes</h2>", _flag_table(history, flags),
         "<h2>Runs</h2>", _run_table(history)]
@@ -308,13 +349,15 @@ def render(history: list[SavedRun], flags: list[Flag]) -> str:
 
 def _flag_table(history: list[SavedRun], flags: list[Flag]) -> str:
     if not flags:
-        return "<p>None: no metric changed beyond its threshold with significance.</p>"
+        return "<p>None: no metric changed beyond its threshold with significance, and no " \
+            "level moved.</p>"
+    css = {REGRESSION: "fail", CHANGE: "inconclusive"}
     rows = [[f"<td>{esc(history[f.run].run.label)}</td>", f"<td>{esc(_name(f.key))}</td>",
              f"<td>{esc(f.metric)}</td>", num(f.before), num(f.after),
-             f"<td class='{'fail' if f.verdict == REGRESSION else 'pass'}'>{esc(f.verdict)}</td>",
+             f"<td class='{css.get(f.verdict, 'pass')}'>{esc(f.verdict)}</td>",
              f"<td class='muted'>{esc(f.test)}</td>"] for f in flags]
-    return sortable_table(["run", "entry", "metric", "previous", "value", "verdict", "test"],
-                          rows, "flags")
+    return sortable_table(["run", "entry", "metric", "previous (level)", "value (level)",
+                           "verdict", "test"], rows, "flags")
 
 
 def _run_table(history: list[SavedRun]) -> str:
@@ -330,7 +373,7 @@ def write_history(inputs: list[str], out: str | Path, overrides: dict[str, Thres
                   storage: str | Path = ".benchmarks") -> tuple[Path, list[SavedRun], list[Flag]]:
     """Read, judge and write history.html; returns the path, the runs and the flags."""
     history = load_history(inputs, storage)
-    flags = judge_steps(history, overrides, alpha, seed)
+    flags = judge_steps(history, overrides, alpha, seed) + change_flags(history)
     path = Path(out)
     write_atomic(path, render(history, flags), "the history page")
     return path, history, flags

@@ -172,8 +172,11 @@ def test_report_tables_sort(report) -> None:
 def test_history_renders_offline_and_shows_the_regression_first(history) -> None:
     history.check_clean()
     assert history.page.input_value("#metric") == DEGRADED[3]
-    # 4 vit-tiny variants x 3 runs, plus one red cross on the degraded point
+    # opens on what changed: the degraded entry and the baseline x 3 runs, plus one red cross
+    assert history.count("#history .scatterlayer .trace .points path") == 2 * 3 + 1
+    history.page.check("#all")  # every entry: 4 vit-tiny variants x 3 runs, and the cross
     assert history.count("#history .scatterlayer .trace .points path") == 4 * 3 + 1
+    history.page.uncheck("#all")
     legend = history.page.locator("#history .legendtext").all_text_contents()
     assert f"REGRESSION {' / '.join(DEGRADED[:3])}" in legend
     flagged = history.page.locator("#flags tbody tr").all_inner_texts()
@@ -197,6 +200,8 @@ def test_history_metric_and_variant_selectors(history) -> None:
     page = history.page
     page.select_option("#metric", "cider")
     page.select_option("#variant", "")
+    assert history.count("#history .scatterlayer .trace .points path") == 3  # the baseline
+    page.check("#all")
     assert history.count("#history .scatterlayer .trace .points path") == 4 * 3
     assert "cider" in page.text_content("#history .g-ytitle")
     assert not any(t.startswith("REGRESSION")
@@ -207,6 +212,7 @@ def test_history_metric_and_variant_selectors(history) -> None:
         "HuggingFaceM4/tiny-llava / int8 / caption"]
     page.select_option("#metric", DEGRADED[3])
     assert history.count("#history .scatterlayer .trace .points path") == 3 + 1
+    page.uncheck("#all")
     history.check_clean()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 from PIL import Image
 from report_fixtures import make_results, write_benchmark_json, write_run
@@ -13,7 +14,6 @@ from vlmq.report.build import build_report
 from vlmq.report.export import BIGGER, SMALLER, benchmark_action_entries
 from vlmq.report.plots import pareto_front
 from vlmq.results.progress import progress, progress_enabled
-from vlmq.results.summary import read_summary_csv
 
 
 def lookup(sample_id: str) -> Image.Image:
@@ -28,17 +28,22 @@ def built(tmp_path_factory):
 
 def test_summary_has_every_metric_with_units(built) -> None:
     store, _ = built
-    frame = read_summary_csv(store.summary_csv)
+    frame = pd.read_csv(store.summary_csv)  # plain: one header row, numbers as float64
     assert len(frame) == 8
-    units = dict(frame.columns)
+    for column in ("latency_p50_ms", "cider", "cider_retention", "model_size_mb", "samples"):
+        assert frame[column].dtype in ("float64", "int64"), column
+    assert frame["cider"].dtype == "float64" and frame["latency_p50_ms"].dtype == "float64"
+    units = json.loads((store.root / "summary.units.json").read_text())["units"]
     assert units["latency_p50_ms"] == "ms/sample" and units["model_size_mb"] == "MB"
-    assert units["cider_retention"] == "ratio"
-    doc = json.loads(store.summary_json.read_text())
-    row = next(r for r in doc["rows"] if r["variant"] == "int8" and r["task"] == "caption")
+    assert units["cider_retention"] == "ratio" and set(units) == set(frame.columns)
+    plain = pd.read_json(store.summary_json)  # plain: a list of row records
+    assert len(plain) == 8 and plain["latency_p50_ms"].dtype == "float64"
+    rows = json.loads(store.summary_json.read_text())
+    row = next(r for r in rows if r["variant"] == "int8" and r["task"] == "caption")
     result = store.read_result("HuggingFaceM4/tiny-llava", "int8", "caption")
     assert row["cider"] == pytest.approx(result.metrics["cider"].value)
     assert row["passed"] is (result.retention["cider"] >= 0.9 and result.retention["bleu4"] >= 0.9)
-    base = next(r for r in doc["rows"] if r["variant"] == "fp32" and r["task"] == "caption")
+    base = next(r for r in rows if r["variant"] == "fp32" and r["task"] == "caption")
     assert base["baseline"] is True and base["passed"] is None
 
 

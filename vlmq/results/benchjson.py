@@ -16,6 +16,10 @@ from typing import Any
 from vlmq.results.schema import TaskResult
 
 BENCHMARK_FILE = "benchmarks/test_benchmark.py"
+# the params every entry carries, so `pytest-benchmark compare --group-by=param:KEY` works for
+# each of them on a whole JSON (it indexes every entry's params by KEY)
+PARAM_KEYS = ("model", "variant", "attn", "task")
+NOT_APPLICABLE = "-"
 
 
 def test_id(result: TaskResult) -> str:
@@ -37,6 +41,19 @@ def params_of(result: TaskResult) -> dict[str, str]:
                                                           info["variant"]),
             "attn": str(info.get("attn_implementation") or "sdpa"),
             "task": task[: -len("-full")] if task.endswith("-full") else task}
+
+
+def complete_params(benchmarks: list[dict[str, Any]]) -> None:
+    """Give every entry of a --benchmark-json document every key of PARAM_KEYS: entries that are
+    not one model x variant x task (the harness overhead, a sensitivity sweep) get the model
+    they name (a sweep's `vlmq_sweep_model`) and '-' for the rest, instead of no params at all."""
+    for bench in benchmarks:
+        params = dict(bench.get("params") or {})
+        if "vlmq_sweep_model" in params:
+            params.setdefault("model", params["vlmq_sweep_model"])
+        for key in PARAM_KEYS:
+            params.setdefault(key, NOT_APPLICABLE)
+        bench["params"] = params
 
 
 def benchmark_entry(result: TaskResult, nodeid: str | None = None, note: str = "") -> Any:

@@ -1,8 +1,9 @@
 """summary.json and summary.csv: one row per model x variant x task with every metric and its unit.
 
-CSV layout: two header rows, names then units (identity columns have unit '-'), so
-`pandas.read_csv(path, header=[0, 1])` gives (name, unit) columns. summary.json holds the same
-rows plus a {column: unit} map. Per quality metric with a gate there are two more columns,
+Both load with the plain readers: `pandas.read_csv("summary.csv")` (one header row, metric
+columns as float64) and `pandas.read_json("summary.json")` (a list of row records). The unit of
+every column is in the sidecar summary.units.json ({"run_id", "units": {column: unit}}; identity
+columns have unit '-'). Per quality metric with a gate there are two more columns,
 `<metric>_retention` (variant / baseline) and `<metric>_threshold` (its minimum), and where the
 run has retention intervals `<metric>_low`, `<metric>_high`, `<metric>_verdict` and
 `<metric>_samples_needed`; `passed` is True when no gated metric fails under the run's gate policy
@@ -103,21 +104,18 @@ def summary_table(results: list[TaskResult], policy: str = DEFAULT_POLICY
 
 
 def write_summary(store: RunStore) -> tuple[Path, Path]:
-    """Write summary.json and summary.csv of a run folder from its stored task results."""
+    """Write summary.json, summary.csv and summary.units.json of a run folder from its stored
+    task results."""
     policy = store.read_config().get("gate", DEFAULT_POLICY)
     frame, units = summary_table(store.results(), policy)
-    header = pd.MultiIndex.from_tuples([(c, units[c]) for c in frame.columns])
     with writing(store.summary_csv, "the summary table") as tmp:
-        frame.set_axis(header, axis=1).to_csv(tmp, index=False)
+        frame.to_csv(tmp, index=False)
     rows = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-    doc = {"run_id": store.run_id, "units": units, "rows": rows}
-    write_atomic(store.summary_json, json.dumps(doc, indent=1), "the summary")
+    write_atomic(store.summary_json, json.dumps(rows, indent=1), "the summary")
+    write_atomic(store.root / "summary.units.json",
+                 json.dumps({"run_id": store.run_id, "units": units}, indent=1),
+                 "the summary's units")
     return store.summary_json, store.summary_csv
-
-
-def read_summary_csv(path: str | Path) -> pd.DataFrame:
-    """summary.csv back as a DataFrame with (name, unit) columns."""
-    return pd.read_csv(path, header=[0, 1])
 
 
 def _plain(v: Any) -> Any:

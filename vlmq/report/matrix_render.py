@@ -17,7 +17,7 @@ VERDICT_WORD = {"fail": "FAIL", "inconclusive": "inconclusive", "pass": "pass",
 def _pct(iv: Interval) -> str:
     text = f"{iv.value:.1%}"
     if iv.has_interval and (iv.low != iv.value or iv.high != iv.value):
-        text += f" [{iv.low:.1%}..{iv.high:.1%}]"
+        text += f" [{iv.low * 100:.1f}..{iv.high * 100:.1f}]"
     return text
 
 
@@ -53,7 +53,7 @@ def row_costs(row: MatrixRow, unit: str) -> list[str]:
     return [foot, lat, energy]
 
 
-COST_HEADS = ("footprint", "latency × baseline (median)", "energy/sample × baseline")
+COST_HEADS = ("footprint", "latency ×", "energy ×")
 
 
 def legend(matrix: DecisionMatrix) -> str:
@@ -61,8 +61,9 @@ def legend(matrix: DecisionMatrix) -> str:
     return (f"Each cell: the worst gate verdict on that task and the retention (variant / "
             f"baseline) of its weakest metric with its {conf}interval and threshold, then the "
             "median batch latency against the baseline's with its interval over this run's "
-            "batches. Footprint and energy are one measurement each (no interval); ratios are "
-            "against the model's baseline.")
+            "batches. Then the footprint, the median latency ratio over the tasks (with that "
+            "task's interval) and the median energy per sample ratio; footprint and energy are "
+            "one measurement each (no interval); ratios are against the model's baseline.")
 
 
 def _short(cell: Cell) -> str:
@@ -116,8 +117,11 @@ def matrix_html(matrix: DecisionMatrix) -> str:
                     tds.append("<td class='muted'>-</td>")
                     continue
                 first, *rest = cell_parts(c)
-                tds.append(f"<td class='{_esc(c.verdict)}'>{_esc(first)}" + "".join(
-                    f"<br><span class='muted'>{_esc(p)}</span>" for p in rest) + "</td>")
+                word, _, detail = first.partition(" ")
+                tds.append(f"<td><span class='{_esc(c.verdict)}'>{_esc(word)}</span> "
+                           f"{_esc(detail)}" + "".join(
+                               f"<br><span class='muted'>{_esc(p)}</span>" for p in rest)
+                           + "</td>")
             tds += [f"<td class='num'>{_esc(x)}</td>"
                     for x in row_costs(row, matrix.footprint_unit)]
             body.append("<tr>" + "".join(tds) + "</tr>")

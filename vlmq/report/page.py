@@ -14,7 +14,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1360px;color:#222;
      padding:0 1em}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top;text-align:left}
@@ -28,6 +28,7 @@ th.sort:after{content:" \\2195";color:#999}
 .sample img{width:192px;height:auto;align-self:flex-start;image-rendering:pixelated;
             border:1px solid #ccc}
 .muted{color:#777}
+table.decision td{font-size:.85em;white-space:nowrap;padding:2px 4px}
 .wide{overflow-x:auto}
 """
 

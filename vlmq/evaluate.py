@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from vlmq.context import context_budget, over_context
 from vlmq.data.loading import TaskDataset
 from vlmq.errors import UnavailableError
 from vlmq.inputs import InputPipeline, Prepared, prepare_slot, references, slots
@@ -46,6 +47,7 @@ class EvalOutcome:
     timed_batches: int = 0  # batches run by this call (0 when everything was resumed)
     kept: int = 0  # samples whose stored records were kept although their batch was re-timed
     failed: list[str] = field(default_factory=list)  # ids of samples that could not be used
+    over_context: list[str] = field(default_factory=list)  # failed for a prompt over the context
 
 
 # runner(call, feed, rounds, warmup_rounds) must call `call(feed())` warmup_rounds + rounds
@@ -74,12 +76,15 @@ def evaluate(
     show_progress: bool = True,
     desc: str = "",
     retime: bool = False,
+    long_prompts: str = "fail",
 ) -> EvalOutcome:
     """Run `task` over every sample of `data` not in `done`; return all records in order.
 
     retime: when samples are done already (an interrupted task), run every batch anyway, so that
     the timer sees a full set of rounds; a batch whose samples are all done keeps their stored
     records (predictions and latencies as first measured) and emits nothing.
+    long_prompts: what happens to a sample whose prompt is over the model's context
+    (vlmq.context): "fail" it, with the reason, or "truncate" its question.
     """
     done = dict(done or {})
     # the id column alone: reading whole rows here would touch every image's bytes
@@ -90,7 +95,9 @@ def evaluate(
     # batches over the same samples as the first run's, so their boundaries are the same
     plan = slots(range(len(ids)) if stored else todo, batch_size)
     bar = progress(desc=desc or task.name, total=len(todo), enabled=show_progress, unit="sample")
-    make = partial(prepare_slot, task, data, loaded.adapter, loaded.processor)
+    make = partial(prepare_slot, task, data, loaded.adapter, loaded.processor,
+                   budget=context_budget(loaded.adapter, loaded.model, max_new_tokens,
+                                         long_prompts))
     loop = _Loop(loaded, task, max_new_tokens, done, on_records or (lambda recs: None), bar,
                  warmup_rounds if plan else 0, stored)
     try:
@@ -101,7 +108,8 @@ def evaluate(
         bar.close()
     records = sorted(done.values(), key=lambda r: r.index)
     return EvalOutcome(records=records, timed_batches=len(plan),
-                       failed=[r.sample_id for r in records if r.error], kept=len(stored))
+                       failed=[r.sample_id for r in records if r.error], kept=len(stored),
+                       over_context=over_context(records))
 
 
 class _Loop:
@@ -201,5 +209,6 @@ def _records(task: Task, batch: Prepared, out: Any, cpu_s: float | None
             latency_s=out.total_s / n, new_tokens=new_tokens, prefill_s=prefill,
             prepare_s=batch.prepare_s / n, input_wait_s=batch.wait_s / n, token_times_s=steps,
             cpu_s=None if cpu_s is None else cpu_s / n,
+            truncated_tokens=batch.truncated.get(i),
         ))
     return recs

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vlmq.context import ContextBudget, enforce
 from vlmq.data.images import decode_image
 from vlmq.data.loading import TaskDataset
 from vlmq.errors import SampleError
@@ -44,6 +45,7 @@ class Prepared:
     prepare_s: float  # decoding + processor time for the slot
     failed: list[SampleRecord] = field(default_factory=list)
     wait_s: float = 0.0  # how long the model waited for this batch (set when taken)
+    truncated: dict[int, int] = field(default_factory=dict)  # index -> prompt tokens cut
 
     @property
     def first_index(self) -> int:
@@ -66,8 +68,9 @@ def references(task: Task, row: dict[str, Any]) -> Any:
 
 
 def prepare_slot(task: Task, data: TaskDataset, adapter: Any, processor: Any,
-                 indices: list[int]) -> Prepared:
-    """Read, decode and preprocess one slot; a sample that fails becomes a failed record."""
+                 indices: list[int], budget: ContextBudget | None = None) -> Prepared:
+    """Read, decode and preprocess one slot; a sample that fails becomes a failed record, and
+    so does one whose prompt is over the model's context (`budget`, see vlmq.context)."""
     start = time.perf_counter()
     out = Prepared([], [], [], None, 0.0)
     images = []
@@ -78,9 +81,7 @@ def prepare_slot(task: Task, data: TaskDataset, adapter: Any, processor: Any,
             image = decode_image(row["image"], sid, data.image_root)
             prompt = task.prompt(row) if task.kind == "generate" else ""
         except SampleError as exc:
-            out.failed.append(SampleRecord(
-                sample_id=sid, index=i, batch=-1, prompt=None, prediction=None,
-                references=references(task, row), latency_s=None, error=str(exc)))
+            out.failed.append(_failed(task, i, row, None, str(exc)))
             continue
         out.indices.append(i)
         out.rows.append(row)
@@ -88,8 +89,18 @@ def prepare_slot(task: Task, data: TaskDataset, adapter: Any, processor: Any,
         images.append(image)
     if images:
         out.inputs = adapter.prepare(processor, images, out.prompts)
+        if budget is not None:
+            enforce(budget, out, images, adapter, processor, lambda k, why: _failed(
+                task, out.indices[k], out.rows[k], out.prompts[k], why))
     out.prepare_s = time.perf_counter() - start
     return out
+
+
+def _failed(task: Task, index: int, row: dict[str, Any], prompt: str | None,
+            error: str) -> SampleRecord:
+    return SampleRecord(sample_id=str(row["sample_id"]), index=index, batch=-1, prompt=prompt,
+                        prediction=None, references=references(task, row), latency_s=None,
+                        error=error)
 
 
 class InputPipeline:

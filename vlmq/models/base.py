@@ -130,6 +130,16 @@ class ModelAdapter(ABC):
                ) -> GenerationOutput | ClassificationOutput:
         """Turn the raw output into texts or class indices (untimed)."""
 
+    def context_positions(self, model: Any) -> int | None:
+        """Positions the language model can attend over (prompt, image tokens and new tokens
+        together); None for models without a text context (classifiers)."""
+        return None
+
+    def prompt_lengths(self, inputs: Any) -> list[int]:
+        """Each sample's prompt length in tokens (image tokens included, padding not) for a
+        prepared batch; empty for models without a text context."""
+        return []
+
     def input_tokens(self, inputs: Any) -> int:
         """Tokens a prepared batch feeds the language model, padding included (the prefill's
         work); 0 for models without one."""

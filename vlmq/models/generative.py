@@ -77,6 +77,20 @@ class GenerativeAdapter(ModelAdapter):
         """Tokens at the start of every generated row that are input, not generated."""
         return inputs["input_ids"].shape[1]
 
+    def context_positions(self, model: Any) -> int | None:
+        """The text model's `max_position_embeddings` (a family with another limit overrides
+        this)."""
+        config = model.config
+        text = getattr(config, "text_config", None) or config
+        positions = getattr(text, "max_position_embeddings", None)
+        return int(positions) if positions else None
+
+    def prompt_lengths(self, inputs: Any) -> list[int]:
+        if "attention_mask" in inputs:  # left padding: the mask counts each row's own tokens
+            return [int(n) for n in inputs["attention_mask"].sum(dim=1).tolist()]
+        rows = inputs["input_ids"] if "input_ids" in inputs else inputs["pixel_values"]
+        return [self.prompt_length(inputs)] * int(rows.shape[0])
+
     def input_tokens(self, inputs: Any) -> int:
         # image-only inputs (BLIP captions) have no input_ids: one row per image
         rows = inputs["input_ids"] if "input_ids" in inputs else inputs["pixel_values"]

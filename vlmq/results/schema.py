@@ -59,6 +59,8 @@ class SampleRecord:
     token_times_s: list[float] | None = None
     cpu_s: float | None = None  # its share of the process CPU time of its batch's model call
     scores: dict[str, float] = field(default_factory=dict)
+    # prompt tokens cut so that it fits the model's context (--vlmq-long-prompts truncate)
+    truncated_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

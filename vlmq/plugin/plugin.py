@@ -9,9 +9,7 @@ defaults, a YAML file (--vlmq-config or the `vlmq_config` ini key), `vlmq_*` ini
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import pytest
 from vlmq.config import RunConfig, parse_pairs
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.plugin import distributed
+from vlmq.plugin.fixture import INCONCLUSIVE_KEY, VlmqBenchmarkFixture
 
 # pytest-xdist support lives in its own plugin module (loaded with this one)
 pytest_plugins = ["vlmq.plugin.distributed"]
@@ -29,11 +28,6 @@ SESSION_KEY = pytest.StashKey[Any]()
 NEEDS_KEY = pytest.StashKey[dict]()
 # a bad setting found while collecting: raised as a usage error once collection is done
 ERROR_KEY = pytest.StashKey[str]()
-INCONCLUSIVE_KEY = pytest.StashKey[list]()
-
-
-class InconclusiveGateWarning(UserWarning):
-    """A gate whose retention interval straddles its threshold (passes under `significant`)."""
 
 # option names that read better than the field name
 _OPTION_NAMES = {
@@ -226,7 +220,7 @@ def vlmq_model(request: pytest.FixtureRequest) -> Any:
         if case.variant != session.baseline:
             wanted = request.config.stash.get(NEEDS_KEY, {}).get(case, set())
             session.ensure_baseline(case, sorted(wanted))
-        held = Held(case, session.load(case))
+        held = Held(case, session.load(case), reload=lambda: session.load(case))
     except UnavailableError as exc:
         pytest.skip(str(exc))
     yield held
@@ -235,96 +229,10 @@ def vlmq_model(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture
 def vlmq_benchmark(request: pytest.FixtureRequest, benchmark: Any, vlmq_model: Any,
-                   vlmq_task: str) -> Any:
+                   vlmq_task: str) -> VlmqBenchmarkFixture:
     """Call with full=False/True to run the benchmark body for this test's model x task."""
-
-    def run(full: bool = False) -> None:
-        _run_benchmark(request, benchmark, vlmq_model, vlmq_task, full)
-
-    return run
-
-
-def _run_benchmark(request: pytest.FixtureRequest, benchmark: Any, model: Any, task: str,
-                   full: bool) -> None:
-    """The body of every benchmark test: evaluate with pedantic timing, record, gate."""
-    session = vlmq_session(request.config)
-    case = model.case
-    # plain strings instead of the Case object, so that `--benchmark-group-by=param:variant`
-    # and `pytest-benchmark compare --group-by=param:variant` work on the JSON
-    from vlmq.session import task_key
-
-    benchmark.params = readable_params(case, task)
-    entry = [case.model, case.variant_key, task_key(task, full)]
-    request.node.user_properties.append((distributed.ENTRY_PROPERTY, entry))
-    runner = _pedantic_runner(benchmark)
-    try:
-        with _visible_progress(request.config, session.config.progress):
-            result = session.run(model.loaded, case, task, full=full, runner=runner,
-                                 test=request.node.nodeid, retime=True)
-            if not full:  # --vlmq-samples auto: later looks until the gates are decided
-                result = session.decide(model, task, result, test=request.node.nodeid)
-                entry[2] = result.info["task"]
-    except UnavailableError as exc:
-        session.store.write_skip(case.model, case.variant_key, task, str(exc))
-        pytest.skip(str(exc))
-    if not benchmark.disabled and benchmark.stats is None and result.rounds_s:
-        _stored_rounds(benchmark, result.rounds_s)
-        result.notes["benchmark_stats"] = (
-            "rebuilt from the stored per-batch latencies (rounds_s) of the earlier process")
-    benchmark.extra_info.update(result.to_extra_info())
-    request.config.hook.pytest_vlmq_update_extra_info(
-        config=request.config, extra_info=benchmark.extra_info, params=benchmark.params)
-    undecided = session.inconclusive(result)
-    request.config.stash.setdefault(INCONCLUSIVE_KEY, []).extend(undecided)
-    failures = session.gate(result)
-    if failures:
-        pytest.fail("\n".join(failures), pytrace=False)
-    for line in undecided:
-        warnings.warn(InconclusiveGateWarning(f"{case.model} {line}"), stacklevel=1)
-
-
-def readable_params(case: Any, task: str) -> dict[str, str]:
-    """The benchmark's params as pytest-benchmark writes them: one plain string each."""
-    return {"model": case.model, "variant": case.variant, "attn": case.attn, "task": task}
-
-
-def _visible_progress(config: pytest.Config, enabled: bool) -> Any:
-    """Suspend output capture while a progress bar is shown, so it reaches the terminal."""
-    from vlmq.results.progress import progress_enabled
-
-    if not progress_enabled(enabled):
-        return contextlib.nullcontext()
-    return config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled()
-
-
-def _pedantic_runner(benchmark: Any) -> Any:
-    from vlmq.evaluate import plain_runner
-
-    def runner(call: Any, feed: Any, rounds: int, warmup_rounds: int) -> None:
-        if not rounds or benchmark.disabled:
-            plain_runner(call, feed, rounds, warmup_rounds)  # pedantic runs once when disabled
-            if benchmark.disabled:
-                # timed by vlmq itself (the records' latencies; under xdist the controller
-                # rebuilds the entry): tell pytest-benchmark the fixture was used, so it does
-                # not warn that it was not
-                benchmark._mode = "vlmq (pytest-benchmark disabled)"
-            return
-        # pedantic times `call` alone (the model); `feed`, its untimed setup, writes the last
-        # batch's records and hands over the next prepared batch
-        benchmark.pedantic(call, setup=lambda: ((feed(),), {}), rounds=rounds,
-                           warmup_rounds=warmup_rounds, iterations=1)
-
-    return runner
-
-
-def _stored_rounds(benchmark: Any, rounds: list[float]) -> None:
-    """Give pytest-benchmark a task's stored rounds, as pedantic would have timed them, so a
-    task finished before a resume keeps its entry in --benchmark-json (pytest-benchmark has no
-    public way to add measured rounds: this is what its pedantic does per round)."""
-    benchmark._mode = "vlmq: stored rounds of a resumed run"
-    stats = benchmark._make_stats(1)
-    for seconds in rounds:
-        stats.update(seconds)
+    return VlmqBenchmarkFixture(request, benchmark, vlmq_session(request.config), vlmq_model,
+                                vlmq_task)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:

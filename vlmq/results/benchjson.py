@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from vlmq.results.schema import TaskResult
+from vlmq.results.taskkey import TaskKey
 
 BENCHMARK_FILE = "benchmarks/test_benchmark.py"
 # the params every entry carries, so `pytest-benchmark compare --group-by=param:KEY` works for
@@ -27,20 +28,24 @@ def test_id(result: TaskResult) -> str:
     info = result.info
     if info.get("test"):
         return str(info["test"])
-    task = str(info["task"])
-    full = task.endswith("-full")
-    func = "test_task_full" if full else "test_task"
-    base_task = task[: -len("-full")] if full else task
-    return f"{BENCHMARK_FILE}::{func}[{info['model']}-{info['variant']}-{base_task}]"
+    key = TaskKey.parse(str(info["task"]))
+    func = "test_task_full" if key.full else "test_task"
+    return f"{BENCHMARK_FILE}::{func}[{info['model']}-{info['variant']}-{key.task}]"
+
+
+def benchmark_params(model: str, variant: str, attn: str, task: str) -> dict[str, str]:
+    """A benchmark's params as pytest-benchmark writes them: one plain string each (so that
+    `--benchmark-group-by=param:variant` works on the JSON); `task` is the task's name, also
+    when given as a task key (`caption-full`)."""
+    return {"model": model, "variant": variant, "attn": attn,
+            "task": TaskKey.parse(task).task}
 
 
 def params_of(result: TaskResult) -> dict[str, str]:
     info = result.info
-    task = str(info["task"])
-    return {"model": str(info["model"]), "variant": str(info.get("base_variant") or
-                                                          info["variant"]),
-            "attn": str(info.get("attn_implementation") or "sdpa"),
-            "task": task[: -len("-full")] if task.endswith("-full") else task}
+    return benchmark_params(str(info["model"]),
+                            str(info.get("base_variant") or info["variant"]),
+                            str(info.get("attn_implementation") or "sdpa"), str(info["task"]))
 
 
 def complete_params(benchmarks: list[dict[str, Any]]) -> None:

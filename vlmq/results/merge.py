@@ -19,9 +19,10 @@ from typing import Any
 import yaml
 
 from vlmq.errors import VlmqError
-from vlmq.metrics.base import retention
+from vlmq.results.gates import bootstrap_settings, judge_against
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RESULT_SETTINGS, RunStore
+from vlmq.results.taskkey import TaskKey
 
 Key = tuple[str, str, str]
 
@@ -100,18 +101,17 @@ def _choose_results(stores: list[RunStore]) -> dict[Key, tuple[RunStore, TaskRes
 
 def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
     """Retention and gates of every entry against the merged run's baseline result of its
-    model, recomputed where a shard's own baseline scored differently."""
-    from vlmq.stats.bootstrap import BootstrapSettings
-    from vlmq.stats.retention import result_gates
+    model, recomputed (by the benchmark's own judge) where a shard's own baseline scored
+    differently."""
+    from vlmq.config import RunConfig
     from vlmq.tasks import TASKS
 
     results = merged.results()
     baseline = str(config.get("baseline"))
     base = {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
             for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
-    settings = BootstrapSettings(float(config.get("confidence", 0.95)),
-                                 int(config.get("bootstrap_resamples", 2000)),
-                                 int(config.get("seed", 0)))
+    run = RunConfig().updated({k: config[k] for k in ("confidence", "bootstrap_resamples",
+                                                      "seed") if k in config}, "config.yaml")
     for result in results:
         info = result.info
         ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
@@ -120,14 +120,8 @@ def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
         stored = info.get("baseline_scores", {})
         if all(stored.get(m) == ref.metrics[m].value for m in result.retention):
             continue
-        for metric in result.retention:
-            b, v = ref.metrics[metric].value, result.metrics[metric].value
-            if b is not None and v is not None:
-                result.retention[metric] = retention(v, b, result.metrics[metric].higher_is_better)
-                stored[metric] = b
-        info["baseline_scores"] = stored
-        task = TASKS.get(str(info["task"]).removesuffix("-full"))
-        result.gates = result_gates(result, ref, task.metrics, result.thresholds, settings)
+        task = TASKS.get(TaskKey.parse(str(info["task"])).task)
+        judge_against(result, ref, task.metrics, bootstrap_settings(run))
         result.notes["retention"] = (f"recomputed by vlmq merge against the baseline of shard "
                                      f"run {ref.info.get('shard_run')}")
         merged.write_result(result)

@@ -21,32 +21,13 @@ from typing import Any
 import pandas as pd
 
 from vlmq.results.atomic import write_atomic, writing
+from vlmq.results.gates import DEFAULT_POLICY, gate_checks, passed
 from vlmq.results.schema import KINDS, Measurement, TaskResult
 from vlmq.results.store import RunStore
-from vlmq.stats.gates import gate_fails
 
-DEFAULT_POLICY = "significant"
 GATE_COLUMNS = {"low": "ratio", "high": "ratio", "verdict": "-", "samples_needed": "count"}
 
 ID_COLUMNS = ("model", "variant", "task", "dataset", "device", "baseline", "samples", "passed")
-
-
-def gate_checks(result: TaskResult, policy: str = DEFAULT_POLICY
-                ) -> dict[str, tuple[float | None, float, bool]]:
-    """{metric: (retention, threshold, passed under `policy`)} for every gated quality metric."""
-    out = {}
-    for name, threshold in result.thresholds.items():
-        ret = result.retention.get(name)
-        ok = ret is not None and not math.isnan(ret) and not gate_fails(
-            policy, ret, threshold, result.gates.get(name))
-        out[name] = (ret, float(threshold), ok)
-    return out
-
-
-def passed(result: TaskResult, policy: str = DEFAULT_POLICY) -> bool | None:
-    """True/False over the gated metrics; None when none is gated."""
-    checks = gate_checks(result, policy)
-    return all(ok for _, _, ok in checks.values()) if checks else None
 
 
 def is_baseline(result: TaskResult) -> bool:

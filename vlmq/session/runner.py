@@ -1,0 +1,258 @@
+"""Running one case: load the variant, evaluate a task with the trackers around the model's
+work, score the records, and build the unjudged result (quality, speed, memory, energy and
+the settings it was measured with). Retention and gates are the judge's (`judge.py`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from vlmq.config import RunConfig
+from vlmq.data.loading import TaskDataset
+from vlmq.errors import UnavailableError, VlmqError
+from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
+from vlmq.inputs import default_prefetch
+from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
+from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
+from vlmq.metrics.base import CorpusScore
+from vlmq.models.modes import generation_options, mode_unavailable_reason
+from vlmq.results.measures import (
+    add_energy,
+    add_first_call,
+    add_hardware_limits,
+    add_memory,
+    add_speed,
+    mark_synthetic,
+)
+from vlmq.results.schema import SampleRecord, TaskResult
+from vlmq.results.store import RunStore
+from vlmq.results.taskkey import TaskKey
+from vlmq.session.case import Case
+from vlmq.session.folder import RunFolder
+from vlmq.session.plan import Planner
+from vlmq.session.taskdata import TaskData
+from vlmq.stats.timing import timing_intervals
+from vlmq.tasks.base import Task
+from vlmq.variants.base import VariantSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """Where and how a session runs its models."""
+
+    device: str
+    settings: VariantSettings
+    threads: int
+    worker: str = ""  # the pytest-xdist worker running this session, if any
+
+
+class Runner:
+    def __init__(self, config: RunConfig, machine: Machine, plan: Planner, data: TaskData,
+                 folder: RunFolder) -> None:
+        self.config = config
+        self.machine = machine
+        self.plan = plan
+        self.data = data
+        self.folder = folder
+
+    @property
+    def store(self) -> RunStore:
+        return self.folder.store
+
+    def load(self, case: Case) -> LoadedModel:
+        from vlmq.measure.memory import PeakMemory
+
+        device = self.machine.device
+        try:
+            # import the family's model code first: its modules' pages are the process's, not
+            # the model's memory
+            adapter_for(read_config(resolve_source(case.model))).auto_class()
+            # measured, so that the model's memory can be told from the process's
+            with PeakMemory(device) as memory:
+                loaded = load_variant(case.model, case.variant, device=device,
+                                      settings=self.machine.settings,
+                                      attn_implementation=case.attn,
+                                      device_map=self.config.device_map,
+                                      max_memory=self.config.max_memory)
+        except UnavailableError as exc:
+            self.store.write_skip(case.model, case.variant_key, None, str(exc))
+            raise
+        loaded.load_memory = memory.result
+        try:
+            self._set_generation(loaded, case)
+        except UnavailableError as exc:
+            unload(loaded)
+            self.store.write_skip(case.model, case.variant_key, None, str(exc))
+            raise
+        self.store.write_structure(case.model, case.variant_key, loaded.structure())
+        return loaded
+
+    def _set_generation(self, loaded: LoadedModel, case: Case) -> None:
+        """The generation mode's options, and the fixed token count where asked or synthetic."""
+        if loaded.adapter.kind != "generate":
+            return
+        reason = mode_unavailable_reason(self.config.generation, loaded.model)
+        if reason:
+            raise UnavailableError(reason)
+        options = generation_options(self.config.generation, self.machine.device.split(":")[0])
+        if self.config.fixed_new_tokens or self.plan.is_synthetic(case.model):
+            options["fixed_new_tokens"] = True
+        loaded.generate_options = options
+
+    def stored(self, case: Case, key: TaskKey) -> TaskResult | None:
+        """The finished result of `key`, or None."""
+        if self.store.is_finished(case.model, case.variant_key, str(key)):
+            return self.store.read_result(case.model, case.variant_key, str(key))
+        return None
+
+    def evaluate(self, loaded: LoadedModel, case: Case, key: TaskKey, *,
+                 runner: BatchRunner = plain_runner, measure: bool = True, test: str = "",
+                 retime: bool = False) -> TaskResult:
+        """The task evaluated from where the run folder left it, timed, measured, scored."""
+        from vlmq.measure.energy import EnergyTracker
+        from vlmq.measure.memory import PeakMemory
+
+        task, data = self.data.task(key.task), self.data.data(key.task, key.full)
+        synthetic = self.plan.is_synthetic(case.model)
+        if task.kind == "classify" and not synthetic:
+            check_label_space(loaded, data)
+        first_call = len(loaded.call_times_s)
+        done = self.store.completed(case.model, case.variant_key, str(key))
+        device = self.machine.device
+        # energy outside memory: codecarbon's first import must not count as the task's peak
+        with EnergyTracker(device, self.config.country_iso_code, self.store.root,
+                           enabled=measure and self.config.energy) as energy, \
+                PeakMemory(device) as memory:
+            outcome = self.evaluation_pass(loaded, case, task, key, data, done, runner=runner,
+                                           warmup_rounds=self.config.warmup_rounds,
+                                           retime=retime)
+        result = self.scored(loaded, case, task, key, data, outcome)
+        if test:
+            result.info["test"] = test
+        if outcome.kept:
+            result.notes["retimed"] = (
+                f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
+                f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
+        add_speed(result, outcome.records)
+        self._add_timing_intervals(result)
+        add_memory(result, memory.result, loaded)
+        add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
+        add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
+                       self.config.generation == "compiled" and task.kind == "generate")
+        if measure and task.kind == "generate":
+            add_hardware_limits(result, outcome.records, hardware_limits(device).to_dict(),
+                                *decode_and_prefill_work(loaded, first_call))
+        if synthetic:
+            mark_synthetic(result)
+        return result
+
+    def evaluation_pass(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
+                        data: TaskDataset, done: dict[str, SampleRecord], *,
+                        runner: BatchRunner = plain_runner, warmup_rounds: int = 0,
+                        retime: bool = False) -> EvalOutcome:
+        """One evaluation pass over `data` (the samples not in `done`), each batch's records
+        appended to the run folder under `key` as it finishes."""
+
+        def save(recs: list[SampleRecord]) -> None:
+            self.store.append(case.model, case.variant_key, str(key), recs)
+
+        return evaluate(
+            loaded, task, data, batch_size=self.config.batch_size,
+            max_new_tokens=self.data.max_new_tokens(task), done=done, on_records=save,
+            runner=runner, warmup_rounds=warmup_rounds,
+            prefetch=default_prefetch(self.machine.device), retime=retime,
+            show_progress=self.config.progress, desc=f"{case.id} {key}",
+        )
+
+    def scored(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
+               data: TaskDataset, outcome: EvalOutcome) -> TaskResult:
+        """The pass's records scored, rewritten with their per-sample scores next to each
+        prediction, and the result's quality and settings."""
+        score = self.score(task, data, outcome)
+        self.store.rewrite_records(case.model, case.variant_key, str(key), outcome.records)
+        return self._result(loaded, case, task, key, data, outcome, score)
+
+    def score(self, task: Task, data: TaskDataset, outcome: EvalOutcome) -> CorpusScore:
+        ok = [r for r in outcome.records if not r.error]
+        if not ok:
+            raise VlmqError(f"task {task.name}: every sample failed (first error: "
+                            f"{outcome.records[0].error if outcome.records else 'no samples'})")
+        rows = [data.dataset[r.index] for r in ok]
+        score = task.score([r.prediction for r in ok], rows)
+        for metric, values in score.per_sample.items():
+            for rec, value in zip(ok, values, strict=True):
+                rec.scores[metric] = float(value)
+        return score
+
+    def _result(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
+                data: TaskDataset, outcome: EvalOutcome, score: CorpusScore) -> TaskResult:
+        result = TaskResult(info=self._info(loaded, case, task, key, data, outcome),
+                            quantized_linears=loaded.quantized_linears)
+        for m in task.metrics:
+            if m.name in score.corpus:
+                result.add(m.name, float(score.corpus[m.name]), m.unit, m.higher_is_better,
+                           "quality")
+        result.per_sample = {k: [float(x) for x in v] for k, v in score.per_sample.items()}
+        ok = [r.index for r in outcome.records if not r.error]
+        result.sample_stats = {"index": ok, **score.stats}
+        result.notes.update({k: str(v) for k, v in score.notes.items()})
+        result.notes.update(loaded.notes)
+        if loaded.kept_modules:
+            result.notes["kept_in_full_precision"] = ", ".join(loaded.kept_modules)
+        if outcome.failed:
+            result.notes["failed_samples"] = ", ".join(outcome.failed[:20])
+        if self.config.auto_samples and not key.full:
+            sizes = self.data.looks(task.name)
+            result.info["look"] = {"n": len(outcome.records), "of": len(sizes), "sizes": sizes,
+                                   "confidence": self.data.look_confidence(task.name)}
+        return result
+
+    def _info(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
+              data: TaskDataset, outcome: EvalOutcome) -> dict[str, Any]:
+        """What the result was measured on and with."""
+        cfg, generates = self.config, task.kind == "generate"
+        info: dict[str, Any] = {
+            "model": case.model, "variant": case.variant_key, "task": str(key),
+            "base_variant": case.variant, "attn_implementation": case.attn,
+            "dataset": data.source, "split": data.split, "device": self.machine.device,
+            "baseline": self.plan.baseline, "run_id": self.store.run_id,
+            "baseline_model": self.plan.baseline_case(case).model,
+            "bits": loaded.bits, "samples": len(outcome.records),
+            "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
+            "max_new_tokens": self.data.max_new_tokens(task) if generates else None,
+            "seed": cfg.seed, "family": loaded.adapter.family,
+            "threads": self.machine.threads,
+            "generation": cfg.generation if generates else None,
+            "fixed_new_tokens": bool(loaded.generate_options.get("fixed_new_tokens")),
+        }
+        if self.machine.worker:
+            info["worker"] = self.machine.worker
+        return info
+
+    def _add_timing_intervals(self, result: TaskResult) -> None:
+        """Intervals of the median batch latency and throughput (info["timing"])."""
+        rounds = result.rounds_s
+        if not rounds:
+            return
+        cfg = self.config
+        per_round = int(result.info["samples"]) / len(rounds)
+        timing = timing_intervals(rounds, per_round, cfg.confidence, cfg.bootstrap_resamples,
+                                  cfg.seed)
+        if timing:
+            result.info["timing"] = timing
+
+    def finish(self, case: Case, key: TaskKey, result: TaskResult) -> None:
+        """Store the judged result and mark the task finished."""
+        self.store.write_result(result)
+        self.store.mark_finished(case.model, case.variant_key, str(key))
+
+
+def check_label_space(loaded: LoadedModel, data: TaskDataset) -> None:
+    """Classification is scored by class index: the model's classes must be the dataset's."""
+    model_names = loaded.adapter.label_names(loaded.model)
+    if model_names and data.label_names and len(model_names) != len(data.label_names):
+        raise VlmqError(
+            f"{loaded.name} predicts {len(model_names)} classes but {data.source} has "
+            f"{len(data.label_names)}; classes are matched by index, so use a checkpoint "
+            f"fine-tuned on this dataset"
+        )

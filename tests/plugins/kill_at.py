@@ -21,7 +21,7 @@ from typing import Any
 import vlmq.report.build
 from vlmq.results.store import RunStore
 from vlmq.session import BenchmarkSession
-from vlmq.session.runner import Runner
+from vlmq.session.scoring import Scorer
 
 POINT, _, VARIANT = os.environ.get("VLMQ_TEST_KILL_AT", "").partition(":")
 
@@ -65,6 +65,6 @@ elif POINT == "append":
           lambda self, model, variant, task, recs: variant == VARIANT and bool(recs))
 elif POINT == "score":
     _wrap(BenchmarkSession, "run", "", _remember)
-    _wrap(Runner, "score", POINT, lambda *a: _current.get("variant") == VARIANT)
+    _wrap(Scorer, "score", POINT, lambda *a: _current.get("variant") == VARIANT)
 elif POINT == "report":
     _wrap(vlmq.report.build, "plot_all", POINT, lambda *a: True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset
@@ -21,19 +20,18 @@ from vlmq.evaluate import BatchRunner, plain_runner
 from vlmq.loading import LoadedModel, default_baseline, resolve_device, unload
 from vlmq.measure.memory import freeze_long_lived_objects
 from vlmq.placement import Placement
-from vlmq.results.lock import RunLock
 from vlmq.results.schema import TaskResult
-from vlmq.results.store import RunStore, check_writable_dir, safe_name
+from vlmq.results.store import RunStore
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case, Held
 from vlmq.session.folder import RunFolder
 from vlmq.session.judge import Judge
 from vlmq.session.looks import Looks
 from vlmq.session.plan import Planner
-from vlmq.session.runner import Machine, Runner
+from vlmq.session.runner import Runner, prepare_machine
 from vlmq.session.taskdata import TaskData
 from vlmq.tasks.base import Task
-from vlmq.variants.base import VARIANTS, VariantSettings
+from vlmq.variants.base import VARIANTS
 from vlmq.variants.keep import split_variant_id
 
 
@@ -47,17 +45,11 @@ class BenchmarkSession:
         VARIANTS.get(split_variant_id(self.baseline)[0])  # fail early on a misspelt baseline
         # max_memory's device names are checked here (the config checks only the sizes)
         Placement(self.device, config.device_map, config.max_memory)
-        self.settings = VariantSettings(
-            int8_threshold=config.int8_threshold,
-            bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
-            bnb_4bit_double_quant=config.bnb_4bit_double_quant,
-        )
-        self.cpu_settings = self._prepare_torch()
+        machine = prepare_machine(config, self.device, worker)
         self.folder = RunFolder(config.reports_dir, config.run_id,
                                 lambda run_id: self._resolved(run_id).to_dict())
         self.plan = Planner(config, self.baseline)
         self.tasks = TaskData(config, self.folder)
-        machine = Machine(self.device, self.settings, self.cpu_settings["threads"], worker)
         self.runner = Runner(config, machine, self.plan, self.tasks, self.folder)
         self.judge = Judge(config, self.plan, self.tasks, self.runner.stored)
         self.looks = Looks(config, self.runner, self.judge)
@@ -78,27 +70,12 @@ class BenchmarkSession:
             raise VlmqError("--vlmq-samples auto cannot be sharded (--vlmq-shard): each shard "
                             "would grow its own baseline; decide the undecided variants with "
                             "auto in one run, or set --vlmq-samples to a number")
-        reports = Path(self.config.reports_dir)
-        check_writable_dir(reports, "--vlmq-reports-dir")
-        if self.config.run_id and (reports / safe_name(self.config.run_id)).is_dir():
-            root = reports / safe_name(self.config.run_id)
-            RunLock(root).check_free(self.config.run_id)
-            RunStore(reports, self.config.run_id).check_resume(
-                self._resolved(self.config.run_id).to_dict())
+        self.folder.check()
 
     def _resolved(self, run_id: str) -> RunConfig:
         """The config as stored in the run folder: device, baseline and run id resolved."""
         return dataclasses.replace(self.config, device=self.device, baseline=self.baseline,
                                    run_id=run_id)
-
-    def _prepare_torch(self) -> dict[str, Any]:
-        """Sound CPU measurement: flushed denormals, a fixed thread count, a fixed seed."""
-        import torch
-
-        from vlmq.measure.machine import prepare_cpu
-
-        torch.manual_seed(self.config.seed)
-        return prepare_cpu(self.config.threads)
 
     # -- the run folder ------------------------------------------------------------------------
 

@@ -4,10 +4,11 @@ held by this process's lock until the session closes."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from vlmq.results.lock import RunLock
-from vlmq.results.store import RunStore
+from vlmq.results.store import RunStore, check_writable_dir, safe_name
 
 
 class RunFolder:
@@ -18,6 +19,15 @@ class RunFolder:
         self.config = config  # run id -> the settings stored in the folder
         self._store: RunStore | None = None
         self._lock: RunLock | None = None
+
+    def check(self) -> None:
+        """The reports dir is writable, and a resumed run's folder is readable, has the same
+        settings and no other live process on it."""
+        reports = Path(self.reports_dir)
+        check_writable_dir(reports, "--vlmq-reports-dir")
+        if self.run_id and (reports / safe_name(self.run_id)).is_dir():
+            RunLock(reports / safe_name(self.run_id)).check_free(self.run_id)
+            RunStore(reports, self.run_id).check_resume(self.config(self.run_id))
 
     @property
     def store(self) -> RunStore:

@@ -4,9 +4,6 @@ the settings it was measured with). Retention and gates are the judge's (`judge.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset
 from vlmq.errors import UnavailableError, VlmqError
@@ -14,7 +11,6 @@ from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.inputs import default_prefetch
 from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
-from vlmq.metrics.base import CorpusScore
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import (
     add_energy,
@@ -30,20 +26,27 @@ from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
 from vlmq.session.folder import RunFolder
 from vlmq.session.plan import Planner
+from vlmq.session.scoring import Machine, Scorer, add_timing_intervals
 from vlmq.session.taskdata import TaskData
-from vlmq.stats.timing import timing_intervals
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VariantSettings
 
 
-@dataclasses.dataclass(frozen=True)
-class Machine:
-    """Where and how a session runs its models."""
+def prepare_machine(config: RunConfig, device: str, worker: str = "") -> Machine:
+    """Sound CPU measurement (flushed denormals, a fixed thread count, a fixed seed) and the
+    variants' settings."""
+    import torch
 
-    device: str
-    settings: VariantSettings
-    threads: int
-    worker: str = ""  # the pytest-xdist worker running this session, if any
+    from vlmq.measure.machine import prepare_cpu
+
+    torch.manual_seed(config.seed)
+    threads = prepare_cpu(config.threads)["threads"]
+    settings = VariantSettings(
+        int8_threshold=config.int8_threshold,
+        bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
+        bnb_4bit_double_quant=config.bnb_4bit_double_quant,
+    )
+    return Machine(device, settings, threads, worker)
 
 
 class Runner:
@@ -54,6 +57,7 @@ class Runner:
         self.plan = plan
         self.data = data
         self.folder = folder
+        self.scorer = Scorer(config, machine, plan, data, folder)
 
     @property
     def store(self) -> RunStore:
@@ -134,7 +138,7 @@ class Runner:
                 f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
                 f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
         add_speed(result, outcome.records)
-        self._add_timing_intervals(result)
+        add_timing_intervals(result, self.config)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
         add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
@@ -168,78 +172,9 @@ class Runner:
                data: TaskDataset, outcome: EvalOutcome) -> TaskResult:
         """The pass's records scored, rewritten with their per-sample scores next to each
         prediction, and the result's quality and settings."""
-        score = self.score(task, data, outcome)
+        score = self.scorer.score(task, data, outcome)
         self.store.rewrite_records(case.model, case.variant_key, str(key), outcome.records)
-        return self._result(loaded, case, task, key, data, outcome, score)
-
-    def score(self, task: Task, data: TaskDataset, outcome: EvalOutcome) -> CorpusScore:
-        ok = [r for r in outcome.records if not r.error]
-        if not ok:
-            raise VlmqError(f"task {task.name}: every sample failed (first error: "
-                            f"{outcome.records[0].error if outcome.records else 'no samples'})")
-        rows = [data.dataset[r.index] for r in ok]
-        score = task.score([r.prediction for r in ok], rows)
-        for metric, values in score.per_sample.items():
-            for rec, value in zip(ok, values, strict=True):
-                rec.scores[metric] = float(value)
-        return score
-
-    def _result(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
-                data: TaskDataset, outcome: EvalOutcome, score: CorpusScore) -> TaskResult:
-        result = TaskResult(info=self._info(loaded, case, task, key, data, outcome),
-                            quantized_linears=loaded.quantized_linears)
-        for m in task.metrics:
-            if m.name in score.corpus:
-                result.add(m.name, float(score.corpus[m.name]), m.unit, m.higher_is_better,
-                           "quality")
-        result.per_sample = {k: [float(x) for x in v] for k, v in score.per_sample.items()}
-        ok = [r.index for r in outcome.records if not r.error]
-        result.sample_stats = {"index": ok, **score.stats}
-        result.notes.update({k: str(v) for k, v in score.notes.items()})
-        result.notes.update(loaded.notes)
-        if loaded.kept_modules:
-            result.notes["kept_in_full_precision"] = ", ".join(loaded.kept_modules)
-        if outcome.failed:
-            result.notes["failed_samples"] = ", ".join(outcome.failed[:20])
-        if self.config.auto_samples and not key.full:
-            sizes = self.data.looks(task.name)
-            result.info["look"] = {"n": len(outcome.records), "of": len(sizes), "sizes": sizes,
-                                   "confidence": self.data.look_confidence(task.name)}
-        return result
-
-    def _info(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
-              data: TaskDataset, outcome: EvalOutcome) -> dict[str, Any]:
-        """What the result was measured on and with."""
-        cfg, generates = self.config, task.kind == "generate"
-        info: dict[str, Any] = {
-            "model": case.model, "variant": case.variant_key, "task": str(key),
-            "base_variant": case.variant, "attn_implementation": case.attn,
-            "dataset": data.source, "split": data.split, "device": self.machine.device,
-            "baseline": self.plan.baseline, "run_id": self.store.run_id,
-            "baseline_model": self.plan.baseline_case(case).model,
-            "bits": loaded.bits, "samples": len(outcome.records),
-            "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
-            "max_new_tokens": self.data.max_new_tokens(task) if generates else None,
-            "seed": cfg.seed, "family": loaded.adapter.family,
-            "threads": self.machine.threads,
-            "generation": cfg.generation if generates else None,
-            "fixed_new_tokens": bool(loaded.generate_options.get("fixed_new_tokens")),
-        }
-        if self.machine.worker:
-            info["worker"] = self.machine.worker
-        return info
-
-    def _add_timing_intervals(self, result: TaskResult) -> None:
-        """Intervals of the median batch latency and throughput (info["timing"])."""
-        rounds = result.rounds_s
-        if not rounds:
-            return
-        cfg = self.config
-        per_round = int(result.info["samples"]) / len(rounds)
-        timing = timing_intervals(rounds, per_round, cfg.confidence, cfg.bootstrap_resamples,
-                                  cfg.seed)
-        if timing:
-            result.info["timing"] = timing
+        return self.scorer.result(loaded, case, task, key, data, outcome, score)
 
     def finish(self, case: Case, key: TaskKey, result: TaskResult) -> None:
         """Store the judged result and mark the task finished."""

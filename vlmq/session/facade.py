@@ -27,8 +27,9 @@ from vlmq.session.case import Case, Held
 from vlmq.session.folder import RunFolder
 from vlmq.session.judge import Judge
 from vlmq.session.looks import Looks
+from vlmq.session.machine import prepare_machine
 from vlmq.session.plan import Planner
-from vlmq.session.runner import Runner, prepare_machine
+from vlmq.session.runner import Runner
 from vlmq.session.taskdata import TaskData
 from vlmq.tasks.base import Task
 from vlmq.variants.base import VARIANTS

@@ -25,28 +25,11 @@ from vlmq.results.store import RunStore
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
 from vlmq.session.folder import RunFolder
+from vlmq.session.machine import Machine
 from vlmq.session.plan import Planner
-from vlmq.session.scoring import Machine, Scorer, add_timing_intervals
+from vlmq.session.scoring import Scorer, add_timing_intervals
 from vlmq.session.taskdata import TaskData
 from vlmq.tasks.base import Task
-from vlmq.variants.base import VariantSettings
-
-
-def prepare_machine(config: RunConfig, device: str, worker: str = "") -> Machine:
-    """Sound CPU measurement (flushed denormals, a fixed thread count, a fixed seed) and the
-    variants' settings."""
-    import torch
-
-    from vlmq.measure.machine import prepare_cpu
-
-    torch.manual_seed(config.seed)
-    threads = prepare_cpu(config.threads)["threads"]
-    settings = VariantSettings(
-        int8_threshold=config.int8_threshold,
-        bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
-        bnb_4bit_double_quant=config.bnb_4bit_double_quant,
-    )
-    return Machine(device, settings, threads, worker)
 
 
 class Runner:

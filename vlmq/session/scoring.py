@@ -3,7 +3,6 @@ result was measured on and with (`TaskResult.info`)."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from vlmq.config import RunConfig
@@ -16,21 +15,11 @@ from vlmq.results.schema import TaskResult
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
 from vlmq.session.folder import RunFolder
+from vlmq.session.machine import Machine
 from vlmq.session.plan import Planner
 from vlmq.session.taskdata import TaskData
 from vlmq.stats.timing import timing_intervals
 from vlmq.tasks.base import Task
-from vlmq.variants.base import VariantSettings
-
-
-@dataclasses.dataclass(frozen=True)
-class Machine:
-    """Where and how a session runs its models."""
-
-    device: str
-    settings: VariantSettings
-    threads: int
-    worker: str = ""  # the pytest-xdist worker running this session, if any
 
 
 class Scorer:

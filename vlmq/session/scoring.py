@@ -76,7 +76,7 @@ class Scorer:
             "model": case.model, "variant": case.variant_key, "task": str(key),
             "base_variant": case.variant, "attn_implementation": case.attn,
             "dataset": data.source, "split": data.split, "device": self.machine.device,
-            "baseline": self.plan.baseline, "run_id": self.store.run_id,
+            "baseline": self.plan.baseline, "run_id": self.folder.store.run_id,
             "baseline_model": self.plan.baseline_case(case).model,
             "bits": loaded.bits, "samples": len(outcome.records),
             "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,

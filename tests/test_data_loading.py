@@ -364,7 +364,7 @@ def test_selected_source_rows_keep_their_images_and_write_nothing(
     before = sorted(p.name for p in folder.iterdir())
     # A loader may hand back a reordered selection of a table on disk (a carved-out split).
     picked = load_from_disk(str(folder)).select([3, 0, 2])
-    monkeypatch.setattr(embedded, "load_embedded", lambda name, split: picked)
+    monkeypatch.setattr(embedded, "load_embedded", lambda name, split, rows=None: picked)
     ds = load_task_dataset("embedded:easy-vqa", "vqa")
     assert ds.dataset["sample_id"] == ["503", "500", "502"]
     rows = [_row_of(decode_image(r["image"], r["sample_id"])) for r in ds.dataset]

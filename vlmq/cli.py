@@ -1,11 +1,11 @@
 """The `vlmq` command: compare runs, rebuild a report, draw the history, export results,
-write a synthetic checkpoint.
+check two runs agree, write a synthetic checkpoint.
 
-Exit codes: 0 fine, 1 `compare` found a regression, 2 bad input (one line on stderr),
-3 `compare` is incomplete: an entry of the reference is missing from a later run, no entry
-matches, or an input has no vlmq results (`--allow-missing` turns these into notes); or `merge`
-was given unfinished, repeated or too few shards (`--allow-incomplete`). A regression wins over
-incompleteness (exit 1).
+Exit codes: 0 fine, 1 `compare` found a regression (or `agree` a task under 99%), 2 bad input
+(one line on stderr), 3 `compare` is incomplete: an entry of the reference is missing from a
+later run, no entry matches, or an input has no vlmq results (`--allow-missing` turns these into
+notes); or `merge` was given unfinished, repeated or too few shards (`--allow-incomplete`). A
+regression wins over incompleteness (exit 1).
 Imports torch only inside `synth` (the others read stored results only).
 """
 
@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--kind", choices=("bigger", "smaller", "both"), default="both",
                    help="customBiggerIsBetter, customSmallerIsBetter or both (default)")
     e.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
+    _agree_parser(sub)
     _synth_parser(sub)
     return p
 
@@ -108,6 +109,16 @@ def _recommend_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--rank-by", choices=("memory", "latency", "energy"),
                    help="what to minimise among the qualifying variants (default memory)")
     r.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
+
+
+def _agree_parser(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("agree", help="identical greedy outputs of two runs of the same weights",
+                       description="Per task, the share of samples two runs answered "
+                       "identically (e.g. a calibrated variant and its exported checkpoint "
+                       "through as-saved); exit 1 when a task is under 99%%.")
+    a.add_argument("first", metavar="RUN_DIR:MODEL:VARIANT")
+    a.add_argument("second", metavar="RUN_DIR:MODEL:VARIANT")
+    a.add_argument("--tasks", required=True, help="comma-separated tasks, e.g. caption,vqa")
 
 
 def _synth_parser(sub: argparse._SubParsersAction) -> None:
@@ -208,6 +219,8 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if bad else 3 if failed_closed else 0
     if args.command == "merge":
         return _merge(args)
+    if args.command == "agree":
+        return _agree(args)
     if args.command == "report":
         from vlmq.report.build import build_report
 
@@ -263,6 +276,19 @@ def _recommend(args: argparse.Namespace) -> int:
     rec = recommend(decision_matrix(RunView.of(results, config)), budget)
     print(recommendation_text(rec))
     return 0 if rec.choice else 1
+
+
+def _agree(args: argparse.Namespace) -> int:
+    from vlmq.results.agreement import REQUIRED, agreement
+
+    rows = agreement(args.first, args.second, [t for t in args.tasks.split(",") if t])
+    for r in rows:
+        print(f"{r.task}: {r.identical}/{r.samples} identical ({r.rate:.1%})"
+              + (f"; differ: {', '.join(r.differing[:5])}" if r.differing else ""))
+    bad = [r.task for r in rows if not r.agrees]
+    print(f"{'DISAGREE' if bad else 'agree'}: {len(rows) - len(bad)} of {len(rows)} tasks at "
+          f">= {REQUIRED:.0%} identical")
+    return 1 if bad else 0
 
 
 def _merge(args: argparse.Namespace) -> int:

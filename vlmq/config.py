@@ -181,6 +181,20 @@ class RunConfig:
         expected=", ".join(COMPUTE_DTYPES), valid=_one_of(*COMPUTE_DTYPES),
     )
     bnb_4bit_double_quant: bool = _f(True, "4-bit double quantization of the scales")
+    calibration: dict[str, str] = _f(
+        {}, "calibrated variants: task -> dataset spec of a split apart from the evaluated ones "
+        "(e.g. vqa=data/my_vqa@train); empty = each generative task's embedded train split",
+        expected="TASK=DATASET, e.g. vqa=data/my_vqa@train", valid=_non_empty,
+    )
+    calibration_samples: int = _f(16, "calibrated variants: calibration samples in all, spread "
+                                  "evenly over the calibration tasks",
+                                  expected="a whole number >= 1", valid=_at_least(1))
+    calibration_seed: int = _f(0, "calibrated variants: seed of the calibration draw and of the "
+                               "calibrating library", expected="a whole number >= 0",
+                               valid=_at_least(0))
+    calibration_iters: int = _f(0, "calibrated variants: tuning iterations of iterative "
+                                "recipes (AutoRound); 0 = the recipe's own",
+                                expected="a whole number >= 0", valid=_at_least(0))
     energy: bool = _f(True, "measure energy with codecarbon (and NVML on NVIDIA GPUs)")
     country_iso_code: str = _f("USA", "country for codecarbon's offline carbon intensity",
                                expected="a 3-letter ISO code such as USA or FRA",

@@ -6,6 +6,7 @@ same `from_pretrained` call of the family adapter, chosen from the config's `mod
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
@@ -127,6 +128,7 @@ class LoadedModel:
     bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
     placement: Placement | None = None  # owns a disk-offload folder when spread
     load_memory: Any = None  # a MemoryResult over loading, when the caller measured it
+    calibration_s: float | None = None  # a calibrated recipe's calibration (0: cache reused)
     # options for every generate call (generation mode, fixed token count; vlmq.models.modes)
     generate_options: dict[str, Any] = field(default_factory=dict)
     # per call through `timed_call`, in order: its wall time (the first, the warm-up, absorbs
@@ -235,12 +237,7 @@ def load_variant(
                             f"{base_name!r} does not quantize")
         kept = keep.resolve(adapter.layer_paths(skeleton, keep.part))
     del skeleton
-    settings = VariantSettings(
-        int8_threshold=settings.int8_threshold,
-        bnb_4bit_compute_dtype=settings.bnb_4bit_compute_dtype,
-        bnb_4bit_double_quant=settings.bnb_4bit_double_quant,
-        keep_modules=tuple(settings.keep_modules) + kept,
-    )
+    settings = dataclasses.replace(settings, keep_modules=tuple(settings.keep_modules) + kept)
 
     placement = Placement(dev, device_map, max_memory)
     if placement.spread and not variant.spreads:
@@ -250,11 +247,14 @@ def load_variant(
     setup_start = time.perf_counter()
     variant.prepare_machine(device_type(dev))
     machine_setup = time.perf_counter() - setup_start
+    prepared = variant.before_load(source, adapter, settings)  # calibration: not load time
     start, cpu_start = time.perf_counter(), time.process_time()
     kwargs = variant.load_kwargs(parts, settings, device_type(dev))
+    kwargs.update(variant.config_load_kwargs(config, device_type(dev)))
     try:
-        loaded = cls.from_pretrained(
-            source, attn_implementation=attn_implementation, **placement.load_kwargs(), **kwargs
+        loaded, loading_info = cls.from_pretrained(
+            source, attn_implementation=attn_implementation, output_loading_info=True,
+            **placement.load_kwargs(), **kwargs
         )
     except torch.cuda.OutOfMemoryError as exc:
         placement.close()
@@ -269,7 +269,13 @@ def load_variant(
                                    f"{max_memory}: {' '.join(str(exc).split())[:200]}") from None
         raise
     loaded.eval()
+    problem = variant.loading_problem(variant_id, loading_info)
+    if problem:
+        placement.close()
+        raise VlmqError(problem)
     variant.post_load(loaded, parts, settings, device_type(dev))
+    if prepared is not None:
+        variant.apply_prepared(loaded, prepared)
     if dev.startswith("cuda"):
         torch.cuda.synchronize(dev)
     load_time, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
@@ -282,10 +288,14 @@ def load_variant(
     if problem:
         raise VlmqError(problem)
 
-    disk, disk_note = (variant.disk_size(loaded, source) if measure_disk and not placement.spread
+    saved = prepared.folder if prepared is not None else source
+    disk, disk_note = (variant.disk_size(loaded, saved) if measure_disk and not placement.spread
                        else (None, "not measured" if not placement.spread
                              else "not measured for a model spread with a device map"))
-    notes = {}
+    notes = dict(prepared.notes) if prepared is not None else {}
+    kernel = variant.kernel(device_type(dev))
+    if kernel:
+        notes["kernel"] = kernel
     if placement.spread:
         notes["device_map"] = ", ".join(f"{d}: {b / 2**20:.1f} MiB" for d, b in
                                         sorted(bytes_per_device(loaded).items()))
@@ -296,6 +306,7 @@ def load_variant(
         load_cpu_s=load_cpu, machine_setup_s=machine_setup, footprint_bytes=model_bytes(loaded),
         disk_bytes=disk, disk_note=disk_note,
         bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
+        calibration_s=None if prepared is None else prepared.calibration_s,
     )
 
 

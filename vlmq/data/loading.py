@@ -56,9 +56,11 @@ class TaskDataset:
 
 
 def load_task_dataset(
-    spec: str, kind: str, split: str = "test", image_root: str | None = None
+    spec: str, kind: str, split: str = "test", image_root: str | None = None,
+    rows: int | None = None,
 ) -> TaskDataset:
-    """Read `spec` (see the module docstring) as a `kind` task's canonical dataset."""
+    """Read `spec` (see the module docstring) as a `kind` task's canonical dataset; `rows`: only
+    the split's first rows (an embedded set then builds no more than those)."""
     check_kind(kind)
     spec = spec.strip()
     if not spec:
@@ -67,7 +69,9 @@ def load_task_dataset(
         if not Path(image_root).is_dir():
             raise VlmqError(f"image_root {image_root!r} is not a folder: give the images' folder")
         image_root = str(Path(image_root).resolve())
-    raw, source, hub_id, split = _load_raw(spec, split)
+    raw, source, hub_id, split = _load_raw(spec, split, rows)
+    if rows is not None:
+        raw = raw.select(range(min(rows, len(raw))))
     layout = find_layout(raw.column_names, kind, hub_id)
     dataset, label_names = _to_canonical(raw, layout, image_root, source)
     return TaskDataset(dataset, source, layout.name, split, label_names, image_root)
@@ -95,18 +99,18 @@ def select_subset(ds: TaskDataset, n: int | None, seed: int) -> tuple[TaskDatase
 # --- sources ---------------------------------------------------------------------------------
 
 
-def _load_raw(spec: str, split: str) -> tuple[Dataset, str, str, str]:
+def _load_raw(spec: str, split: str, rows: int | None = None) -> tuple[Dataset, str, str, str]:
     """(dataset of the split, source label, hub id or "", split actually used)."""
     if spec.startswith(EMBEDDED_PREFIX):
         name, split = _split_suffix(spec[len(EMBEDDED_PREFIX):], split)
-        return _load_embedded(name, split), EMBEDDED_PREFIX + name, "", split
+        return _load_embedded(name, split, rows), EMBEDDED_PREFIX + name, "", split
     if Path(spec).exists():
         return _load_local(Path(spec), split)
     base, split = _split_suffix(spec, split)
     if Path(base).exists():
         return _load_local(Path(base), split)
     if "/" not in base and ":" not in base:
-        return _load_embedded(base, split), EMBEDDED_PREFIX + base, "", split
+        return _load_embedded(base, split, rows), EMBEDDED_PREFIX + base, "", split
     if _HUB_ID.match(base) and not base.startswith((".", "/", "~")):
         repo, _, config = base.partition(":")
         source = f"hub:{base}"
@@ -123,7 +127,7 @@ def _split_suffix(spec: str, split: str) -> tuple[str, str]:
     return spec, split
 
 
-def _load_embedded(name: str, split: str) -> Dataset:
+def _load_embedded(name: str, split: str, rows: int | None = None) -> Dataset:
     known = _embedded_names()
     if name not in known:
         raise VlmqError(
@@ -132,7 +136,7 @@ def _load_embedded(name: str, split: str) -> Dataset:
         )
     from vlmq.data.embedded import load_embedded
 
-    return load_embedded(name, split)
+    return load_embedded(name, split, rows)
 
 
 def _embedded_names() -> list[str]:

@@ -85,6 +85,9 @@ _define("load_time_s", "s", False, "time",
 _define("machine_setup_s", "s", False, "time",
         "per-machine one-time work the variant needed at load (an extension build); 0 when "
         "scripts/setup.sh did it", once=LOAD)
+_define("calibration_s", "s", False, "time",
+        "calibrated variants: the calibrating library's run on the calibration samples, apart "
+        "from load_time_s; 0 when the cached checkpoint was reused", once=LOAD)
 _define("model_peak_memory_mib", "MiB", False, "memory",
         "GPU: allocator's max allocated over the task pass (warm-up and timed calls, weights "
         "included); CPU: RSS added by loading + RSS growth over the task pass")

@@ -169,6 +169,8 @@ def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
     put(result, "machine_setup_s", loaded.machine_setup_s)
     result.info[LOAD] = single_interfered(
         loaded.load_time_s, loaded.load_cpu_s, str(result.info.get("device", "cpu")))
+    if getattr(loaded, "calibration_s", None) is not None:
+        put(result, "calibration_s", loaded.calibration_s)
 
 
 def _growth(memory: Any, field: str) -> int | None:

@@ -5,6 +5,12 @@ transformers reads the `quantization_config` in the checkpoint's config.json and
 quantized layers itself, so no config is passed. The full-precision model it came from is a
 different checkpoint: give it with `--vlmq-baseline-model` to gate retention against it.
 Not part of "every variant": it only applies to checkpoints saved quantized.
+
+A compressed-tensors checkpoint loads with its weights dequantized to dense layers
+(`CompressedTensorsConfig(dequantize=True)`): compressed-tensors' own compressed layers do not
+run on CPU here, and they miss the layer names transformers 5 renamed. Its quantized layers
+are then recognized by their values (vlmq.variants.grid), and a checkpoint whose weights did
+not load (reported missing, so newly initialized) is refused with one line instead of scored.
 """
 
 from __future__ import annotations
@@ -13,13 +19,66 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vlmq.variants.base import VARIANTS, Variant
+from vlmq.errors import VlmqError
+from vlmq.variants.base import VARIANTS, Prepared, Variant, VariantSettings
 
 # Module paths of the Linear classes transformers builds for formats vlmq has no variant of
 # (GPTQ through gptqmodel, AWQ, compressed-tensors); the other backends' own recipes
 # recognize theirs (bitsandbytes, quanto, HQQ, torchao).
 SAVED_FORMAT_MODULES = ("gptqmodel.nn_modules.qlinear", "awq.modules.linear",
                         "compressed_tensors.linear")
+COMPRESSED_TENSORS = "compressed-tensors"
+# set on each dense Linear whose loaded weight is on its compressed-tensors quantization grid
+DEQUANTIZED_MARK = "vlmq_dequantized"
+
+
+def checkpoint_files_size(folder: Path) -> Any:
+    """The checkpoint's own files (weights and config), as saved (a SavedSize)."""
+    from vlmq.measure.footprint import SavedSize
+
+    if not folder.is_dir():
+        return SavedSize(None, "a hub checkpoint: its files are in the hub cache, not measured")
+    files = [f for f in folder.iterdir()
+             if f.suffix in (".safetensors", ".bin") or f.name == "config.json"]
+    return SavedSize(sum(f.stat().st_size for f in files),
+                     "the checkpoint's weight files and config.json, as saved")
+
+
+def static_fp8_inputs(group: dict[str, Any]) -> bool:
+    """Whether a config group quantizes inputs to FP8 with static (calibrated) scales."""
+    act = group.get("input_activations") or {}
+    return act.get("type") == "float" and act.get("num_bits") == 8 and not act.get("dynamic")
+
+
+def _canonical(name: str) -> str:
+    """A module path without its `model` / `language_model` wrappers, which transformers 5
+    renamed between checkpoints and modules (`language_model.model.layers.0` is now
+    `model.language_model.layers.0`)."""
+    return ".".join(p for p in name.split(".") if p not in ("model", "language_model"))
+
+
+def apply_input_scales(model: Any, folder: Path) -> None:
+    """Quantize the inputs of each Linear with a static `input_scale` in the checkpoint."""
+    from safetensors import safe_open
+
+    from vlmq.variants.act_quant import quantize_inputs_fp8
+
+    modules = {_canonical(n): m for n, m in model.named_modules()}
+    for path in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(path), "pt") as f:
+            for key in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+                if key.endswith(".input_scale"):
+                    module = modules.get(_canonical(key.removesuffix(".input_scale")))
+                    if module is None:
+                        raise VlmqError(f"as-saved: {key} in {path.name} matches no module of "
+                                        f"the model")
+                    quantize_inputs_fp8(module, f.get_tensor(key))
+
+
+def weight_schemes(qc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The weight arguments of each compressed-tensors config group."""
+    groups = (qc.get("config_groups") or {}).values()
+    return [g["weights"] for g in groups if g.get("weights")]
 
 
 def quantization_config(config: Any) -> dict[str, Any] | None:
@@ -55,7 +114,8 @@ class AsSaved(Variant):
     """Loads with no quantization_config; checks that the checkpoint is quantized at all."""
 
     def quantized_linear(self, module: Any) -> bool:
-        return any(c.__module__.startswith(SAVED_FORMAT_MODULES) for c in type(module).__mro__)
+        return getattr(module, DEQUANTIZED_MARK, False) or any(
+            c.__module__.startswith(SAVED_FORMAT_MODULES) for c in type(module).__mro__)
 
     def model_unavailable_reason(self, config: Any) -> str | None:
         if quantization_config(config) is None:
@@ -70,15 +130,50 @@ class AsSaved(Variant):
     def disk_size(self, model: Any, source: str) -> Any:
         """The checkpoint's own files (weights and config), as it was saved: re-saving a loaded
         checkpoint measures the saver, not the artefact that ships."""
-        from vlmq.measure.footprint import SavedSize
+        return checkpoint_files_size(Path(source))
 
-        folder = Path(source)
-        if not folder.is_dir():
-            return SavedSize(None, "a hub checkpoint: its files are in the hub cache, not measured")
-        files = [f for f in folder.iterdir()
-                 if f.suffix in (".safetensors", ".bin") or f.name == "config.json"]
-        return SavedSize(sum(f.stat().st_size for f in files),
-                         "the checkpoint's weight files and config.json, as saved")
+    def config_load_kwargs(self, config: Any, device_type: str) -> dict[str, Any]:
+        qc = quantization_config(config) or {}
+        if qc.get("quant_method") != COMPRESSED_TENSORS:
+            return {}
+        from transformers import CompressedTensorsConfig
+
+        return {"quantization_config": CompressedTensorsConfig(dequantize=True)}
+
+    def loading_problem(self, variant_id: str, info: dict[str, Any]) -> str | None:
+        missing = sorted(info.get("missing_keys") or []) + \
+            sorted(str(k[0]) if isinstance(k, tuple) else str(k)
+                   for k in info.get("mismatched_keys") or [])
+        if missing:
+            return (f"variant {variant_id!r}: {len(missing)} weights of the checkpoint did not "
+                    f"load (missing or mismatched, left newly initialized), e.g. "
+                    f"{', '.join(missing[:3])}; refusing to score a model that is partly noise")
+        return None
+
+    def before_load(self, source: str, adapter: Any, settings: VariantSettings) -> Prepared | None:
+        from vlmq.loading import read_config
+
+        qc = quantization_config(read_config(source)) or {}
+        if qc.get("quant_method") != COMPRESSED_TENSORS:
+            return None
+        return Prepared(source, None, {"kernel": (
+            "compressed-tensors weights dequantized to dense layers at load "
+            "(CompressedTensorsConfig(dequantize=True)); static FP8 input scales, if any, "
+            "simulated; latency and memory are the dense model's")})
+
+    def apply_prepared(self, model: Any, prepared: Prepared) -> None:
+        import torch.nn as nn
+
+        from vlmq.loading import read_config
+        from vlmq.variants.grid import on_grid
+
+        qc = quantization_config(read_config(prepared.folder)) or {}
+        schemes = weight_schemes(qc)
+        for module in model.modules():
+            if type(module) is nn.Linear and any(on_grid(module.weight, s) for s in schemes):
+                setattr(module, DEQUANTIZED_MARK, True)
+        if any(static_fp8_inputs(g) for g in (qc.get("config_groups") or {}).values()):
+            apply_input_scales(model, Path(prepared.folder))
 
     def check_counts(self, variant_id: str, counts: dict[str, dict[str, int]],
                      kept: int = 0) -> str | None:

@@ -35,9 +35,10 @@ the order the recipes were registered in (vlmq's entry points first, by entry-po
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from vlmq.calibration.settings import CalibrationSettings
 from vlmq.errors import VlmqError
 from vlmq.registry import Registry
 
@@ -52,6 +53,16 @@ class VariantSettings:
     # Module paths kept in full precision on top of the variant's own choice
     # (the layer-wise sensitivity modifier fills this).
     keep_modules: tuple[str, ...] = ()
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a recipe made from the model before loading it (a calibrated checkpoint)."""
+
+    folder: str
+    calibration_s: float | None  # 0 when a cached checkpoint was reused; None: no calibration
+    notes: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,28 @@ class Variant:
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
     ) -> None:
         """Changes applied to the loaded model (post-training quantizers)."""
+
+    def config_load_kwargs(self, config: Any, device_type: str) -> dict[str, Any]:
+        """More from_pretrained arguments that depend on the checkpoint's config."""
+        return {}
+
+    def loading_problem(self, variant_id: str, info: dict[str, Any]) -> str | None:
+        """A one-line refusal when from_pretrained's loading info (missing_keys ...) shows the
+        weights this recipe depends on did not load, else None."""
+        return None
+
+    def before_load(self, source: str, adapter: Any, settings: VariantSettings) -> Prepared | None:
+        """Work done from the model's files before loading it, timed apart from loading
+        (calibration); None for recipes that need none."""
+        return None
+
+    def apply_prepared(self, model: Any, prepared: Prepared) -> None:
+        """Put what `before_load` made into the loaded model."""
+
+    def kernel(self, device_type: str) -> str:
+        """The kernel the quantized layers run on `device_type` (`notes.kernel`); "" when the
+        recipe does not say."""
+        return ""
 
     def quantized_linear(self, module: Any) -> bool:
         """True when `module` is a Linear layer this backend stored quantized."""

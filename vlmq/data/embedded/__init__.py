@@ -2,12 +2,12 @@
 
 `load_embedded(name, split)` builds a split once, deterministically, and caches it with
 `save_to_disk` under `~/.cache/vlmq/embedded/<name>/<version>/<split>` (or `$VLMQ_CACHE_DIR`);
-bumping a set's version invalidates its cache.
+bumping a set's version invalidates its cache. `load_embedded(name, split, rows=n)` builds only
+the split's first n rows (calibration draws from a train split far larger than it needs).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vlmq.cachedir import cache_home
 from vlmq.errors import VlmqError
 from vlmq.registry import Registry
 
@@ -32,7 +33,7 @@ class EmbeddedSet:
     version: str
     layout: str  # the hub dataset whose columns it reproduces
     description: str
-    build: Callable[[str], datasets.Dataset]
+    build: Callable[..., datasets.Dataset]  # build(split, n=None): the split or its first n rows
 
 
 # Filled from the `vlmq.datasets` entry points (vlmq's own sets: `vlmq.data.embedded.shipped`).
@@ -40,20 +41,24 @@ EMBEDDED: Registry[EmbeddedSet] = Registry("embedded dataset", group="vlmq.datas
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("VLMQ_CACHE_DIR", Path.home() / ".cache" / "vlmq")) / "embedded"
+    return cache_home() / "embedded"
 
 
-def load_embedded(name: str, split: str) -> datasets.Dataset:
-    """One split of an embedded dataset, built on first use and then read from the cache."""
+def load_embedded(name: str, split: str, rows: int | None = None) -> datasets.Dataset:
+    """One split of an embedded dataset (or its first `rows` rows), built on first use and then
+    read from the cache."""
     import datasets
 
     spec = EMBEDDED.get(name)
     if split not in SPLITS:
         raise VlmqError(f"unknown split {split!r} for {name!r}: use one of {', '.join(SPLITS)}")
     path = cache_root() / name / spec.version / split
+    if rows is not None and not path.exists():
+        path = path.with_name(f"{split}-first{rows}")
     if path.exists():
-        return datasets.load_from_disk(str(path))
-    ds = spec.build(split)
+        ds = datasets.load_from_disk(str(path))
+        return ds.select(range(min(rows, len(ds)))) if rows is not None else ds
+    ds = spec.build(split) if rows is None else spec.build(split, rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Save beside the target and rename, so that a concurrent reader never sees half a split.
     tmp = Path(tempfile.mkdtemp(prefix=f".{split}-", dir=path.parent))

@@ -104,10 +104,10 @@ def build_signs(split: str, n: int | None = None) -> datasets.Dataset:
     return datasets.Dataset.from_dict(rows, features=features, split=split)
 
 
-def build_easy_vqa(split: str) -> datasets.Dataset:
+def build_easy_vqa(split: str, n: int | None = None) -> datasets.Dataset:
     import datasets
 
-    qs = easyvqa.questions(split)
+    qs = easyvqa.questions(split)[:n]
     images: dict[int, Image.Image] = {}
     rows: dict[str, list] = {
         "question_id": [], "image_id": [], "image": [], "question": [], "answers": [],
@@ -136,10 +136,11 @@ def build_easy_vqa(split: str) -> datasets.Dataset:
     return datasets.Dataset.from_dict(rows, features=features, split=split)
 
 
-def build_fashion(split: str) -> datasets.Dataset:
+def build_fashion(split: str, n: int | None = None) -> datasets.Dataset:
     import datasets
 
     images, labels = fashion.arrays(split)
+    images, labels = images[:n], labels[:n]
     features = datasets.Features(
         {"image": datasets.Image(), "label": datasets.ClassLabel(names=list(fashion.CLASS_NAMES))}
     )

@@ -1,0 +1,172 @@
+"""Calibrated variants: calibration data apart from evaluation, the checkpoint cache, the check
+that quantized weights loaded, and the agreement of two runs. The real calibration (AutoRound on
+llava-tiny) is in the slow test at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+import torch  # noqa: E402
+
+# the calibrated recipes register on import (their entry points do the same once installed)
+import vlmq.variants.autoround_w4a16  # noqa: E402, F401
+import vlmq.variants.awq_w4a16  # noqa: E402, F401
+import vlmq.variants.fp8_static  # noqa: E402, F401
+from vlmq.calibration.cache import CacheKey, cached, store  # noqa: E402
+from vlmq.calibration.data import (  # noqa: E402
+    calibration_samples,
+    calibration_specs,
+    overlap,
+    sample_key,
+)
+from vlmq.calibration.settings import CalibrationSettings  # noqa: E402
+from vlmq.errors import VlmqError  # noqa: E402
+from vlmq.variants.base import VARIANTS, VariantSettings  # noqa: E402
+from vlmq.variants.grid import on_grid  # noqa: E402
+
+CALIBRATED = ("autoround-w4a16", "awq-w4a16", "fp8-static")
+
+
+def test_calibration_ids_and_evaluated_ids_are_disjoint() -> None:
+    from vlmq.data.loading import load_task_dataset, select_subset
+
+    settings = CalibrationSettings(samples=9, seed=3)
+    calibration = [s.sample_id for s in calibration_samples(settings)]
+    assert len(calibration) == len(set(calibration)) == 9
+    evaluated = []
+    for task, _ in calibration_specs(settings):
+        data = load_task_dataset(task.default_dataset, task.layout_kind)  # the evaluated split
+        subset, _ = select_subset(data, 128, 0)
+        evaluated += [sample_key(data.source, data.split, r["sample_id"]) for r in subset.dataset]
+    assert evaluated and not overlap(calibration, evaluated)
+    # the check itself finds a shared id
+    assert overlap(calibration, [*evaluated, calibration[0]]) == {calibration[0]}
+
+
+def test_a_test_split_and_an_unknown_task_are_refused() -> None:
+    with pytest.raises(VlmqError, match="test split"):
+        calibration_samples(CalibrationSettings(sources=(("vqa", "easy-vqa@test"),), samples=1))
+    with pytest.raises(VlmqError, match="vqa"):
+        calibration_samples(CalibrationSettings(sources=(("vqaa", "easy-vqa@train"),)))
+
+
+def test_a_user_source_and_the_seed_choose_the_samples() -> None:
+    named = CalibrationSettings(sources=(("vqa", "easy-vqa@validation"),), samples=3)
+    ids = [s.sample_id for s in calibration_samples(named)]
+    assert all(i.startswith("embedded:easy-vqa@validation#") for i in ids)
+    assert ids == [s.sample_id for s in calibration_samples(named)]
+    assert ids != [s.sample_id for s in calibration_samples(replace(named, seed=1))]
+
+
+def test_the_cache_key_changes_with_each_part() -> None:
+    key = CacheKey("m" * 64, {"scheme": "W4A16"}, ("a", "b"), {"auto-round": "0.16.1"})
+    others = [replace(key, model_hash="n" * 64), replace(key, recipe={"scheme": "W8A16"}),
+              replace(key, calibration_ids=("a", "c")), replace(key, versions={"auto-round": "1"})]
+    assert len({key.digest(), *(k.digest() for k in others)}) == 5
+
+
+def test_a_second_prepare_reuses_the_cached_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    from vlmq.models.llava import ADAPTER
+    from vlmq.variants.calibrated import Calibrated
+    from vlmq.zoo import ZOO
+
+    monkeypatch.setattr("vlmq.calibration.cache.cache_home", lambda: tmp_path)
+    calls = []
+
+    def fake_calibrate(self, source, adapter, samples, recipe, out) -> float:
+        calls.append(len(samples))
+        (out / "config.json").write_text("{}")
+        return 12.5
+
+    monkeypatch.setattr(Calibrated, "_calibrate", fake_calibrate)
+    variant = VARIANTS.get("autoround-w4a16")
+    settings = VariantSettings(calibration=CalibrationSettings(samples=3))
+    first = variant.before_load(str(ZOO["llava-tiny"]), ADAPTER, settings)
+    second = variant.before_load(str(ZOO["llava-tiny"]), ADAPTER, settings)
+    assert calls == [3] and first.calibration_s == 12.5 and second.calibration_s == 0.0
+    assert "calibration time 0" in second.notes["calibration"] and first.folder == second.folder
+    meta = cached(Path(first.folder))
+    assert meta and len(meta["calibration_ids"]) == 3 and meta["recipe"]["iters"] == 20
+    # other iterations are another checkpoint
+    third = variant.before_load(str(ZOO["llava-tiny"]), ADAPTER, replace(
+        settings, calibration=replace(settings.calibration, iters=2)))
+    assert third.folder != first.folder and calls == [3, 3]
+
+
+def test_store_leaves_no_folder_when_calibration_fails(tmp_path: Path) -> None:
+    key = CacheKey("m", {}, (), {})
+    folder = tmp_path / "x"
+
+    def broken(out: Path) -> float:
+        raise RuntimeError("calibration crashed")
+
+    with pytest.raises(RuntimeError):
+        store(folder, key, broken)
+    assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_quantized_values_are_recognized() -> None:
+    g = torch.Generator().manual_seed(0)
+    dense = torch.randn(4, 256, generator=g)
+    levels = torch.arange(-8, 8, dtype=torch.float32)
+    int4 = levels[torch.randint(0, 16, (4, 256), generator=g)] * torch.tensor([0.01, 0.03]) \
+        .repeat_interleave(128)
+    fp8 = (dense * 50).to(torch.float8_e4m3fn).float() * 0.0123
+    int4_args = {"type": "int", "num_bits": 4, "strategy": "group", "group_size": 128}
+    fp8_args = {"type": "float", "num_bits": 8, "strategy": "channel"}
+    assert on_grid(int4, int4_args) and not on_grid(dense, int4_args)
+    assert on_grid(fp8, fp8_args) and not on_grid(dense, fp8_args)
+    assert on_grid(fp8.bfloat16(), fp8_args)  # AutoRound's bf16 copies stay on the grid
+
+
+def test_as_saved_refuses_weights_that_did_not_load() -> None:
+    as_saved = VARIANTS.get("as-saved")
+    problem = as_saved.loading_problem("as-saved", {
+        "missing_keys": {"model.language_model.layers.0.self_attn.q_proj.weight"},
+        "mismatched_keys": []})
+    assert problem and "\n" not in problem and "did not load" in problem
+    assert as_saved.loading_problem("as-saved", {"missing_keys": set()}) is None
+    zero = {"text": {"linear": 28, "quantized": 0}}
+    assert "no Linear layer loaded quantized" in as_saved.check_counts("as-saved", zero)
+
+
+def test_calibrated_recipes_are_registered_with_their_facts() -> None:
+    for name in CALIBRATED:
+        variant = VARIANTS.get(name)
+        assert variant.quantizes == ("text",) and not variant.by_default
+        assert "dequantized" in variant.kernel("cpu")
+    fp8 = VARIANTS.get("fp8-static")
+    assert fp8.bits == 8 and "fp8" in fp8.kernel("cpu")
+
+
+def test_agreement_counts_identical_outputs(tmp_path: Path) -> None:
+    from vlmq.results.agreement import agreement
+    from vlmq.results.schema import SampleRecord
+    from vlmq.results.store import RunStore
+
+    def run(run_id: str, model: str, variant: str, answers: list[str]) -> str:
+        store_ = RunStore(tmp_path, run_id)
+        store_.write_config({})
+        store_.append(model, variant, "vqa", [
+            SampleRecord(sample_id=str(i), index=i, batch=0, prompt="q", prediction=a,
+                         references=["x"], latency_s=0.1) for i, a in enumerate(answers)])
+        return f"{store_.root}:{model}:{variant}"
+
+    answers = ["red"] * 100
+    a = run("a", "llava-tiny", "autoround-w4a16", answers)
+    b = run("b", "/ckpt", "as-saved", answers[:99] + ["blue"])
+    (row,) = agreement(a, b, ["vqa"])
+    assert (row.samples, row.identical, row.differing, row.agrees) == (100, 99, ["99"], True)
+    c = run("c", "/ckpt", "as-saved", answers[:98] + ["blue", "blue"])
+    assert not agreement(a, c, ["vqa"])[0].agrees
+    with pytest.raises(VlmqError, match="RUN_DIR:MODEL:VARIANT"):
+        agreement("nothing", c, ["vqa"])
+    assert json.dumps(row.rate)

@@ -1,0 +1,128 @@
+"""Calibrated recipes: the model is quantized once by a calibrating library on samples apart
+from every evaluated one, the result cached, then loaded for each run.
+
+The cache folder (vlmq.calibration.cache) holds two things from one calibration:
+- the compressed-tensors checkpoint the library exported, which serving engines load and which
+  `as-saved` benchmarks again;
+- `in-process.safetensors`, the quantized layers' weights as the library left them in memory
+  (dequantized), which this variant puts into the full-precision model. Comparing the two runs
+  checks the export and its loader, not only the method.
+Subclasses name the library and algorithm; see vlmq/variants/autoround_w4a16.py.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vlmq.errors import VlmqError
+from vlmq.variants.base import Prepared, Variant, VariantSettings
+
+# in a subfolder, so that neither transformers nor the disk size takes it for the checkpoint's
+IN_PROCESS_FILE = "vlmq/in-process.safetensors"
+# bumped when what vlmq writes into a cache folder changes (a new key for old folders)
+CACHE_LAYOUT = 1
+# set on each Linear whose weight came from the calibrated checkpoint: the counts read it
+CALIBRATED_MARK = "vlmq_calibrated"
+
+
+@dataclass(frozen=True)
+class Calibrated(Variant):
+    """A recipe run by AutoRound: its preset scheme, algorithm and default iterations."""
+
+    scheme: str = "W4A16"
+    algorithm: str = "signround"  # signround | awq | rtn (AutoRound's names)
+    iters: int = 0  # signround's tuning iterations unless the calibration settings say
+    # what the inputs are quantized to with static scales, simulated (vlmq.variants.act_quant);
+    # "" for weight-only schemes
+    activations: str = ""
+    quantizes: tuple[str, ...] = ("text",)
+    packages: tuple[str, ...] = ("auto_round", "compressed_tensors")
+    save: str = ""  # the cached checkpoint is the saved artefact (disk_size)
+
+    def recipe(self, settings: VariantSettings) -> dict[str, Any]:
+        """What the checkpoint depends on besides the model and the samples."""
+        iters = settings.calibration.iters or self.iters if self.algorithm == "signround" else 0
+        return {"name": self.name, "scheme": self.scheme, "algorithm": self.algorithm,
+                "iters": iters, "seed": settings.calibration.seed, "layout": CACHE_LAYOUT}
+
+    def before_load(self, source: str, adapter: Any, settings: VariantSettings) -> Prepared:
+        from vlmq.calibration.autoround import PACKAGES
+        from vlmq.calibration.cache import CacheKey, cached, content_hash, library_versions, store
+        from vlmq.calibration.data import calibration_samples
+
+        samples = calibration_samples(settings.calibration)
+        recipe = self.recipe(settings)
+        key = CacheKey(content_hash(source), recipe, tuple(s.sample_id for s in samples),
+                       library_versions(("torch", "transformers", *PACKAGES)))
+        folder = key.folder(self.name)
+        meta = cached(folder)
+        if meta is not None:
+            return Prepared(str(folder), 0.0, {"calibration": (
+                f"reused the cached checkpoint {folder} (calibrated earlier in "
+                f"{meta['calibration_s']:.1f} s on {len(samples)} samples); calibration time 0")})
+        meta = store(folder, key, lambda out: self._calibrate(source, adapter, samples,
+                                                             recipe, out))
+        return Prepared(str(folder), meta["calibration_s"], {"calibration": (
+            f"calibrated now on {len(samples)} samples ({self.algorithm}, {recipe['iters']} "
+            f"iterations, seed {recipe['seed']}) in {meta['calibration_s']:.1f} s; "
+            f"checkpoint cached in {folder}")})
+
+    def _calibrate(self, source: str, adapter: Any, samples: list[Any],
+                   recipe: dict[str, Any], out: Path) -> float:
+        """Load the full-precision model, calibrate it, write both artefacts; the seconds the
+        calibration took."""
+        import torch
+        from safetensors.torch import save_file
+
+        from vlmq.calibration.autoround import run_autoround
+        from vlmq.calibration.data import calibration_batches
+
+        model = adapter.auto_class().from_pretrained(source, dtype=torch.float32).eval()
+        processor = adapter.load_processor(source)
+        batches = calibration_batches(adapter, processor, samples)
+        start = time.perf_counter()
+        weights = run_autoround(model, processor, batches, scheme=self.scheme,
+                                algorithm=self.algorithm, iters=recipe["iters"],
+                                seed=recipe["seed"], out=out)
+        seconds = time.perf_counter() - start
+        if not weights:
+            raise VlmqError(f"variant {self.name!r}: AutoRound quantized no layer of this model")
+        (out / IN_PROCESS_FILE).parent.mkdir()
+        save_file(weights, str(out / IN_PROCESS_FILE))
+        return seconds
+
+    def apply_prepared(self, model: Any, prepared: Prepared) -> None:
+        from safetensors.torch import load_file
+
+        from vlmq.variants.act_quant import quantize_inputs_fp8
+
+        tensors = load_file(str(Path(prepared.folder) / IN_PROCESS_FILE))
+        for name, tensor in tensors.items():
+            module_name, _, kind = name.rpartition(".")
+            module = model.get_submodule(module_name)
+            if kind == "input_scale":
+                quantize_inputs_fp8(module, tensor)
+                continue
+            if module.weight.shape != tensor.shape:
+                raise VlmqError(f"variant {self.name!r}: calibrated weight {name} has shape "
+                                f"{tuple(tensor.shape)}, the model's {tuple(module.weight.shape)}")
+            module.weight.data = tensor.to(module.weight.dtype)
+            setattr(module, CALIBRATED_MARK, self.scheme)
+
+    def quantized_linear(self, module: Any) -> bool:
+        return bool(getattr(module, CALIBRATED_MARK, ""))
+
+    def kernel(self, device_type: str) -> str:
+        inputs = f"; inputs fake-quantized to {self.activations}" if self.activations else ""
+        return (f"dense {'fp32' if device_type == 'cpu' else 'fp16'} matmul on weights "
+                f"dequantized from {self.scheme} ({self.algorithm}){inputs}: quality is the "
+                f"method's, latency and memory are the dense model's")
+
+    def disk_size(self, model: Any, source: str) -> Any:
+        """The compressed-tensors checkpoint's files, as exported (what a server loads)."""
+        from vlmq.variants.as_saved import checkpoint_files_size
+
+        return checkpoint_files_size(Path(source))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # How many rows of each calibration split are read; the samples are drawn from these.
-POOL_ROWS = 256
+POOL_ROWS = 512
 
 
 @dataclass(frozen=True)

@@ -135,8 +135,10 @@ def test_entry_point_modules_are_vlmq_variant_files() -> None:
 
 
 # every recipe that quantizes a plain checkpoint, by default in the main job or not; as-saved
-# (bits 0: read from a quantized checkpoint) has tests/test_as_saved.py
-RECIPES = [n for n in VARIANTS.names() if VARIANTS.get(n).bits]
+# (bits 0: read from a quantized checkpoint) has tests/test_as_saved.py, and the recipes that
+# calibrate a checkpoint before loading (before_load) have tests/test_calibration.py
+RECIPES = [n for n in VARIANTS.names() if VARIANTS.get(n).bits
+           and type(VARIANTS.get(n)).before_load is Variant.before_load]
 
 
 @pytest.mark.parametrize("name", RECIPES)

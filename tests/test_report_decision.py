@@ -7,6 +7,7 @@ from report_fixtures import make_results, write_run
 from vlmq.report.build import build_report
 from vlmq.report.decision import decision_matrix
 from vlmq.report.matrix_render import matrix_text
+from vlmq.report.terminal import decision_lines
 from vlmq.report.view import RunView, worst
 
 
@@ -77,3 +78,13 @@ def test_reports_open_with_the_matrix_and_the_fronts(tmp_path) -> None:
     html = (store.root / "report.html").read_text()
     assert html.index("<h2>Decision</h2>") < html.index("<h2>Verdicts</h2>")
     assert html.index("pareto-memory-0") < html.index("<h2>Verdicts</h2>")
+
+
+def test_terminal_lines_add_the_recommendation_with_a_budget() -> None:
+    results = make_results(0)
+    plain = decision_lines(results, {})
+    assert plain[0].startswith("vlmq decision") and not any("RECOMMENDED" in x for x in plain)
+    budgeted = decision_lines(results, {"budget": {"max_memory_mib": "1000",
+                                                   "models": "vit-tiny"}})
+    assert any(x.startswith("RECOMMENDED: vit-tiny / ") for x in budgeted)
+    assert decision_lines([], {}) == []

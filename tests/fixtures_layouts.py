@@ -195,6 +195,7 @@ def _easy_vqa_expected(i: int) -> dict[str, Any]:
         "question": f"what shape is in image {i}?",
         "answers": ["circle" if i % 2 else "yes"],
         "ocr_tokens": [],
+        "group": str(i // 2),  # the image the question is about (the layout's group)
     }
 
 

@@ -63,7 +63,12 @@ def test_every_layout_in_every_form_loads_canonical(
     assert ds.layout == case.name
     assert ds.split == "test"
     assert ds.source == str(root.resolve())
-    assert ds.dataset.column_names == CANONICAL[case.kind]
+    # plus `group` where the layout names what samples share (VQAv2's image_id)
+    assert [c for c in ds.dataset.column_names if c != "group"] == CANONICAL[case.kind]
+    groups = ds.groups()
+    assert (groups is not None) == (case.name == "vqav2")
+    if groups is not None:
+        assert len(set(groups.values())) < len(ds) == len(groups)
     assert len(ds) == ROWS
     # An imagefolder names its classes after its sorted class folders.
     names = case.label_names
@@ -344,7 +349,7 @@ def test_embedded_sets_load_through_the_same_loader(name: str,
     kind, layout = EMBEDDED_KINDS[name]
     ds = load_task_dataset(f"embedded:{name}@validation", kind)
     assert ds.layout == layout and ds.source == f"embedded:{name}"
-    assert ds.dataset.column_names == CANONICAL[kind]
+    assert [c for c in ds.dataset.column_names if c != "group"] == CANONICAL[kind]
     sub, _ = select_subset(ds, 3, seed=0)
     for row in sub.dataset:
         assert decode_image(row["image"], row["sample_id"]).mode == "RGB"

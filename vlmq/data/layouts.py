@@ -37,6 +37,9 @@ class Layout:
     sources: tuple[str, ...] = ()  # hub ids known to use this layout
     note: str = ""
     image_column: str = "image"  # kept undecoded when present
+    # the source column naming what samples share (the image of several questions): copied to
+    # the canonical `group` column, so retention intervals can resample whole groups
+    group: str = ""
 
     def missing(self, column_names: list[str]) -> list[str]:
         return [c for c in self.required if c not in column_names]
@@ -93,6 +96,7 @@ LAYOUTS: tuple[Layout, ...] = (
         required=("image", "question_id", "question", "answers"),
         columns={"sample_id": "question_id", "question": "question", "answers": "answers"},
         note="VQAv2-like (easy-vqa too); answers may be strings or {'answer': ...} dicts",
+        group="image_id",
     ),
     Layout(
         name="vqa-canonical",

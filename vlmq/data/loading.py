@@ -54,6 +54,13 @@ class TaskDataset:
     def __len__(self) -> int:
         return len(self.dataset)
 
+    def groups(self) -> dict[int, str] | None:
+        """{position: group} where the layout declares what samples share (easy-vqa's and
+        VQAv2's image_id); None otherwise. For `vlmq.stats.retention.result_gates(clusters=)`."""
+        if "group" not in self.dataset.column_names:
+            return None
+        return dict(enumerate(self.dataset["group"]))
+
 
 def load_task_dataset(
     spec: str, kind: str, split: str = "test", image_root: str | None = None,
@@ -274,6 +281,8 @@ def _to_canonical(
             keep_in_memory=True,
         )
     _check_unique(canon["sample_id"], source)
+    if layout.group and layout.group in rest.column_names:
+        canon = canon.add_column("group", [str(v) for v in rest[layout.group]])
     if has_image:
         images = raw.select_columns([image_col])
         if isinstance(images.features[image_col], (Image, dict)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,31 @@ def test_compare_on_a_closed_pipe_keeps_its_exit_code(tmp_path, degrade, code) -
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == code, proc.stderr
     assert proc.stderr == ""
+
+
+class _Noisy:
+    """An adapter whose model call raises the same library warnings on every batch."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag  # messages of their own per test: the once-only memory is per process
+
+    def call(self, model, inputs, max_new_tokens, on_step, options=None):
+        warnings.warn(f"{self.tag}: torch.jit.script is deprecated", DeprecationWarning,
+                      stacklevel=1)
+        warnings.warn(f"{self.tag}: cast {inputs}", UserWarning, stacklevel=1)
+        return inputs
+
+
+@pytest.mark.parametrize(("category", "expected"), [(DeprecationWarning, 1), (UserWarning, 3)])
+def test_warnings_inside_the_timed_call_are_reported_once(category, expected) -> None:
+    import torch
+
+    from vlmq.models.base import ModelAdapter
+
+    model = type("M", (), {"device": torch.device("cpu")})()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for batch in range(3):
+            ModelAdapter.timed_call(_Noisy(category.__name__), model, batch, 1)  # type: ignore[arg-type]
+    # the same message once; messages that differ (each batch's cast) once each
+    assert sum(issubclass(w.category, category) for w in seen) == expected

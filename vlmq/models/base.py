@@ -8,6 +8,7 @@ the `model_type` values of its transformers config; the module is found through 
 from __future__ import annotations
 
 import time
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -153,7 +154,8 @@ class ModelAdapter(ABC):
 
         device = model.device
         steps = StepTimer(device)
-        with torch.inference_mode():
+        with torch.inference_mode(), warnings.catch_warnings(record=True) as raised:
+            warnings.simplefilter("always")
             synchronize(device)
             cpu_start = time.process_time()
             steps.start = time.perf_counter()
@@ -161,6 +163,7 @@ class ModelAdapter(ABC):
             synchronize(device)
         seconds = time.perf_counter() - steps.start
         cpu_s = time.process_time() - cpu_start
+        warn_once(raised)
         return ModelCall(output, seconds, [t - steps.start for t in steps.times], cpu_s)
 
     def run_batch(self, model: Any, processor: Any, images: list[Any], prompts: list[str],
@@ -183,6 +186,22 @@ class ModelAdapter(ABC):
         """Class names of a classifier, from its config."""
         id2label = getattr(model.config, "id2label", None)
         return [id2label[i] for i in sorted(id2label)] if id2label else None
+
+
+# (category, message) of every warning a model call raised in this process
+_WARNED: set[tuple[type, str]] = set()
+
+
+def warn_once(raised: list[warnings.WarningMessage]) -> None:
+    """Warnings of the libraries under a timed call (torch.jit's deprecations, a cast notice)
+    fire on every batch: each is passed on once per process, after the timed region, from where
+    the library raised it."""
+    for w in raised:
+        key = (w.category, str(w.message))
+        if key in _WARNED:
+            continue
+        _WARNED.add(key)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 class StepTimer:

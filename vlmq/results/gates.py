@@ -89,6 +89,7 @@ def gate_failures(result: TaskResult, policy: str) -> list[str]:
                 f"retention {ratio:.3f} not shown to be >= threshold {threshold:.3f}")
         if gate:
             text += (f"; {gate['confidence']:.0%} interval {gate['low']:.3f}.."
-                     f"{gate['high']:.3f} ({gate['verdict']} at n={gate['n']})")
+                     f"{gate['high']:.3f} ({gate['verdict']} at n={gate['n']}"
+                     + (f": {gate['reason']})" if gate.get("reason") else ")"))
         out.append(text)
     return out

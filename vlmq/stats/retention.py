@@ -13,10 +13,16 @@ import numpy as np
 
 from vlmq.metrics.base import MetricInfo, retention
 from vlmq.results.schema import TaskResult
-from vlmq.stats.bootstrap import METHOD, BootstrapSettings, PairEstimator, paired_retention
+from vlmq.stats.bootstrap import (
+    METHOD,
+    BootstrapSettings,
+    PairEstimator,
+    RetentionInterval,
+    paired_retention,
+)
 from vlmq.stats.clusters import cluster_codes
 from vlmq.stats.corpus import CiderTables, bleu_stats, bleu_values, mean_values
-from vlmq.stats.gates import gate_record
+from vlmq.stats.gates import agreement_interval, gate_record
 
 
 def paired_positions(variant: TaskResult, baseline: TaskResult) -> tuple[list[int], list[int]]:
@@ -81,10 +87,16 @@ def result_gates(variant: TaskResult, baseline: TaskResult, metrics: Sequence[Me
     codes = cluster_codes_of(variant, pv, clusters)
     out: dict[str, dict[str, Any]] = {}
     for info in metrics:
-        if info.name not in thresholds or len(pv) < 2:
+        if info.name not in thresholds or not pv:
             continue
         mv, mb = variant.metrics.get(info.name), baseline.metrics.get(info.name)
         if mv is None or mb is None or mv.value is None or mb.value is None:
+            continue
+        if len(pv) == 1:  # no resampling of one sample: its point, inconclusive (gate_record)
+            point = retention(mv.value, mb.value, info.higher_is_better)
+            one = RetentionInterval(point, point, point, 0.0, 1, settings.confidence, METHOD,
+                                    0, settings.seed)
+            out[info.name] = gate_record(one, thresholds[info.name])
             continue
         built = _estimator(info, variant, baseline, pv, pb)
         if built is None:
@@ -95,5 +107,8 @@ def result_gates(variant: TaskResult, baseline: TaskResult, metrics: Sequence[Me
         interval = paired_retention(estimator, len(pv), info.higher_is_better, settings,
                                     centre=centre, method=method, clusters=codes,
                                     cluster_key=cluster_key)
+        if info.higher_is_better and info.name in baseline.per_sample:
+            scores = np.asarray(baseline.per_sample[info.name], dtype=float)[pb]
+            interval = agreement_interval(interval, [float(x) for x in scores])
         out[info.name] = gate_record(interval, thresholds[info.name])
     return out

@@ -31,8 +31,14 @@ def entries(data: dict) -> dict[str, dict]:
 
 def test_json_has_every_measurement_and_part_counts(tiny_llava: str, tmp_path: Path) -> None:
     proc, data = run_bench(tmp_path, "--vlmq-model", tiny_llava, "--vlmq-tasks", "vqa",
-                           "--vlmq-variants", "fp32,int8-text,int8-vision")
+                           "--vlmq-variants", "fp32,int8-text,int8-vision",
+                           "--vlmq-budget", "max_latency_ratio=1000")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # the terminal summary opens with the decision matrix and, with a budget, the answer
+    decision = proc.stdout.split("vlmq: decision", 1)[1]
+    assert "vlmq decision:" in decision and "int8-vision" in decision
+    assert "budget: max_latency_ratio 1000; ranked by memory" in decision
+    assert "RECOMMENDED: " in decision or "NO VARIANT QUALIFIES" in decision
     got = entries(data)
     assert set(got) == {"fp32/vqa", "int8-text/vqa", "int8-vision/vqa"}
     for extra in got.values():

@@ -75,3 +75,10 @@ def test_gates_record_the_method_and_cluster_count_and_widen() -> None:
     assert by_image["method"].endswith("clustered by image_id (40 clusters)")
     assert by_image["high"] - by_image["low"] > plain["high"] - plain["low"]
     assert by_image["min_detectable_drop"] > plain["min_detectable_drop"]
+    # the session writes the groups into the result (sample_stats["group"]): same intervals
+    grouped = _result("int4", v)
+    grouped.sample_stats["group"] = [f"img{c}" for c in codes]
+    from_result = result_gates(grouped, *args[1:])["accuracy"]
+    assert from_result["clusters"] == 40 and from_result["method"].endswith(
+        "clustered by image (40 clusters)")
+    assert (from_result["low"], from_result["high"]) == (by_image["low"], by_image["high"])

@@ -245,6 +245,9 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output_json: dict
                                  ) -> None:
+    from vlmq.results.benchjson import complete_params
+
+    complete_params(output_json.get("benchmarks") or [])  # so compare --group-by=param:X works
     if distributed.distributing(config):
         run = config.stash[CONFIG_KEY]
         output_json["vlmq"] = {"run_id": run.run_id,
@@ -257,7 +260,9 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: list, output
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config
                             ) -> None:
-    """List every gate the data could not decide, with the samples that would decide it."""
+    """The decision matrix (and with --vlmq-budget, the variant to ship), then every gate the
+    data could not decide, with the samples that would decide it."""
+    _decision_summary(terminalreporter, config)
     undecided = config.stash.get(INCONCLUSIVE_KEY, [])
     if not undecided:
         return
@@ -265,6 +270,22 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section(f"vlmq: {len(undecided)} inconclusive gate(s) (policy {policy})")
     for line in undecided:
         terminalreporter.write_line(line)
+
+
+def _decision_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    bench = config.stash.get(SESSION_KEY, None)
+    if bench is None or distributed.is_worker(config) or not bench.store_created:
+        return
+    from vlmq.report.terminal import decision_lines
+
+    try:
+        lines = decision_lines(bench.store.results(), bench.store.read_config())
+    except VlmqError as exc:
+        lines = [f"no decision matrix: {exc}"]
+    if lines:
+        terminalreporter.section("vlmq: decision")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -12,8 +12,9 @@ A benchmark entry's `extra_info` (pytest-benchmark JSON) is `TaskResult.to_extra
      "quantized_linears": {part: {"linear", "quantized"}},
      "per_sample": {quality metric: [score per sample, in subset order]},
      "rounds_s": [latency of each timed batch, seconds],
-     "sample_stats": {"index": [subset position of each scored sample], plus what a corpus
-                      metric needs to be recomputed on a resample (caption tokens)},
+     "sample_stats": {"index": [subset position of each scored sample], "group": [what each
+                      shares with others, e.g. its image id, where the dataset names it], plus
+                      what a corpus metric needs to be recomputed on a resample (caption tokens)},
      "notes": {...}}
 
 `per_sample` and `rounds_s` let `vlmq compare` run significance tests from the JSON alone;

@@ -56,6 +56,9 @@ class Scorer:
         result.per_sample = {k: [float(x) for x in v] for k, v in score.per_sample.items()}
         ok = [r.index for r in outcome.records if not r.error]
         result.sample_stats = {"index": ok, **score.stats}
+        groups = data.groups()
+        if groups:  # what the samples share (an image): the gates resample whole groups
+            result.sample_stats["group"] = [groups[i] for i in ok]
         result.notes.update({k: str(v) for k, v in score.notes.items()})
         result.notes.update(loaded.notes)
         if loaded.kept_modules:

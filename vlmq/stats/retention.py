@@ -67,22 +67,30 @@ def _estimator(info: MetricInfo, variant: TaskResult, baseline: TaskResult, pv: 
 
 def cluster_codes_of(variant: TaskResult, pv: list[int], clusters: Mapping[int, Any] | None
                      ) -> np.ndarray | None:
-    """Cluster codes of the paired samples from {subset index: cluster id}; None when absent."""
+    """Cluster codes of the paired samples: from {subset index: cluster id} where given, else
+    from the result's own `sample_stats["group"]`; None when neither has them."""
     index = variant.sample_stats.get("index")
-    if not clusters or index is None:
+    if index is None:
         return None
-    ids = [clusters.get(index[k]) for k in pv]
+    if clusters:
+        ids = [clusters.get(index[k]) for k in pv]
+    else:
+        groups = variant.sample_stats.get("group")
+        if not groups or len(groups) != len(index):
+            return None
+        ids = [groups[k] for k in pv]
     return None if any(i is None for i in ids) else cluster_codes(ids)
 
 
 def result_gates(variant: TaskResult, baseline: TaskResult, metrics: Sequence[MetricInfo],
                  thresholds: Mapping[str, float], settings: BootstrapSettings,
-                 clusters: Mapping[int, Any] | None = None, cluster_key: str = "cluster"
+                 clusters: Mapping[int, Any] | None = None, cluster_key: str = "image"
                  ) -> dict[str, dict[str, Any]]:
     """TaskResult.gates for every metric in `thresholds` that both results carry.
 
-    clusters: {subset index: cluster id} (e.g. the image id of each question) where the task's
-    dataset declares a grouping key; the intervals then resample whole clusters."""
+    clusters: {subset index: cluster id} (e.g. the image id of each question); without it, the
+    variant's `sample_stats["group"]` (written where the task's dataset names what samples
+    share). With either, the intervals resample whole clusters."""
     pv, pb = paired_positions(variant, baseline)
     codes = cluster_codes_of(variant, pv, clusters)
     out: dict[str, dict[str, Any]] = {}

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from vlmq.results.gates import DEFAULT_POLICY, gate_checks, passed
 from vlmq.results.schema import TaskResult
-from vlmq.results.summary import DEFAULT_POLICY, gate_checks, is_baseline, passed, superseded
+from vlmq.results.summary import is_baseline, superseded
 
 # worst first: the verdict of several gates is the first of these that any of them has
 SEVERITY = ("fail", "inconclusive", "pass")

@@ -30,8 +30,8 @@ def render(store: RunStore, plots: dict[str, Path], spotcheck: list[Path],
     view = view or RunView.of(store.results(), config)
     results = view.results
     out = [f"# vlmq run `{store.run_id}`", ""]
-    out += _verdict(view)
     out += matrix_markdown(decision_matrix(view))
+    out += _verdict(view)
     fronts = {n: p for n, p in plots.items() if n.startswith("pareto")}
     if fronts:
         out += ["Pareto fronts (quality against latency and against footprint, per task; bars: "

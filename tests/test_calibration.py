@@ -170,3 +170,43 @@ def test_agreement_counts_identical_outputs(tmp_path: Path) -> None:
     with pytest.raises(VlmqError, match="RUN_DIR:MODEL:VARIANT"):
         agreement("nothing", c, ["vqa"])
     assert json.dumps(row.rate)
+
+
+@pytest.mark.slow
+def test_calibrated_checkpoint_round_trip_and_a_broken_export_is_refused(
+        tmp_path: Path, monkeypatch) -> None:
+    """AutoRound on llava-tiny (2 samples, 1 iteration): the in-process variant and its exported
+    checkpoint through as-saved quantize the same 28 text layers and answer alike; the same
+    export with one layer's packed weights removed is refused with one line."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from vlmq.loading import load_variant
+
+    monkeypatch.setattr("vlmq.calibration.cache.cache_home", lambda: tmp_path)
+    settings = VariantSettings(calibration=CalibrationSettings(samples=2, iters=1))
+    images = [s.image for s in calibration_samples(CalibrationSettings(samples=4, seed=9))]
+    prompts = ["Provide a one-sentence caption for the provided image."] * len(images)
+    calibrated = load_variant("llava-tiny", "autoround-w4a16", settings=settings)
+    assert calibrated.calibration_s > 0 and calibrated.notes["kernel"]
+    folder = Path(calibrated.notes["calibration"].rpartition("cached in ")[2])
+    saved = load_variant(str(folder), "as-saved")
+    for loaded in (calibrated, saved):
+        assert loaded.quantized_linears["text"] == {"linear": 28, "quantized": 28}
+        assert sum(c["quantized"] for p, c in loaded.quantized_linears.items() if p != "text") == 0
+    in_process = calibrated.generate(images, prompts, 12).texts
+    assert in_process == saved.generate(images, prompts, 12).texts
+    again = load_variant("llava-tiny", "autoround-w4a16", settings=settings)
+    assert again.calibration_s == 0.0
+
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    weights = load_file(str(broken / "model.safetensors"))
+    dropped = [k for k in weights if "layers.0.self_attn.q_proj.weight_" in k and "vision" not in k]
+    assert dropped
+    save_file({k: v for k, v in weights.items() if k not in dropped},
+              str(broken / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(VlmqError, match="did not load") as refused:
+        load_variant(str(broken), "as-saved")
+    assert "\n" not in str(refused.value)

@@ -170,6 +170,11 @@ class RunConfig:
         "(static cache + torch.compile of the decode step; its compile time is reported apart)",
         expected=", ".join(GENERATION_MODES), valid=_one_of(*GENERATION_MODES),
     )
+    kv_cache: list[str] = _f(
+        ["full"], "KV cache settings to parametrize over: full (the model's dtype), int4, int2 "
+        "(transformers' quantized cache, HQQ backend; each judged against the baseline's full "
+        "cache)", expected="full, int4 or int2", valid=_one_of("full", "int4", "int2"),
+    )
     fixed_new_tokens: bool = _f(
         False, "decode exactly max_new_tokens tokens (end-of-sequence ignored) so every variant "
         "decodes the same amount; always on for synthetic (random-weight) models"

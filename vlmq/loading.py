@@ -136,6 +136,7 @@ class LoadedModel:
     call_times_s: list[float] = field(default_factory=list)
     call_cpu_s: list[float | None] = field(default_factory=list)  # process CPU time per call
     prompt_tokens: list[int] = field(default_factory=list)
+    prompt_lengths: list[int] = field(default_factory=list)
 
     def timed_call(self, inputs: Any, max_new_tokens: int) -> ModelCall:
         """The adapter's timed call on prepared inputs, with this model's generation options;
@@ -144,6 +145,8 @@ class LoadedModel:
         self.call_times_s.append(call.seconds)
         self.call_cpu_s.append(call.cpu_s)
         self.prompt_tokens.append(self.adapter.input_tokens(inputs))
+        if hasattr(self.adapter, "prompt_length"):  # generative: the batch's padded prompt
+            self.prompt_lengths.append(self.adapter.prompt_length(inputs))
         return call
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int

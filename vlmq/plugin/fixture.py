@@ -40,7 +40,8 @@ class VlmqBenchmarkFixture:
         case = self.held.case
         # plain strings instead of the Case object, so that `--benchmark-group-by=param:variant`
         # and `pytest-benchmark compare --group-by=param:variant` work on the JSON
-        self.benchmark.params = benchmark_params(case.model, case.variant, case.attn, self.task)
+        self.benchmark.params = benchmark_params(case.model, case.variant, case.attn, self.task,
+                                                 case.kv)
         entry = [case.model, case.variant_key, str(TaskKey(self.task, full))]
         self.request.node.user_properties.append((distributed.ENTRY_PROPERTY, entry))
         result = self._evaluate(full, entry)

@@ -33,19 +33,22 @@ def test_id(result: TaskResult) -> str:
     return f"{BENCHMARK_FILE}::{func}[{info['model']}-{info['variant']}-{key.task}]"
 
 
-def benchmark_params(model: str, variant: str, attn: str, task: str) -> dict[str, str]:
+def benchmark_params(model: str, variant: str, attn: str, task: str,
+                     kv_cache: str = "full") -> dict[str, str]:
     """A benchmark's params as pytest-benchmark writes them: one plain string each (so that
     `--benchmark-group-by=param:variant` works on the JSON); `task` is the task's name, also
-    when given as a task key (`caption-full`)."""
-    return {"model": model, "variant": variant, "attn": attn,
-            "task": TaskKey.parse(task).task}
+    when given as a task key (`caption-full`); the KV cache only when not full."""
+    params = {"model": model, "variant": variant, "attn": attn,
+              "task": TaskKey.parse(task).task}
+    return params if kv_cache == "full" else {**params, "kv_cache": kv_cache}
 
 
 def params_of(result: TaskResult) -> dict[str, str]:
     info = result.info
     return benchmark_params(str(info["model"]),
                             str(info.get("base_variant") or info["variant"]),
-                            str(info.get("attn_implementation") or "sdpa"), str(info["task"]))
+                            str(info.get("attn_implementation") or "sdpa"), str(info["task"]),
+                            str(info.get("kv_cache") or "full"))
 
 
 def complete_params(benchmarks: list[dict[str, Any]]) -> None:

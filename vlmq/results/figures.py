@@ -88,6 +88,9 @@ _define("machine_setup_s", "s", False, "time",
 _define("calibration_s", "s", False, "time",
         "calibrated variants: the calibrating library's run on the calibration samples, apart "
         "from load_time_s; 0 when the cached checkpoint was reused", once=LOAD)
+_define("kv_cache_mib", "MiB", False, "memory",
+        "generative tasks: the KV cache one sample leaves after decoding, computed from the "
+        "cache's layout (vlmq.kvcache) for the mean padded prompt and the mean new tokens")
 _define("model_peak_memory_mib", "MiB", False, "memory",
         "GPU: allocator's max allocated over the task pass (warm-up and timed calls, weights "
         "included); CPU: RSS added by loading + RSS growth over the task pass")

@@ -254,3 +254,19 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
             f"2 x parameters x prompt tokens = {prefill_flops / 1e9:.1f} GFLOP per batch at "
             f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s ({limits['matmul_dtype']} "
             f"matmul); the measured prefill is the model call's, to its first logits")
+
+
+def add_kv_cache(result: TaskResult, loaded: Any, setting: str, records: list[SampleRecord],
+                 prompt_lengths: list[int]) -> None:
+    """The KV cache per sample (`kv_cache_mib`) and the prompt length it holds (info)."""
+    from vlmq.kvcache import kv_cache_bytes
+
+    new = [r.new_tokens for r in records if r.new_tokens is not None]
+    result.info["kv_cache"] = setting
+    if not prompt_lengths or not new:
+        return
+    prompt = sum(prompt_lengths) / len(prompt_lengths)
+    text = loaded.model.config.get_text_config(decoder=True)
+    size = kv_cache_bytes(text, prompt, sum(new) / len(new), setting, loaded.model.dtype.itemsize)
+    result.info["prompt_tokens"] = round(prompt, 1)
+    put(result, "kv_cache_mib", size / MIB)

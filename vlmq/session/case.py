@@ -15,11 +15,14 @@ class Case:
     model: str
     variant: str
     attn: str = "sdpa"
+    kv: str = "full"  # the KV cache setting (vlmq.kvcache)
 
     @property
     def variant_key(self) -> str:
-        """The variant's name in run folders and results (attention noted when not sdpa)."""
-        return self.variant if self.attn == "sdpa" else f"{self.variant}@{self.attn}"
+        """The variant's name in run folders and results (attention noted when not sdpa, the
+        KV cache when not full)."""
+        key = self.variant if self.attn == "sdpa" else f"{self.variant}@{self.attn}"
+        return key if self.kv == "full" else f"{key}@kv-{self.kv}"
 
     @property
     def id(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from vlmq.calibration.settings import calibration_settings
 from vlmq.config import RunConfig
 from vlmq.variants.base import VariantSettings
 
@@ -32,5 +33,6 @@ def prepare_machine(config: RunConfig, device: str, worker: str = "") -> Machine
         int8_threshold=config.int8_threshold,
         bnb_4bit_compute_dtype=config.bnb_4bit_compute_dtype,
         bnb_4bit_double_quant=config.bnb_4bit_double_quant,
+        calibration=calibration_settings(config),
     )
     return Machine(device, settings, threads, worker)

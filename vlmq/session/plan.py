@@ -52,14 +52,21 @@ class Planner:
         cases come first and the models run only their other variants."""
         attns, base_model = self.config.attn_implementation, self.config.baseline_model
         cases = [Case(base_model, self.baseline, a) for a in attns] if base_model else []
-        cases += [Case(m, v, a) for m in self.config.models for a in attns
-                  for v in self.variants() if not (base_model and v == self.baseline)]
+        cases += [Case(m, v, a, kv) for m in self.config.models for a in attns
+                  for v in self.variants() for kv in self.kv_settings(v)
+                  if not (base_model and v == self.baseline and kv == "full")]
         return list(dict.fromkeys(cases))
+
+    def kv_settings(self, variant: str) -> list[str]:
+        """The KV cache settings a variant runs: the baseline always with its full cache, which
+        every other setting is judged against."""
+        asked = self.config.kv_cache
+        return ["full", *(k for k in asked if k != "full")] if variant == self.baseline else asked
 
     def cases(self) -> list[Case]:
         """The cases this process runs: all of them, or its shard's part (--vlmq-shard)."""
         return shard_items(self.all_cases(), self.config.shard)
 
     def baseline_case(self, case: Case) -> Case:
-        """The case whose scores `case` is judged against."""
+        """The case whose scores `case` is judged against (with a full KV cache)."""
         return Case(self.config.baseline_model or case.model, self.baseline, case.attn)

@@ -9,6 +9,7 @@ from vlmq.data.loading import TaskDataset
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.inputs import default_prefetch
+from vlmq.kvcache import kv_cache_options, kv_unavailable_reason
 from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
 from vlmq.models.modes import generation_options, mode_unavailable_reason
@@ -16,6 +17,7 @@ from vlmq.results.measures import (
     add_energy,
     add_first_call,
     add_hardware_limits,
+    add_kv_cache,
     add_memory,
     add_speed,
     mark_synthetic,
@@ -77,11 +79,18 @@ class Runner:
     def _set_generation(self, loaded: LoadedModel, case: Case) -> None:
         """The generation mode's options, and the fixed token count where asked or synthetic."""
         if loaded.adapter.kind != "generate":
+            if case.kv != "full":
+                raise UnavailableError(f"KV cache {case.kv}: {loaded.adapter.family} models do "
+                                       f"not generate, so they keep no KV cache")
             return
         reason = mode_unavailable_reason(self.config.generation, loaded.model)
         if reason:
             raise UnavailableError(reason)
+        reason = kv_unavailable_reason(case.kv, loaded.model)
+        if reason:
+            raise UnavailableError(reason)
         options = generation_options(self.config.generation, self.machine.device.split(":")[0])
+        options.update(kv_cache_options(case.kv, self.config.generation))
         if self.config.fixed_new_tokens or self.plan.is_synthetic(case.model):
             options["fixed_new_tokens"] = True
         loaded.generate_options = options
@@ -126,6 +135,9 @@ class Runner:
         add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
         add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
                        self.config.generation == "compiled" and task.kind == "generate")
+        if task.kind == "generate":
+            add_kv_cache(result, loaded, case.kv, outcome.records,
+                         loaded.prompt_lengths[first_call:])
         if measure and task.kind == "generate":
             add_hardware_limits(result, outcome.records, hardware_limits(device).to_dict(),
                                 *decode_and_prefill_work(loaded, first_call))

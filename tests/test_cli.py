@@ -72,6 +72,8 @@ def test_report_and_export_commands(tmp_path, capsys) -> None:
     store = write_run(tmp_path, 0, "r")
     assert main(["report", str(store.root)]) == 0
     assert store.report_md.is_file() and (store.plots_dir / "combined_metrics.png").is_file()
+    out = capsys.readouterr().out.splitlines()  # the decision matrix, then the report's path
+    assert out[0].startswith("vlmq decision") and out[-1] == str(store.report_md)
     assert main(["export", str(store.root), "--out", str(tmp_path / "bench.json")]) == 0
     assert json.loads((tmp_path / "bench-bigger.json").read_text())
     assert main(["export", str(store.root), "--out", str(tmp_path / "s.json"),

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--only-judged", action="store_true",
                    help="hide rows that are shown only (min/max/mean/stddev timing)")
 
-    r = sub.add_parser("report", help="rebuild summary, plots and report.md of a run folder")
+    r = sub.add_parser("report", help="rebuild summary, plots and report.md of a run folder; "
+                       "print its decision matrix")
     r.add_argument("run_dir", metavar="RUN_DIR")
 
     m = sub.add_parser("merge", help="join the run folders of shards (--vlmq-shard K/N) into one",
@@ -223,8 +224,12 @@ def _run(args: argparse.Namespace) -> int:
         return _agree(args)
     if args.command == "report":
         from vlmq.report.build import build_report
+        from vlmq.report.terminal import decision_lines
+        from vlmq.results.store import RunStore
 
-        print(build_report(args.run_dir))
+        path = build_report(args.run_dir)
+        store = RunStore.open(args.run_dir)
+        print("\n".join([*decision_lines(store.results(), store.read_config()), str(path)]))
         return 0
     if args.command == "synth":
         from vlmq.synth import write_synthetic

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import datasets
 import pytest
+from benchrun import run_bench
 from PIL import Image
 
 from vlmq.config import RunConfig
@@ -85,3 +86,18 @@ def test_the_run_counts_it(session, tiny_llava) -> None:
     finally:
         unload(loaded)
     assert result.info["failed_samples"] == 1 and len(result.per_sample["accuracy"]) == 5
+    assert result.info["over_context"] == 1
+    assert result.notes["over_context"].startswith("1 sample(s) failed: prompt over the model")
+
+
+def test_the_benchmark_summary_names_the_count(tiny_llava, tmp_path) -> None:
+    folder = _vqa_folder(tmp_path, 6)
+    start = time.perf_counter()
+    proc = run_bench("--vlmq-model", tiny_llava, "--vlmq-tasks", "vqa", "--vlmq-variants",
+                     "fp32", "--vlmq-dataset", f"vqa={folder}", "--vlmq-samples", "0",
+                     "--vlmq-batch-size", "2", "--vlmq-max-new-tokens", "4",
+                     "--vlmq-reports-dir", str(tmp_path / "runs"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert time.perf_counter() - start < 60
+    summary = proc.stdout[proc.stdout.index("samples over the model's context"):]
+    assert "1 sample(s) failed: prompt over the model's context" in summary, proc.stdout[-2000:]

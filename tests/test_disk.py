@@ -5,12 +5,13 @@ and swept on resume, and the records already written stay usable."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from benchrun import run_bench
+from benchrun import ROOT, bench_cmd, bench_env, run_bench
 from report_fixtures import write_run
 
 from vlmq.report.build import build_report
@@ -83,11 +84,16 @@ def test_benchmark_on_a_full_disk_says_one_line(tmp_path, small_disk, fashion_mn
     reports = small_disk / "runs"
     args = ("--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,int8", "--vlmq-samples", "8",
             "--vlmq-run-id", "full", "--vlmq-report", "on")
-    proc = run_bench(*args, "--vlmq-reports-dir", str(reports))
-    said = [line for line in (proc.stdout + proc.stderr).splitlines()
-            if "No space left on device" in line]
-    assert len(said) == 1 and str(reports / "full") in said[0], proc.stdout[-3000:]
-    assert "Traceback" not in proc.stdout + proc.stderr
+    proc = subprocess.run(bench_cmd(*args, "--vlmq-reports-dir", str(reports)), cwd=ROOT,
+                          env=bench_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=600)
+    lines = proc.stdout.rstrip().splitlines()
+    # the last line, after pytest's own summary, names the path and what was being written
+    assert lines[-1].startswith("vlmq: error: ") and str(reports / "full") in lines[-1], \
+        proc.stdout[-3000:]
+    assert "No space left on device" in lines[-1]
+    assert re.search(r"(passed|failed|error).* in [\d.]+s", lines[-2]), lines[-2]
+    assert "Traceback" not in proc.stdout
     html = reports / "full" / "report.html"
     assert not html.exists() or html.read_text().rstrip().endswith("</html>")
     bigger = tmp_path / "bigger"

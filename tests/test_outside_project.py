@@ -135,6 +135,8 @@ def test_vlmq_runs_in_an_outside_project_with_an_entry_point_backend(
     proc = run([str(venv_python), "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
                 "--benchmark-json=out.json", "--vlmq-tasks", "classify"], cwd=project)
     assert "2 passed" in proc.stdout, proc.stdout[-2000:]
+    # no warning caused by how the plugin imports its own modules
+    assert "PytestAssertRewriteWarning" not in proc.stdout + proc.stderr, proc.stdout[-2000:]
 
     data = json.loads((project / "out.json").read_text())
     entries = {b["params"]["variant"]: b for b in data["benchmarks"]}

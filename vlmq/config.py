@@ -117,6 +117,12 @@ class RunConfig:
         0, "greedy decoding length cap; 0 = the task's own (caption 64, as lmms-eval), else 32",
         expected="a whole number >= 0 (0 = the task's own)", valid=_at_least(0),
     )
+    long_prompts: str = _f(
+        "fail", "a prompt (image tokens included) longer than the model's context minus the new "
+        "tokens: fail (the sample fails with the reason) or truncate (its question is cut to "
+        "fit; the record says how many tokens)", expected="fail or truncate",
+        valid=_one_of("fail", "truncate"),
+    )
     seed: int = _f(0, "seed of the sample subset and of torch", expected="a whole number >= 0",
                    valid=_at_least(0))
     threads: int = _f(0, "torch CPU threads; 0 = all cores",

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from vlmq.errors import UnavailableError
-from vlmq.plugin import distributed
+from vlmq.plugin import distributed, endings
+from vlmq.results.atomic import WriteError
 from vlmq.results.benchjson import benchmark_params
 from vlmq.results.schema import TaskResult
 from vlmq.results.taskkey import TaskKey
@@ -45,6 +46,9 @@ class VlmqBenchmarkFixture:
         entry = [case.model, case.variant_key, str(TaskKey(self.task, full))]
         self.request.node.user_properties.append((distributed.ENTRY_PROPERTY, entry))
         result = self._evaluate(full, entry)
+        if result.info.get("over_context"):
+            endings.note_over_context(self.request.config, f"{' '.join(entry)}: "
+                                      f"{result.notes.get('over_context', '')}")
         self._record(result)
         self._judge(result)
 
@@ -52,7 +56,10 @@ class VlmqBenchmarkFixture:
         session, case, nodeid = self.session, self.held.case, self.request.node.nodeid
         try:
             with _visible_progress(self.request.config, session.config.progress):
-                result = session.run(self.held.loaded, case, self.task, full=full,
+                # a task finished earlier is reused as stored, without loading the model
+                done = session.stored_result(case, self.task, full) is not None
+                result = session.run(None if done else self.held.loaded, case, self.task,
+                                     full=full,
                                      runner=pedantic_runner(self.benchmark), test=nodeid,
                                      retime=True)
                 if not full:  # --vlmq-samples auto: later looks until the gates are decided
@@ -61,6 +68,9 @@ class VlmqBenchmarkFixture:
         except UnavailableError as exc:
             session.store.write_skip(case.model, case.variant_key, self.task, str(exc))
             pytest.skip(str(exc))
+        except WriteError as exc:  # a full disk: the records written so far stay usable
+            endings.note_write_error(self.request.config, str(exc))
+            pytest.fail(str(exc), pytrace=False)
         return result
 
     def _record(self, result: TaskResult) -> None:

@@ -17,11 +17,8 @@ import pytest
 
 from vlmq.config import RunConfig, parse_pairs
 from vlmq.errors import UnavailableError, VlmqError
-from vlmq.plugin import distributed
+from vlmq.plugin import distributed, endings
 from vlmq.plugin.fixture import INCONCLUSIVE_KEY, VlmqBenchmarkFixture
-
-# pytest-xdist support lives in its own plugin module (loaded with this one)
-pytest_plugins = ["vlmq.plugin.distributed"]
 
 CONFIG_KEY = pytest.StashKey[RunConfig]()
 SESSION_KEY = pytest.StashKey[Any]()
@@ -88,6 +85,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     from vlmq.plugin import hookspecs
 
     pluginmanager.add_hookspecs(hookspecs)
+    # pytest-xdist support and the run's endings live in their own plugin modules. Registered
+    # as the module objects this one imported: naming them in `pytest_plugins` made pytest
+    # mark an imported module for assertion rewriting, which warned in every user's project
+    for module in (distributed, endings):
+        if not pluginmanager.is_registered(module):
+            pluginmanager.register(module, module.__name__)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -211,7 +214,6 @@ def vlmq_run(request: pytest.FixtureRequest) -> Any:
 def vlmq_model(request: pytest.FixtureRequest) -> Any:
     """The case's loaded model (a `vlmq.session.Held`): one variant in memory at a time,
     freed before the next."""
-    from vlmq.loading import unload
     from vlmq.session import Held
 
     session = vlmq_session(request.config)
@@ -220,11 +222,11 @@ def vlmq_model(request: pytest.FixtureRequest) -> Any:
         if case.variant != session.baseline:
             wanted = request.config.stash.get(NEEDS_KEY, {}).get(case, set())
             session.ensure_baseline(case, sorted(wanted))
-        held = Held(case, session.load(case), reload=lambda: session.load(case))
     except UnavailableError as exc:
         pytest.skip(str(exc))
+    held = Held(case, load=lambda: session.load(case))  # loaded by the first task that runs
     yield held
-    unload(held.loaded)
+    held.unload()
 
 
 @pytest.fixture
@@ -302,11 +304,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     from vlmq.measure.machine import machine_info as vlmq_machine_info
 
-    bench.store.write_machine(vlmq_machine_info())
     try:
+        bench.store.write_machine(vlmq_machine_info())
         path = bench.finish()
-    except VlmqError as exc:
-        print(f"\nvlmq: report not written: {exc}")
+    except VlmqError as exc:  # a full disk: one line, after pytest's summary
+        endings.note_write_error(session.config, f"report not written: {exc}")
         return
     print(f"\nvlmq: report written to {path}")
 

@@ -29,23 +29,42 @@ class Case:
         return f"{self.model}-{self.variant_key}"
 
 
-@dataclass
 class Held:
-    """The model a session-scoped fixture holds, and how the fixture loads it again: the
+    """The model a session-scoped fixture holds, loaded on first use: a resumed run whose
+    tasks of this case are all finished reuses their stored results without loading it. The
     `auto` looks set it aside (`released`) to extend the baseline with only one model in
-    memory."""
+    memory. A load that could not happen here (UnavailableError) is not tried again."""
 
-    case: Case
-    loaded: Any  # a vlmq.loading.LoadedModel
-    reload: Callable[[], Any]
+    def __init__(self, case: Case, load: Callable[[], Any]) -> None:
+        self.case = case
+        self._load = load
+        self._loaded: Any = None  # a vlmq.loading.LoadedModel once loaded
+        self._unavailable: Exception | None = None
+
+    @property
+    def loaded(self) -> Any:
+        if self._unavailable is not None:
+            raise self._unavailable
+        if self._loaded is None:
+            from vlmq.errors import UnavailableError
+
+            try:
+                self._loaded = self._load()
+            except UnavailableError as exc:
+                self._unavailable = exc
+                raise
+        return self._loaded
+
+    def unload(self) -> None:
+        """Free the model if it was loaded (the fixture's teardown)."""
+        from vlmq.loading import unload
+
+        if self._loaded is not None:
+            unload(self._loaded)
+            self._loaded = None
 
     @contextmanager
     def released(self) -> Iterator[None]:
-        """The held model is unloaded inside, and loaded again (by the fixture) after."""
-        from vlmq.loading import unload
-
-        unload(self.loaded)
-        try:
-            yield
-        finally:
-            self.loaded = self.reload()
+        """The held model is unloaded inside, and loaded again on next use after."""
+        self.unload()
+        yield

@@ -126,11 +126,12 @@ class BenchmarkSession:
     def stored_result(self, case: Case, task_name: str, full: bool = False) -> TaskResult | None:
         return self.runner.stored(case, TaskKey(task_name, full))
 
-    def run(self, loaded: LoadedModel, case: Case, task_name: str, *, full: bool = False,
+    def run(self, loaded: LoadedModel | None, case: Case, task_name: str, *, full: bool = False,
             runner: BatchRunner = plain_runner, measure: bool = True, test: str = "",
             retime: bool = False) -> TaskResult:
         """Evaluate and judge one task on one loaded variant; resumes from stored records.
-        `test` names the caller (a pytest node id) in the result.
+        `test` names the caller (a pytest node id) in the result. `loaded` may be None only
+        for a task finished earlier (`stored_result`), which is returned without a model.
 
         A task finished earlier is returned as stored (notes say so and when it was measured);
         with `retime`, an interrupted one runs every batch again for the timer while keeping
@@ -144,6 +145,8 @@ class BenchmarkSession:
                 stored.notes["measured_at"] = self.store.finished_at(
                     case.model, case.variant_key, str(key))
                 return stored
+            if loaded is None:
+                raise VlmqError(f"{case.id} {key}: not finished, so it needs a loaded model")
             result = self.runner.evaluate(loaded, case, key, runner=runner, measure=measure,
                                           test=test, retime=retime)
             if not self.plan.is_synthetic(case.model):

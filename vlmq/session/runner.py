@@ -161,6 +161,7 @@ class Runner:
             runner=runner, warmup_rounds=warmup_rounds,
             prefetch=default_prefetch(self.machine.device), retime=retime,
             show_progress=self.config.progress, desc=f"{case.id} {key}",
+            long_prompts=self.config.long_prompts,
         )
 
     def scored(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,

@@ -65,6 +65,10 @@ class Scorer:
             result.notes["kept_in_full_precision"] = ", ".join(loaded.kept_modules)
         if outcome.failed:
             result.notes["failed_samples"] = ", ".join(outcome.failed[:20])
+        if outcome.over_context:
+            result.notes["over_context"] = (
+                f"{len(outcome.over_context)} sample(s) failed: prompt over the model's context "
+                f"({', '.join(outcome.over_context[:5])})")
         if self.config.auto_samples and not key.full:
             sizes = self.data.looks(task.name)
             result.info["look"] = {"n": len(outcome.records), "of": len(sizes), "sizes": sizes,
@@ -82,7 +86,8 @@ class Scorer:
             "baseline": self.plan.baseline, "run_id": self.folder.store.run_id,
             "baseline_model": self.plan.baseline_case(case).model,
             "bits": loaded.bits, "samples": len(outcome.records),
-            "failed_samples": len(outcome.failed), "batch_size": cfg.batch_size,
+            "failed_samples": len(outcome.failed), "over_context": len(outcome.over_context),
+            "batch_size": cfg.batch_size,
             "max_new_tokens": self.data.max_new_tokens(task) if generates else None,
             "seed": cfg.seed, "family": loaded.adapter.family,
             "threads": self.machine.threads,

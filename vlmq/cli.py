@@ -25,30 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vlmq", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("compare", help="compare runs on every metric; exit 1 on a regression",
-                       description="Compare the first run (reference) with each later one. "
-                       "A metric regresses only when its change is beyond its threshold AND "
-                       "significant (see vlmq/report/compare.py for the tests).")
-    c.add_argument("runs", nargs="+", metavar="RUN",
-                   help="pytest-benchmark JSON, run folder, or saved id (0003) under --storage")
-    c.add_argument("--history", action="append", default=[], metavar="RUN",
-                   help="an earlier run of the reference side (repeatable): with >= 2, "
-                   "timing, energy, memory and load time are judged against the spread of "
-                   "the past runs instead of within-run tests plus minimum effects")
-    c.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
-                   help="per-metric (or per-kind) threshold: 0.05, 5%% or 0.01abs; repeatable")
-    c.add_argument("--alpha", type=float, default=0.01,
-                   help="family-wise significance level (Holm); default 0.01")
-    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    c.add_argument("--storage", default=".benchmarks",
-                   help="pytest-benchmark storage for saved ids (default .benchmarks)")
-    c.add_argument("--json", dest="json_out", metavar="FILE", help="also write the rows as JSON")
-    c.add_argument("--allow-missing", action="store_true",
-                   help="missing entries, disjoint runs or inputs without vlmq results are "
-                   "notes, not a failure (exit 3 otherwise)")
-    c.add_argument("--only-judged", action="store_true",
-                   help="hide rows that are shown only (min/max/mean/stddev timing)")
-
+    _compare_parser(sub)
     r = sub.add_parser("report", help="rebuild summary, plots and report.md of a run folder; "
                        "print its decision matrix")
     r.add_argument("run_dir", metavar="RUN_DIR")
@@ -91,6 +68,32 @@ def _parser() -> argparse.ArgumentParser:
     _agree_parser(sub)
     _synth_parser(sub)
     return p
+
+
+def _compare_parser(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("compare", help="compare runs on every metric; exit 1 on a regression",
+                       description="Compare the first run (reference) with each later one. "
+                       "A metric regresses only when its change is beyond its threshold AND "
+                       "significant (see vlmq/report/compare.py for the tests).")
+    c.add_argument("runs", nargs="+", metavar="RUN",
+                   help="pytest-benchmark JSON, run folder, or saved id (0003) under --storage")
+    c.add_argument("--history", action="append", default=[], metavar="RUN",
+                   help="an earlier run of the reference side (repeatable): with >= 2, "
+                   "timing, energy, memory and load time are judged against the spread of "
+                   "the past runs instead of within-run tests plus minimum effects")
+    c.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE",
+                   help="per-metric (or per-kind) threshold: 0.05, 5%% or 0.01abs; repeatable")
+    c.add_argument("--alpha", type=float, default=0.01,
+                   help="family-wise significance level (Holm); default 0.01")
+    c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    c.add_argument("--storage", default=".benchmarks",
+                   help="pytest-benchmark storage for saved ids (default .benchmarks)")
+    c.add_argument("--json", dest="json_out", metavar="FILE", help="also write the rows as JSON")
+    c.add_argument("--allow-missing", action="store_true",
+                   help="missing entries, disjoint runs or inputs without vlmq results are "
+                   "notes, not a failure (exit 3 otherwise)")
+    c.add_argument("--only-judged", action="store_true",
+                   help="hide rows that are shown only (min/max/mean/stddev timing)")
 
 
 def _recommend_parser(sub: argparse._SubParsersAction) -> None:
@@ -185,39 +188,7 @@ class _ClosedPipeSafe:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "compare":
-        from vlmq.report import compare as cmp
-        from vlmq.report import interfered
-
-        if len(args.runs) < 2:
-            raise VlmqError("compare needs at least two runs (reference first)")
-        runs = [cmp.load_run(s, args.storage) for s in args.runs]
-        history = [cmp.load_run(s, args.storage) for s in args.history]
-        rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed,
-                           history)
-        shown = [r for r in rows if r.higher_is_better is not None] if args.only_judged else rows
-        print(cmp.format_table(shown, runs))
-        for line in cmp.missing(runs) + interfered.notes(runs):
-            print(f"note: {line}")
-        if args.json_out:
-            write_atomic(args.json_out, json.dumps(cmp.to_json(rows, runs), indent=1,
-                                                   allow_nan=False), "the comparison")
-        gaps = cmp.incomplete(runs)
-        for line in gaps:
-            print(f"{'note' if args.allow_missing else 'INCOMPLETE'}: {line}")
-        bad = [r for r in rows if r.regressed]
-        for r in bad:
-            print(f"REGRESSION: {r.entry} {r.metric}")
-        if history:
-            from vlmq.report.drift import drift_line, drifts
-
-            series = history + runs
-            for d in drifts(series):
-                print(drift_line(d, series))
-        failed_closed = bool(gaps) and not args.allow_missing
-        print(f"{len(bad)} regression(s) in {len(rows)} metric rows"
-              + ("; comparison INCOMPLETE (exit 3; --allow-missing accepts it)"
-                 if failed_closed else ""))
-        return 1 if bad else 3 if failed_closed else 0
+        return _compare(args)
     if args.command == "merge":
         return _merge(args)
     if args.command == "agree":
@@ -261,6 +232,42 @@ def _run(args: argparse.Namespace) -> int:
     for path in write_benchmark_action(args.source, args.out, args.kind, args.storage):
         print(path)
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from vlmq.report import compare as cmp
+    from vlmq.report import interfered
+
+    if len(args.runs) < 2:
+        raise VlmqError("compare needs at least two runs (reference first)")
+    runs = [cmp.load_run(s, args.storage) for s in args.runs]
+    history = [cmp.load_run(s, args.storage) for s in args.history]
+    rows = cmp.compare(runs, cmp.parse_thresholds(args.threshold), args.alpha, args.seed,
+                       history)
+    shown = [r for r in rows if r.higher_is_better is not None] if args.only_judged else rows
+    print(cmp.format_table(shown, runs))
+    for line in cmp.missing(runs) + interfered.notes(runs):
+        print(f"note: {line}")
+    if args.json_out:
+        write_atomic(args.json_out, json.dumps(cmp.to_json(rows, runs), indent=1,
+                                               allow_nan=False), "the comparison")
+    gaps = cmp.incomplete(runs)
+    for line in gaps:
+        print(f"{'note' if args.allow_missing else 'INCOMPLETE'}: {line}")
+    bad = [r for r in rows if r.regressed]
+    for r in bad:
+        print(f"REGRESSION: {r.entry} {r.metric}")
+    if history:
+        from vlmq.report.drift import drift_line, drifts
+
+        series = history + runs
+        for d in drifts(series):
+            print(drift_line(d, series))
+    failed_closed = bool(gaps) and not args.allow_missing
+    print(f"{len(bad)} regression(s) in {len(rows)} metric rows"
+          + ("; comparison INCOMPLETE (exit 3; --allow-missing accepts it)"
+             if failed_closed else ""))
+    return 1 if bad else 3 if failed_closed else 0
 
 
 def _recommend(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import datasets
+import pytest
 from PIL import Image
 
 from vlmq.config import RunConfig
@@ -57,3 +58,25 @@ def test_corrupt_image_is_one_failed_sample(tiny_llava: str, tmp_path: Path) -> 
     assert result.info["failed_samples"] == 1 and result.info["samples"] == 6
     assert len(result.per_sample["accuracy"]) == 5
     assert bad.sample_id in result.notes["failed_samples"]
+
+
+@pytest.mark.energy
+def test_energy_covers_the_timed_calls_and_the_first_call_apart(tiny_llava: str,
+                                                                 tmp_path: Path) -> None:
+    pytest.importorskip("codecarbon")
+    folder = _vqa_folder(tmp_path, n=4, corrupt=-1)
+    session = BenchmarkSession(RunConfig(
+        models=[tiny_llava], variants=["fp32"], tasks=["vqa"], datasets={"vqa": str(folder)},
+        samples=0, batch_size=2, max_new_tokens=2, energy=True, progress=False, device="cpu",
+        reports_dir=str(tmp_path / "runs")))
+    case = Case(tiny_llava, "fp32")
+    loaded = session.load(case)
+    try:
+        result = session.run(loaded, case, "vqa")
+    finally:
+        unload(loaded)
+    # two timed batches of two samples, each its own window; the warm-up measured apart
+    assert "over the 2 timed model calls" in result.notes["energy"]
+    assert result.metrics["energy_wh_per_sample"].value > 0
+    assert result.metrics["first_call_wh"].value > 0
+    assert result.info["first_call_interfered"] in (True, False)

@@ -230,48 +230,65 @@ def test_saved_bytes_torch_save_and_failures() -> None:
 # -- energy ---------------------------------------------------------------------------------
 
 def test_energy_disabled() -> None:
-    with EnergyTracker("cpu", enabled=False) as energy:
+    with EnergyTracker("cpu", enabled=False) as energy, energy.window("timed"):
         pass
-    assert energy.result.wh is None and energy.result.source == "disabled"
+    assert energy.result("timed").wh is None and energy.result("timed").source == "disabled"
 
 
 def test_energy_without_codecarbon(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "codecarbon", None)  # makes the import fail
-    with EnergyTracker("cpu", "USA") as energy:
+    with EnergyTracker("cpu", "USA") as energy, energy.window("timed"):
         pass
-    result = energy.result
+    result = energy.result("timed")
     assert result.wh is None and result.source == "none"
     assert "codecarbon is not installed" in result.note
 
 
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 @pytest.mark.energy
-def test_energy_codecarbon_offline(tmp_path: Path) -> None:
+def test_energy_codecarbon_offline_windows() -> None:
+    """Only the windows count, each region apart: the work between them is not measured."""
     pytest.importorskip("codecarbon")
-    with EnergyTracker("cpu", "USA", tmp_path / "run") as energy:
-        sum(i * i for i in range(300_000))
-    result = energy.result
-    assert result.source in ("codecarbon-estimate", "codecarbon-rapl")
-    assert result.wh is not None and result.wh > 0
-    assert result.kg_co2eq is not None and result.kg_co2eq > 0
+    with EnergyTracker("cpu", "USA") as energy:
+        with energy.window("first_call"):
+            _busy(0.2)
+        _busy(0.5)  # untimed work between the calls
+        for _ in range(3):
+            with energy.window("timed"):
+                _busy(0.2)
+    timed, first = energy.result("timed"), energy.result("first_call")
+    assert timed.source in ("codecarbon-estimate", "codecarbon-rapl")
+    assert timed.windows == 3 and first.windows == 1
+    assert timed.duration_s == pytest.approx(0.6, abs=0.1)
+    assert timed.wh is not None and first.wh is not None and timed.wh > 0
+    assert timed.kg_co2eq is not None and timed.kg_co2eq > 0
     # codecarbon also reads the GPU's energy where there is one (it counts towards the total)
-    assert result.wh == pytest.approx(result.cpu_wh + result.ram_wh + (result.gpu_wh or 0.0))
-    if result.source == "codecarbon-estimate":
-        assert "estimate" in result.note
-    assert (tmp_path / "run" / "emissions.csv").is_file()
+    assert timed.wh == pytest.approx(timed.cpu_wh + timed.ram_wh + (timed.gpu_wh or 0.0))
+    if timed.source == "codecarbon-estimate":
+        assert "estimate" in timed.note
+        # a power model: energy in proportion to the windows' time (3 windows vs 1)
+        assert timed.wh / first.wh == pytest.approx(timed.duration_s / first.duration_s,
+                                                     rel=0.25)
+    assert energy.result("load").wh is None and "no load window" in energy.result("load").note
 
 
 @pytest.mark.gpu
 @needs_cuda
-def test_energy_nvml_counter_on_gpu(tmp_path: Path) -> None:
+def test_energy_nvml_counter_on_gpu() -> None:
     pytest.importorskip("pynvml")
     x = torch.randn(4096, 4096, device="cuda")
-    with EnergyTracker("cuda", "USA", tmp_path) as energy:
+    with EnergyTracker("cuda", "USA") as energy, energy.window("timed"):
         end = time.perf_counter() + 2.0
         while time.perf_counter() < end:
             x @ x
         torch.cuda.synchronize()
-    assert "nvml-counter" in energy.result.source
-    assert energy.result.gpu_wh is not None and energy.result.gpu_wh > 0
+    assert "nvml-counter" in energy.result("timed").source
+    assert energy.result("timed").gpu_wh is not None and energy.result("timed").gpu_wh > 0
 
 
 # -- machine --------------------------------------------------------------------------------

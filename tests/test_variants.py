@@ -20,6 +20,7 @@ from transformers import (
 
 from vlmq.errors import VlmqError
 from vlmq.variants import VARIANTS, Variant, VariantSettings
+from vlmq.variants.base import chosen_variants
 from vlmq.variants.bnb_4bit import compute_dtype
 from vlmq.variants.inspect import check_counts, count_linears, part_of
 
@@ -226,3 +227,12 @@ def test_int8_threshold_setting() -> None:
     config = VARIANTS.get("int8").load_kwargs(
         LLAVA_PARTS, VariantSettings(int8_threshold=0.0), "cpu")["quantization_config"]
     assert config.llm_int8_threshold == 0.0
+
+
+def test_the_default_set_is_one_recipe_per_backend_and_precision() -> None:
+    default = chosen_variants([])
+    assert {"fp32", "int8", "int8-text", "int8-vision", "nf4", "hqq-int4", "quanto-int4",
+            "dynamic-int8"} <= set(default)  # the seeds' ones and every CPU backend
+    assert not {"fp4", "nf4-text", "torchao-int8", "as-saved"} & set(default)
+    assert chosen_variants(["all"]) == VARIANTS.names()
+    assert chosen_variants(["nf4", "fp4"]) == ["nf4", "fp4"]

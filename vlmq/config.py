@@ -81,7 +81,8 @@ class RunConfig:
         expected="one or more model names, hub ids or folders", valid=_non_empty, results=False,
     )
     variants: list[str] = _f([], "quantization variants to run; empty = one per backend and "
-                             "precision (the recipes flagged by_default)",
+                             "precision (the recipes flagged by_default); all = every registered "
+                             "one",
                              expected="variant names, e.g. fp32,int8,nf4", valid=_non_empty,
                              results=False)
     tasks: list[str] = _f([], "tasks to run; empty = every task each model can do",

@@ -6,7 +6,8 @@ bounded). Each round has two halves, kept apart so that only the model is timed:
 - `feed()` (untimed; pytest-benchmark's `setup`): write the previous batch's records, take
   the next prepared batch (noting how long the model waited for it) and move it to the device;
 - `call(batch)` (timed): the loaded model's `timed_call` (the adapter's, with the generation
-  mode's options), forward or generate only, synchronized.
+  mode's options), forward or generate only, synchronized; an energy tracker, when given,
+  measures the same call as a "first_call" (warm-up) or "timed" window.
 
 Decoding outputs, records, fsync, scoring and progress bars all happen in `feed()` or after the
 last round. The caller decides how rounds are timed (a pytest-benchmark `pedantic` runner, or
@@ -16,9 +17,10 @@ the plain loop here) and where records go.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vlmq.context import context_budget, over_context
 from vlmq.data.loading import TaskDataset
@@ -29,6 +31,9 @@ from vlmq.models.base import ModelCall
 from vlmq.results.progress import progress
 from vlmq.results.schema import SampleRecord
 from vlmq.tasks.base import Task
+
+if TYPE_CHECKING:
+    from vlmq.measure.energy import EnergyTracker
 
 
 @dataclass
@@ -77,6 +82,7 @@ def evaluate(
     desc: str = "",
     retime: bool = False,
     long_prompts: str = "fail",
+    energy: EnergyTracker | None = None,
 ) -> EvalOutcome:
     """Run `task` over every sample of `data` not in `done`; return all records in order.
 
@@ -100,6 +106,8 @@ def evaluate(
                                          long_prompts))
     loop = _Loop(loaded, task, max_new_tokens, done, on_records or (lambda recs: None), bar,
                  warmup_rounds if plan else 0, stored)
+    if energy is not None:
+        loop.window = energy.window
     try:
         with InputPipeline(make, plan, prefetch) as loop.pipeline:
             runner(loop.call, loop.feed, len(plan), loop.warm_left)
@@ -125,6 +133,9 @@ class _Loop:
         self.pipeline: InputPipeline | None = None
         self._first: Round | None = None  # the first batch, kept while warm-up rounds use it
         self._due: Round | None = None
+        # what measures each call's energy: a region name -> a context manager
+        self.window: Callable[[str], AbstractContextManager[Any]] = lambda region: nullcontext()
+
     def feed(self) -> Round | None:
         """Untimed: records of the last round out, the next batch in (on the device)."""
         self.flush()
@@ -143,7 +154,8 @@ class _Loop:
             return
         if round_.inputs is not None:
             try:
-                round_.call = self.loaded.timed_call(round_.inputs, self.max_new_tokens)
+                with self.window("first_call" if round_.warmup else "timed"):
+                    round_.call = self.loaded.timed_call(round_.inputs, self.max_new_tokens)
             except Exception as exc:  # out of memory: say so, keep what is stored
                 if type(exc).__name__ == "OutOfMemoryError":
                     raise UnavailableError(

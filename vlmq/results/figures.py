@@ -70,13 +70,15 @@ for _stat in ("p50", "p90", "p99"):
 _define("decode_tokens_per_s", "tokens/s", True, "throughput",
         f"tokens after each sample's first / time after prefill, over {TIMED}")
 _define("energy_wh_per_sample", "Wh/sample", False, "energy",
-        "energy of the task pass (warm-up, timed calls and the records between them) / its "
-        "samples; loading and scoring outside")
+        "energy of every timed model call (each one a codecarbon task; NVML's counter on a "
+        "GPU) / their samples; the warm-up, records, loading and scoring outside")
 _define("co2_kg_per_sample", "kgCO2eq/sample", False, "energy",
         "energy_wh_per_sample x the country's carbon intensity")
 _define("first_call_s", "s", False, "time",
         "wall time of the task's first model call (its warm-up, on the first batch): "
         "allocator growth, lazy kernel set-up and compilation land here", once=FIRST_CALL)
+_define("first_call_wh", "Wh", False, "energy",
+        "energy of the task's first model call alone", once=FIRST_CALL)
 _define("compile_time_s", "s", False, "time",
         "compiled decoding only: first_call_s minus the median timed batch", once=FIRST_CALL)
 _define("load_time_s", "s", False, "time",

@@ -10,7 +10,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, TypeVar
 
 from vlmq.measure.interference import clean, detect, single_interfered
 from vlmq.measure.latency import LatencyStats
@@ -18,6 +18,7 @@ from vlmq.results.figures import FIRST_CALL, LOAD, put
 from vlmq.results.schema import SampleRecord, TaskResult
 
 MIB = 1024 * 1024
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,9 +57,18 @@ def batch_timings(records: list[SampleRecord]) -> list[BatchTiming]:
 def timed_batches(result: TaskResult, records: list[SampleRecord]) -> list[BatchTiming]:
     """The batches the timing figures use: without the interfered ones that `add_speed`
     flagged in info["interference"] (unless most were)."""
-    batches = batch_timings(records)
+    return _without_interfered(result, batch_timings(records))
+
+
+def timed_rounds(result: TaskResult) -> list[float]:
+    """`rounds_s` as the timing intervals and latency ratios use them: without the interfered
+    rounds (unless most were)."""
+    return _without_interfered(result, list(result.rounds_s))
+
+
+def _without_interfered(result: TaskResult, items: list[T]) -> list[T]:
     flags = (result.info.get("interference") or {}).get("interfered") or []
-    return clean(batches, flags) if len(flags) == len(batches) else batches
+    return clean(items, flags) if len(flags) == len(items) else items
 
 
 def _total(shares: Any) -> float | None:
@@ -180,15 +190,20 @@ def _growth(memory: Any, field: str) -> int | None:
     return None if value is None or start is None else max(0, value - start)
 
 
-def add_energy(result: TaskResult, energy: Any, samples: int) -> None:
-    """Energy and emissions per sample, with where the figure came from."""
-    if energy is None or energy.wh is None:
-        result.notes["energy"] = getattr(energy, "note", "") or "energy not measured"
+def add_energy(result: TaskResult, timed: Any, first_call: Any, samples: int) -> None:
+    """Energy and emissions per sample of the timed model calls, and the first call's energy
+    apart (the EnergyResults of the "timed" and "first_call" windows), with their source."""
+    if first_call is not None and first_call.wh is not None:
+        put(result, "first_call_wh", first_call.wh)
+    if timed is None or timed.wh is None:
+        result.notes["energy"] = getattr(timed, "note", "") or "energy not measured"
         return
-    put(result, "energy_wh_per_sample", energy.wh / samples)
-    if energy.kg_co2eq is not None:
-        put(result, "co2_kg_per_sample", energy.kg_co2eq / samples)
-    result.notes["energy"] = energy.source + (f"; {energy.note}" if energy.note else "")
+    put(result, "energy_wh_per_sample", timed.wh / samples)
+    if timed.kg_co2eq is not None:
+        put(result, "co2_kg_per_sample", timed.kg_co2eq / samples)
+    result.notes["energy"] = (f"{timed.source}, over the {timed.windows} timed model calls "
+                              f"({timed.duration_s:.2f} s)"
+                              + (f"; {timed.note}" if timed.note else ""))
 
 
 SYNTHETIC_NOTE = "synthetic weights: quality not measured"

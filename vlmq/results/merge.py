@@ -59,7 +59,6 @@ def merge_runs(sources: list[str | Path], out: str | Path) -> RunStore:
         for path in sorted((store.root / "structure").glob("*.txt")):
             _copy(path, merged.root / "structure" / path.name)
     _merge_machines(stores, merged)
-    _merge_emissions(stores, merged)
     return merged
 
 
@@ -132,16 +131,6 @@ def _merge_machines(stores: list[RunStore], merged: RunStore) -> None:
     first = dict(machines[0])
     first["shards"] = machines
     merged.write_machine(first)
-
-
-def _merge_emissions(stores: list[RunStore], merged: RunStore) -> None:
-    lines: list[str] = []
-    for store in stores:
-        if store.emissions_csv.is_file():
-            rows = store.emissions_csv.read_text().splitlines()
-            lines += rows if not lines else rows[1:]
-    if lines:
-        merged.emissions_csv.write_text("\n".join(lines) + "\n")
 
 
 def _copy(src: Path, dst: Path) -> None:

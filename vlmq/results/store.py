@@ -11,7 +11,7 @@ Layout of reports_dir/<run_id>/ (names sanitized by `safe_name`):
     skipped.jsonl                        variants/tasks that could not run, with reasons
     locks/                               one flock file per task (see `task_lock`)
     structure/<model>__<variant>.txt     module-structure dump of each loaded variant
-    emissions.csv, plots/, spotcheck.html, spotcheck.png, summary.json/csv, report.md
+    plots/, spotcheck.html, spotcheck.png, summary.json/csv, report.md
 
 Resume: records are appended one line per sample and fsynced, so a `kill -9` loses at most the
 line being written; that torn line is ignored on read and cut off before the next append.
@@ -266,11 +266,6 @@ class RunStore:
         path = self.structure_path(model, variant)
         write_atomic(path, text, f"the structure of {model} {variant}")
         return path
-
-    @property
-    def emissions_csv(self) -> Path:
-        """Where codecarbon writes (pass `root` as output_dir and 'emissions.csv' as file)."""
-        return self.root / "emissions.csv"
 
     @property
     def plots_dir(self) -> Path:

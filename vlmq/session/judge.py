@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from vlmq.config import RunConfig
 from vlmq.results.gates import bootstrap_settings, gate_failures, judge_against
+from vlmq.results.measures import timed_rounds
 from vlmq.results.schema import TaskResult
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
@@ -40,7 +41,7 @@ class Judge:
 
         judge_against(result, base, self.data.task(key.task).metrics,
                       bootstrap_settings(cfg, self.gate_confidence(key)), threshold)
-        ratio = latency_ratio(result.rounds_s, base.rounds_s, cfg.confidence,
+        ratio = latency_ratio(timed_rounds(result), timed_rounds(base), cfg.confidence,
                               cfg.bootstrap_resamples, cfg.seed)
         if ratio is not None and "timing" in result.info:
             result.info["timing"]["latency_ratio"] = ratio

@@ -8,7 +8,7 @@ from vlmq.loading import adapter_for, get_variant, read_config, resolve_source
 from vlmq.session.case import Case
 from vlmq.shard import shard_items
 from vlmq.tasks import TASKS
-from vlmq.variants.base import VARIANTS
+from vlmq.variants.base import chosen_variants
 from vlmq.variants.keep import split_variant_id
 
 
@@ -21,7 +21,7 @@ class Planner:
 
     def variants(self) -> list[str]:
         """Variants to run, the baseline first (its scores are what the others are gated on)."""
-        names = self.config.variants or [n for n, v in VARIANTS.items() if v.by_default]
+        names = chosen_variants(self.config.variants)
         for name in names:
             get_variant(split_variant_id(name)[0])  # did-you-mean on a misspelt variant
         return [self.baseline] + [v for v in dict.fromkeys(names) if v != self.baseline]

@@ -11,6 +11,7 @@ from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.inputs import default_prefetch
 from vlmq.kvcache import kv_cache_options, kv_unavailable_reason
 from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
+from vlmq.measure.energy import EnergyTracker
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import (
@@ -105,7 +106,6 @@ class Runner:
                  runner: BatchRunner = plain_runner, measure: bool = True, test: str = "",
                  retime: bool = False) -> TaskResult:
         """The task evaluated from where the run folder left it, timed, measured, scored."""
-        from vlmq.measure.energy import EnergyTracker
         from vlmq.measure.memory import PeakMemory
 
         task, data = self.data.task(key.task), self.data.data(key.task, key.full)
@@ -115,13 +115,14 @@ class Runner:
         first_call = len(loaded.call_times_s)
         done = self.store.completed(case.model, case.variant_key, str(key))
         device = self.machine.device
-        # energy outside memory: codecarbon's first import must not count as the task's peak
-        with EnergyTracker(device, self.config.country_iso_code, self.store.root,
+        # energy outside memory: codecarbon's first import must not count as the task's peak;
+        # it measures the model calls alone (their "first_call" and "timed" windows)
+        with EnergyTracker(device, self.config.country_iso_code,
                            enabled=measure and self.config.energy) as energy, \
                 PeakMemory(device) as memory:
             outcome = self.evaluation_pass(loaded, case, task, key, data, done, runner=runner,
                                            warmup_rounds=self.config.warmup_rounds,
-                                           retime=retime)
+                                           retime=retime, energy=energy)
         result = self.scored(loaded, case, task, key, data, outcome)
         if test:
             result.info["test"] = test
@@ -132,9 +133,11 @@ class Runner:
         add_speed(result, outcome.records)
         add_timing_intervals(result, self.config)
         add_memory(result, memory.result, loaded)
-        add_energy(result, energy.result, max(1, len(outcome.records) - len(outcome.failed)))
+        add_energy(result, energy.result("timed"), energy.result("first_call"),
+                   max(1, len(outcome.records) - len(outcome.failed)))
         add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
-                       self.config.generation == "compiled" and task.kind == "generate")
+                       self.config.generation == "compiled" and task.kind == "generate",
+                       loaded.call_cpu_s[first_call:first_call + 1])
         if task.kind == "generate":
             add_kv_cache(result, loaded, case.kv, outcome.records,
                          loaded.prompt_lengths[first_call:])
@@ -148,7 +151,8 @@ class Runner:
     def evaluation_pass(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
                         data: TaskDataset, done: dict[str, SampleRecord], *,
                         runner: BatchRunner = plain_runner, warmup_rounds: int = 0,
-                        retime: bool = False) -> EvalOutcome:
+                        retime: bool = False, energy: EnergyTracker | None = None
+                        ) -> EvalOutcome:
         """One evaluation pass over `data` (the samples not in `done`), each batch's records
         appended to the run folder under `key` as it finishes."""
 
@@ -161,7 +165,7 @@ class Runner:
             runner=runner, warmup_rounds=warmup_rounds,
             prefetch=default_prefetch(self.machine.device), retime=retime,
             show_progress=self.config.progress, desc=f"{case.id} {key}",
-            long_prompts=self.config.long_prompts,
+            long_prompts=self.config.long_prompts, energy=energy,
         )
 
     def scored(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,

@@ -11,6 +11,7 @@ from vlmq.errors import VlmqError
 from vlmq.evaluate import EvalOutcome
 from vlmq.loading import LoadedModel
 from vlmq.metrics.base import CorpusScore
+from vlmq.results.measures import timed_rounds
 from vlmq.results.schema import TaskResult
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
@@ -101,7 +102,7 @@ class Scorer:
 
 def add_timing_intervals(result: TaskResult, cfg: RunConfig) -> None:
     """Intervals of the median batch latency and throughput (info["timing"])."""
-    rounds = result.rounds_s
+    rounds = timed_rounds(result)
     if not rounds:
         return
     per_round = int(result.info["samples"]) / len(rounds)

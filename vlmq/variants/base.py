@@ -219,3 +219,14 @@ def _bits_descending(variant: Variant) -> int:
 
 # Filled from the `vlmq.variants` entry points; listed from full precision down to 4 bits.
 VARIANTS: Registry[Variant] = Registry("variant", group="vlmq.variants", order=_bits_descending)
+
+
+ALL = "all"  # --vlmq-variants all: every registered variant
+
+
+def chosen_variants(asked: list[str]) -> list[str]:
+    """The variants a run asked for: as listed; none = those flagged `by_default` (one per
+    backend and precision, the main job's set); `all` = every registered one."""
+    if asked == [ALL]:
+        return VARIANTS.names()
+    return list(asked) or [n for n, v in VARIANTS.items() if v.by_default]

@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlmq.checkpoint import checkpoint_bytes, streamed_reads, unquantized_dtype
 from vlmq.errors import UnavailableError, VlmqError
+from vlmq.fit import DoesNotFit, check_fit
+from vlmq.measure.estimate import MemoryEstimate, Workload, model_shape
+from vlmq.measure.hardware import image_patches
 from vlmq.models.base import (
     ADAPTERS,
     ClassificationOutput,
@@ -129,6 +133,7 @@ class LoadedModel:
     placement: Placement | None = None  # owns a disk-offload folder when spread
     load_memory: Any = None  # a MemoryResult over loading, when the caller measured it
     calibration_s: float | None = None  # a calibrated recipe's calibration (0: cache reused)
+    memory_estimate: MemoryEstimate | None = None  # vlmq.fit's estimate, made before loading
     # options for every generate call (generation mode, fixed token count; vlmq.models.modes)
     generate_options: dict[str, Any] = field(default_factory=dict)
     # per call through `timed_call`, in order: its wall time (the first, the warm-up, absorbs
@@ -137,6 +142,7 @@ class LoadedModel:
     call_cpu_s: list[float | None] = field(default_factory=list)  # process CPU time per call
     prompt_tokens: list[int] = field(default_factory=list)
     prompt_lengths: list[int] = field(default_factory=list)
+    image_patches: list[int] = field(default_factory=list)  # the vision encoder's work per call
 
     def timed_call(self, inputs: Any, max_new_tokens: int) -> ModelCall:
         """The adapter's timed call on prepared inputs, with this model's generation options;
@@ -147,6 +153,7 @@ class LoadedModel:
         self.prompt_tokens.append(self.adapter.input_tokens(inputs))
         if hasattr(self.adapter, "prompt_length"):  # generative: the batch's padded prompt
             self.prompt_lengths.append(self.adapter.prompt_length(inputs))
+        self.image_patches.append(image_patches(inputs, self.model.config))
         return call
 
     def generate(self, images: list[Any], prompts: list[str], max_new_tokens: int
@@ -197,9 +204,12 @@ def load_variant(
     measure_disk: bool = True,
     device_map: str = "",
     max_memory: dict[str, str] | None = None,
+    workload: Workload | None = None,
 ) -> LoadedModel:
     """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
-    `device_map` under `max_memory`, see vlmq.placement), and check what it quantized."""
+    `device_map` under `max_memory`, see vlmq.placement), and check what it quantized.
+    Refused (DoesNotFit) before loading when the memory estimate for `workload` exceeds what
+    the device has (or `max_memory`'s limit for it; see vlmq.fit)."""
     import torch
     from accelerate import init_empty_weights
 
@@ -239,6 +249,9 @@ def load_variant(
             raise VlmqError(f"variant {variant_id!r}: keep= names the {keep.part!r} part, which "
                             f"{base_name!r} does not quantize")
         kept = keep.resolve(adapter.layer_paths(skeleton, keep.part))
+    unsupported = variant.unsupported_layers(skeleton, parts, device_type(dev))
+    kept += tuple(unsupported)
+    shape = model_shape(skeleton, parts, config.get_text_config(), checkpoint_bytes(config))
     del skeleton
     settings = dataclasses.replace(settings, keep_modules=tuple(settings.keep_modules) + kept)
 
@@ -254,11 +267,24 @@ def load_variant(
     start, cpu_start = time.perf_counter(), time.process_time()
     kwargs = variant.load_kwargs(parts, settings, device_type(dev))
     kwargs.update(variant.config_load_kwargs(config, device_type(dev)))
+    load_notes = _keep_checkpoint_dtype(kwargs, variant, config, device_type(dev))
+    if unsupported:
+        load_notes["kept_for_shape"] = (
+            f"{len(unsupported)} Linear layers kept in full precision: {variant.name}'s kernels "
+            f"here cannot run their width (e.g. {unsupported[0]})")
+    memory_estimate = None
+    if not placement.spread:  # a device map spreads what does not fit: nothing to refuse
+        try:
+            memory_estimate = check_fit(variant, shape, config, kwargs.get("dtype", torch.float32),
+                                        dev, max_memory, workload or Workload())
+        except DoesNotFit as exc:
+            raise DoesNotFit(f"{model} as {variant_id}: {exc}") from None
     try:
-        loaded, loading_info = cls.from_pretrained(
-            source, attn_implementation=attn_implementation, output_loading_info=True,
-            **placement.load_kwargs(), **kwargs
-        )
+        with streamed_reads():
+            loaded, loading_info = cls.from_pretrained(
+                source, attn_implementation=attn_implementation, output_loading_info=True,
+                **placement.load_kwargs(), **kwargs
+            )
     except torch.cuda.OutOfMemoryError as exc:
         placement.close()
         where = f"the devices of --vlmq-device-map {device_map}" if placement.spread else dev
@@ -295,7 +321,7 @@ def load_variant(
     disk, disk_note = (variant.disk_size(loaded, saved) if measure_disk and not placement.spread
                        else (None, "not measured" if not placement.spread
                              else "not measured for a model spread with a device map"))
-    notes = dict(prepared.notes) if prepared is not None else {}
+    notes = {**load_notes, **(prepared.notes if prepared is not None else {})}
     kernel = variant.kernel(device_type(dev))
     if kernel:
         notes["kernel"] = kernel
@@ -310,7 +336,21 @@ def load_variant(
         disk_bytes=disk, disk_note=disk_note,
         bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
         calibration_s=None if prepared is None else prepared.calibration_s,
+        memory_estimate=memory_estimate,
     )
+
+
+def _keep_checkpoint_dtype(kwargs: dict[str, Any], variant: Variant, config: Any,
+                           dev_type: str) -> dict[str, str]:
+    """A quantizing variant loads what it leaves alone in a 16-bit checkpoint's own dtype, not
+    upcast to float32 (vlmq.checkpoint); returns the note saying so, if it did."""
+    import torch
+
+    half = unquantized_dtype(config, dev_type)
+    if not variant.quantizes or half is None or kwargs.get("dtype") != torch.float32:
+        return {}
+    kwargs["dtype"] = getattr(torch, half)
+    return {"unquantized_dtype": f"{half} (the checkpoint's 16-bit dtype, not float32)"}
 
 
 def unload(loaded: LoadedModel | None) -> None:

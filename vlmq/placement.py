@@ -27,6 +27,18 @@ def is_size(text: str) -> bool:
     return _SIZE.match(str(text)) is not None
 
 
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def size_bytes(text: str) -> int:
+    """'20GiB' -> 21474836480, '512MB' -> 512000000, '1000000' -> 1000000 (accelerate's units)."""
+    match = _SIZE.match(str(text))
+    if match is None:
+        raise VlmqError(f"{text!r} is not a size such as 20GiB, 512MB or 1000000 (bytes)")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").lower()])
+
+
 def check_device_map(device_map: str) -> None:
     if device_map and device_map not in DEVICE_MAPS:
         raise VlmqError(f"--vlmq-device-map {device_map!r}: expected one of "

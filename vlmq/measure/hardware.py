@@ -5,10 +5,18 @@ cannot go below (weight bytes / memory bandwidth); a prefill does about 2 x para
 tokens floating-point operations, so it cannot go below (FLOPs / matmul peak). vlmq reports
 each entry's measured time next to these bounds and the ratio (efficiency: 1.0 = at the limit).
 
-Bandwidth: the best of several device-to-device copies of a large tensor (each copy reads
-and writes it: 2 x its bytes). Peak: the best of several square matmuls in the dtype the
-baseline runs in (float16 on CUDA, float32 on CPU). Both are measured, not taken from a
-spec sheet, so they are what this device reaches here.
+Bandwidth: the best of several copies of a 256 MiB buffer (each copy reads and writes it:
+2 x its bytes), after filling the source: a source never written reads the kernel's shared
+zero page, which made earlier runs report 32.5 GB/s where copies of real data reach 3.4-3.7.
+Peak: the best of several square matmuls in each floating dtype the device runs models in
+(float32 and bfloat16 on CPU, float16 and bfloat16 on CUDA); `matmul_flops_per_s` is the
+fastest of them, so the prefill bound holds whatever dtype a variant computes in. Best-of
+rather than mean: other jobs on a shared machine only ever slow a repeat down. Both are
+measured, not taken from a spec sheet, so they are what this device reaches here.
+
+The prefill's work counts each part on its own input: the vision encoder's parameters times
+the image patches, the language model's (less its embedding table, a lookup) times the prompt
+tokens, image tokens included.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ class HardwareLimits:
     matmul_dtype: str
     copy_bytes: int
     matmul_size: int
+    matmul_peaks: dict[str, float] | None = None  # FLOP/s per dtype measured
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,19 +62,23 @@ def hardware_limits(device: str) -> HardwareLimits:
 
     on_gpu = device.startswith("cuda")
     copy_bytes = (1024 if on_gpu else 256) * 1024**2
-    src = torch.empty(copy_bytes, dtype=torch.uint8, device=device)
+    src = torch.ones(copy_bytes, dtype=torch.uint8, device=device)  # written: real pages
     dst = torch.empty_like(src)
-    copy_s = _best_time(functools.partial(dst.copy_, src), device, repeats=10 if on_gpu else 5)
+    copy_s = _best_time(functools.partial(dst.copy_, src), device, repeats=10 if on_gpu else 7)
     del src, dst  # free the copy buffers before the matmul operands
-    dtype = torch.float16 if on_gpu else torch.float32
     n = 8192 if on_gpu else 1024
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    mm_s = _best_time(functools.partial(torch.matmul, a, b), device, repeats=10 if on_gpu else 3)
+    peaks = {}
+    for dtype in (torch.float16, torch.bfloat16) if on_gpu else (torch.float32, torch.bfloat16):
+        a = torch.randn(n, n, device=device).to(dtype)
+        b = torch.randn(n, n, device=device).to(dtype)
+        mm_s = _best_time(functools.partial(torch.matmul, a, b), device,
+                          repeats=10 if on_gpu else 5)
+        peaks[str(dtype).replace("torch.", "")] = 2 * n**3 / mm_s
+    fastest = max(peaks, key=peaks.__getitem__)
     return HardwareLimits(
         device=device, bandwidth_bytes_per_s=2 * copy_bytes / copy_s,
-        matmul_flops_per_s=2 * n**3 / mm_s, matmul_dtype=str(dtype).replace("torch.", ""),
-        copy_bytes=copy_bytes, matmul_size=n,
+        matmul_flops_per_s=peaks[fastest], matmul_dtype=fastest,
+        copy_bytes=copy_bytes, matmul_size=n, matmul_peaks=peaks,
     )
 
 
@@ -80,11 +93,40 @@ def decode_weight_bytes(model: Any, parts: dict[str, list[str]]) -> int:
     return total - (model_bytes(embed) if embed is not None else 0)
 
 
+def image_patches(inputs: Any, config: Any) -> int:
+    """Patches a batch's images feed the vision encoder: pixel values over the pixels of one
+    patch (channels x patch x patch, x frames for encoders with a temporal patch); 0 without
+    images or a vision config."""
+    pixels = inputs.get("pixel_values") if hasattr(inputs, "get") else None
+    vision = getattr(config, "vision_config", None)
+    patch = getattr(vision, "patch_size", None)
+    if pixels is None or not patch:
+        return 0
+    frames = getattr(vision, "temporal_patch_size", 1) or 1
+    channels = getattr(vision, "num_channels", 3) or 3
+    return int(pixels.numel() // (channels * patch * patch * frames))
+
+
+def prefill_flops(model: Any, parts: dict[str, list[str]], tokens: float,
+                  patches: float) -> float:
+    """2 x parameters x inputs, per part: the vision encoder on its patches, the rest of the
+    model (projector, language model less its embedding table) on the prompt tokens."""
+    vision = sum(model.get_submodule(p).num_parameters() for p in parts.get("vision", []))
+    embed = model.get_input_embeddings()
+    lookup = embed.weight.numel() if embed is not None else 0
+    heads = sum(model.get_submodule(p).num_parameters() for p in parts.get("head", []))
+    rest = model.num_parameters() - vision - lookup - heads  # the head runs on the last token
+    return 2.0 * (vision * patches + rest * tokens)
+
+
 def decode_and_prefill_work(loaded: Any, first_call: int) -> tuple[int, float | None]:
     """(bytes a decode step reads, FLOPs of a batch's prefill) for a loaded generative model;
-    the prefill from the prompt tokens of its calls since `first_call` (median)."""
+    the prefill from the prompt tokens and image patches of its calls since `first_call`
+    (medians)."""
     import statistics
 
     tokens = loaded.prompt_tokens[first_call:]
-    flops = (2.0 * loaded.model.num_parameters() * statistics.median(tokens)) if tokens else None
+    patches = loaded.image_patches[first_call:] or [0]
+    flops = (prefill_flops(loaded.model, loaded.parts, statistics.median(tokens),
+                           statistics.median(patches)) if tokens else None)
     return decode_weight_bytes(loaded.model, loaded.parts), flops

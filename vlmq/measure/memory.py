@@ -199,11 +199,14 @@ class PeakMemory:
             end = torch.cuda.memory_allocated(self.device)
             on_device = device_process_bytes(self.device)
         else:
-            end = current_rss()
             if self._method == "vmhwm":
                 peak = _status_kb("VmHWM")
             elif self._sampler is not None:
                 peak = self._sampler.stop()
+            # the level the block leaves behind, its freed transit handed back first (a post-load
+            # quantizer frees the full-precision weights, but glibc keeps their pages)
+            release_freed_memory()
+            end = current_rss()
         self.result = MemoryResult(device=self.device, method=self._method, peak_bytes=peak,
                                    reserved_bytes=reserved, start_bytes=self._start,
                                    note=self._note, end_bytes=end,

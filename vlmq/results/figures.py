@@ -106,6 +106,12 @@ _define("process_peak_rss_mib", "MiB", False, "memory",
         "CPU: the whole process's peak RSS over the task pass")
 _define("load_peak_memory_mib", "MiB", False, "memory",
         "peak memory added while loading, over the level before it")
+_define("steady_memory_mib", "MiB", False, "memory",
+        "memory the loaded model holds once loading's freed transit is handed back (the RSS "
+        "after loading over the level before it; CUDA: allocated after loading)")
+_define("memory_estimate_mib", "MiB", False, "limit",
+        "the peak estimated before loading from the config (vlmq.measure.estimate): weights at "
+        "the variant's bits, loading's transit, the batch's KV cache and activations")
 _define("footprint_mib", "MiB", False, "size",
         "bytes of the loaded model's parameters, buffers and quantization state")
 _define("disk_mib", "MiB", False, "size", "bytes of the model saved by the variant's method")
@@ -115,7 +121,8 @@ _define("decode_bound_ms", "ms/step", False, "limit",
         "language-model weight bytes / the device's measured bandwidth")
 _define("decode_efficiency", "ratio", True, "limit", "decode_bound_ms / decode_step_ms")
 _define("prefill_bound_ms", "ms", False, "limit",
-        "2 x parameters x prompt tokens / the device's measured matmul peak")
+        "2 x parameters x inputs per part (vision x patches, language model x prompt "
+        "tokens) / the device's fastest measured matmul peak")
 _define("prefill_efficiency", "ratio", True, "limit", "prefill_bound_ms / median prefill")
 
 

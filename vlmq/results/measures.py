@@ -170,6 +170,9 @@ def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
                 "input pipeline's few batches included); process_peak_rss: the whole process")
     if load is not None and load.peak_bytes is not None and load.start_bytes is not None:
         put(result, "load_peak_memory_mib", (load.peak_bytes - load.start_bytes) / MIB)
+        steady = _growth(load, "end_bytes")
+        put(result, "steady_memory_mib", None if steady is None else steady / MIB)
+    add_estimate(result, getattr(loaded, "memory_estimate", None))
     put(result, "footprint_mib", loaded.footprint_bytes / MIB)
     disk = loaded.disk_bytes
     put(result, "disk_mib", None if disk is None else disk / MIB)
@@ -181,6 +184,15 @@ def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
         loaded.load_time_s, loaded.load_cpu_s, str(result.info.get("device", "cpu")))
     if getattr(loaded, "calibration_s", None) is not None:
         put(result, "calibration_s", loaded.calibration_s)
+
+
+def add_estimate(result: TaskResult, est: Any) -> None:
+    """The pre-load estimate of the model's peak memory (vlmq.measure.estimate), beside the
+    measured peaks so that its error shows in every entry."""
+    if est is None:
+        return
+    put(result, "memory_estimate_mib", est.peak_bytes / MIB)
+    result.info["memory_estimate"] = {k: v for k, v in est.to_dict().items() if k != "variant"}
 
 
 def _growth(memory: Any, field: str) -> int | None:
@@ -266,9 +278,12 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
         put(result, "prefill_bound_ms", 1000 * bound)
         put(result, "prefill_efficiency", bound / measured)
         result.notes["prefill_bound"] = (
-            f"2 x parameters x prompt tokens = {prefill_flops / 1e9:.1f} GFLOP per batch at "
-            f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s ({limits['matmul_dtype']} "
-            f"matmul); the measured prefill is the model call's, to its first logits")
+            f"2 x parameters x inputs per part (vision encoder x image patches, language model "
+            f"less its embedding table x prompt tokens, image tokens included) = "
+            f"{prefill_flops / 1e9:.1f} GFLOP per batch at "
+            f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s (the fastest matmul measured "
+            f"here, {limits['matmul_dtype']}); the measured prefill is the model call's, to its "
+            f"first logits")
 
 
 def add_kv_cache(result: TaskResult, loaded: Any, setting: str, records: list[SampleRecord],

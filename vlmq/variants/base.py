@@ -176,6 +176,17 @@ class Variant:
         """Why this variant cannot load the checkpoint whose transformers config is `config`."""
         return None
 
+    def unsupported_layers(self, model: Any, parts: dict[str, list[str]],
+                           device_type: str) -> list[str]:
+        """Full paths of Linear layers in the parts it quantizes whose shape its kernels cannot
+        run on this device; loading keeps them in full precision, counted and noted."""
+        return []
+
+    def scale_bits(self, bits: int) -> float:
+        """Bits per quantized weight its scales add (for the memory estimate): group-wise
+        4-bit recipes keep a 16-bit scale and zero per 64 weights; 8-bit ones a scale per row."""
+        return 0.5 if 0 < bits <= 4 else 0.0
+
     def checkpoint_bits(self, config: Any) -> int:
         """Bits per weight of the loaded model (the recipe's own `bits` unless it reads them
         from the checkpoint)."""

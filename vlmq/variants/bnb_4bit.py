@@ -9,6 +9,7 @@ from vlmq.errors import VlmqError
 from vlmq.variants.base import VARIANTS, Variant, VariantSettings
 
 COMPUTE_DTYPES = ("auto", "float32", "bfloat16", "float16")
+CPU_BLOCK_N = 32  # bitsandbytes' CPU 4-bit kernel: output features per packed block
 
 
 def compute_dtype(setting: str, device_type: str) -> Any:
@@ -32,6 +33,20 @@ class Bnb4bit(Variant):
     quant_type: str = "nf4"
 
     quantized_module_types = ("bitsandbytes.nn.modules.Linear4bit",)
+
+    def unsupported_layers(self, model: Any, parts: dict[str, list[str]],
+                           device_type: str) -> list[str]:
+        """On CPU, bitsandbytes packs 4-bit weights in blocks of 32 output features and asserts
+        (`N must be divisible by block_n`) on any other width: SmolVLM's vision MLP is 4,304."""
+        if device_type != "cpu":
+            return []
+        roots = [path for part in self.quantizes for path in parts.get(part, [])]
+        return [name for root in roots for name, m in model.get_submodule(root).named_modules(
+                    prefix=root) if getattr(m, "out_features", CPU_BLOCK_N) % CPU_BLOCK_N]
+
+    def scale_bits(self, bits: int) -> float:
+        # an absmax per 64 weights, itself 8-bit with double quantization (float32 without)
+        return 8 / 64
 
     def count_bytes(self, module: Any, add: Any) -> None:
         if self.quantized_linear(module):

@@ -1,0 +1,137 @@
+"""The memory estimate and the refusal before loading (vlmq.measure.estimate, vlmq.fit)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.benchrun import run_bench
+from vlmq.errors import VlmqError
+from vlmq.fit import DoesNotFit
+from vlmq.loading import load_variant, resolve_source, unload
+from vlmq.measure.estimate import (
+    MIB,
+    ModelShape,
+    VariantCost,
+    Workload,
+    available_ram_bytes,
+    does_not_fit,
+    estimate,
+)
+from vlmq.placement import size_bytes
+from vlmq.synth import SYNTHETIC_KEY
+
+# a 7B-like shape: 6.5B parameters in Linear layers of the text part, 0.26B in embeddings/head
+SHAPE = ModelShape(
+    part_params={"text": 6_740_000_000, "head": 131_000_000, "vision": 303_000_000},
+    part_linear_params={"text": 6_476_000_000, "head": 131_000_000, "vision": 302_000_000},
+    largest_linear=45_000_000, largest_tensor=131_000_000, checkpoint_bytes=2.0,
+    layers=32, kv_width=4096, hidden=4096, intermediate=11008, heads=32,
+)
+ALL = ("vision", "projector", "text")
+
+
+def _cost(name: str, bits: float, base: int, after: bool = False,
+          quantizes: tuple[str, ...] = ALL) -> VariantCost:
+    return VariantCost(name, bits, quantizes if bits else (), base, after)
+
+
+def test_weights_follow_bits_per_part() -> None:
+    fp32 = estimate(SHAPE, _cost("fp32", 0, 4), Workload())
+    nf4 = estimate(SHAPE, _cost("nf4", 4.125, 2), Workload())
+    assert fp32.weights_bytes == 4 * SHAPE.params
+    # nf4: quantized Linear weights at 4.125 bits, the rest (head, embeddings, norms) in 16 bits
+    rest = SHAPE.params - 6_476_000_000 - 302_000_000
+    assert nf4.weights_bytes == pytest.approx((6_778_000_000 * 4.125 / 8) + rest * 2, rel=1e-6)
+    assert nf4.peak_bytes < 5 * 2**30 < 26 * 2**30 < fp32.peak_bytes
+
+
+def test_a_post_load_quantizer_holds_the_full_precision_model_first() -> None:
+    during = estimate(SHAPE, _cost("torchao-int8", 8, 2, after=True), Workload())
+    at_load = estimate(SHAPE, _cost("int8", 8, 2), Workload())
+    assert during.weights_bytes == at_load.weights_bytes
+    assert during.load_peak_bytes >= 2 * SHAPE.params > at_load.load_peak_bytes
+
+
+def test_the_batch_adds_kv_cache_and_activations() -> None:
+    one = estimate(SHAPE, _cost("nf4", 4.125, 2), Workload(batch=1))
+    eight = estimate(SHAPE, _cost("nf4", 4.125, 2), Workload(batch=8))
+    kv_one = 2 * 32 * 4096 * (640 + 32) * 2
+    assert eight.run_peak_bytes - one.run_peak_bytes > 7 * kv_one
+
+
+def test_the_refusal_names_estimate_and_limit() -> None:
+    est = estimate(SHAPE, _cost("fp32", 0, 4), Workload())
+    assert does_not_fit(est, None, "x") is None
+    assert does_not_fit(est, est.peak_bytes, "x") is None
+    line = does_not_fit(est, 16 * 2**30, "this machine (available RAM)")
+    assert line and "fp32 needs about" in line and "16,384 MiB" in line and "\n" not in line
+    assert (available_ram_bytes() or 0) > 0
+
+
+def test_sizes_parse_in_accelerates_units() -> None:
+    assert size_bytes("2GiB") == 2 * 2**30
+    assert size_bytes("512MB") == 512 * 10**6
+    assert size_bytes("1000") == 1000
+    with pytest.raises(VlmqError, match="not a size"):
+        size_bytes("lots")
+
+
+def test_estimate_of_the_weights_matches_the_loaded_footprint() -> None:
+    for variant in ("fp32", "nf4"):
+        loaded = load_variant("llava-tiny", variant, measure_disk=False)
+        try:
+            est = loaded.memory_estimate
+            assert est.weights_bytes == pytest.approx(loaded.footprint_bytes, rel=0.05)
+        finally:
+            unload(loaded)
+
+
+def test_a_baseline_that_does_not_fit_names_one_that_would() -> None:
+    loaded = load_variant("llava-tiny", "fp32", measure_disk=False)
+    fp32 = loaded.memory_estimate.peak_bytes
+    unload(loaded)
+    with pytest.raises(DoesNotFit) as info:  # refused before loading
+        load_variant("llava-tiny", "fp32", max_memory={"cpu": str(fp32 - 2**20)})
+    msg = str(info.value)
+    assert "llava-tiny as fp32" in msg and "--vlmq-max-memory cpu" in msg
+    assert "--vlmq-baseline bf16 would fit" in msg or "--vlmq-baseline fp16 would fit" in msg
+
+
+@pytest.fixture(scope="module")
+def synthetic_tiny(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """llava-tiny marked synthetic: speed only, so nf4 runs without an fp32 baseline, as a
+    `vlmq synth` folder does at full size."""
+    folder = tmp_path_factory.mktemp("fit") / "llava-tiny-synthetic"
+    shutil.copytree(resolve_source("llava-tiny"), folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, SYNTHETIC_KEY: True}))
+    return str(folder)
+
+
+def test_under_the_fp32_estimate_fp32_is_refused_and_nf4_runs(synthetic_tiny: str,
+                                                             tmp_path: Path) -> None:
+    """The issue's check at small scale: `--vlmq-variants fp32,nf4` with a memory limit between
+    the two estimates skips fp32 with its estimate before loading, and nf4 loads and runs."""
+    peaks = {}
+    for variant in ("fp32", "nf4"):
+        loaded = load_variant(synthetic_tiny, variant, measure_disk=False)
+        peaks[variant] = loaded.memory_estimate.peak_bytes
+        unload(loaded)
+    limit = (peaks["fp32"] + peaks["nf4"]) // 2
+    out = tmp_path / "bench.json"
+    proc = run_bench("--vlmq-model", synthetic_tiny, "--vlmq-variants", "fp32,nf4",
+                     "--vlmq-tasks", "caption", "--vlmq-samples", "2", "--vlmq-batch-size", "1",
+                     "--vlmq-max-new-tokens", "4", "--vlmq-max-memory", f"cpu={limit}",
+                     "--vlmq-reports-dir", str(tmp_path), "--benchmark-json", str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "fp32 needs about" in proc.stdout and f"{limit / MIB:,.0f} MiB" in proc.stdout
+    entries = json.loads(out.read_text())["benchmarks"]
+    ran = {e["params"]["variant"]: e["extra_info"] for e in entries}
+    assert set(ran) == {"nf4"}
+    metrics = ran["nf4"]["metrics"]
+    assert metrics["memory_estimate_mib"]["value"] == pytest.approx(peaks["nf4"] / MIB)
+    assert metrics["steady_memory_mib"]["value"] is not None

@@ -1,0 +1,170 @@
+"""How much memory a variant will need, estimated from the model's shape before it loads.
+
+The estimate is the memory the model adds to the process (what `load_peak_memory_mib` and
+`model_peak_memory_mib` measure), the larger of two moments:
+- loading: the weights as they end up (quantized Linear weights at the variant's bits plus its
+  scales, everything else in the dtype it loads in), plus the transit: for a quantizer applied
+  while loading, the largest tensor being read, cast and quantized; for one applied after
+  loading (torchao, HQQ, quanto), the whole model in full precision first;
+- running: the weights plus the batch's KV cache (prompt, image tokens and new tokens, every
+  layer) and activations (the widest layer's, attention scores included).
+It is checked against what the device has (`fits`): available RAM, free GPU memory, or the
+user's `--vlmq-max-memory`. Torch-free: the shape is counted from a meta-device skeleton by
+duck typing, the numbers are plain arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MIB = 2**20
+# Bytes per element a load-time quantizer holds while quantizing one weight: the weight read in
+# its checkpoint dtype, a float32 copy, the scaled copy, the int32 bucket indices and the packed
+# result (bitsandbytes' CPU kernel; other load-time kernels hold less).
+QUANTIZE_TRANSIT_BYTES = 2 + 4 + 4 + 4 + 1
+# Bytes per token and layer of the activations a forward keeps alive at once, in units of
+# (hidden + intermediate) x the activation dtype's bytes: residual, normed input, q/k/v/o, the
+# MLP's two projections and their product.
+ACTIVATION_WIDTHS = 4
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What the estimate needs of a model, counted once from its skeleton and config."""
+
+    part_params: dict[str, int]  # parameters per part (vision, projector, text, head, other)
+    part_linear_params: dict[str, int]  # of those, in Linear weights (what quantizers replace)
+    largest_linear: int  # elements of the largest Linear weight
+    largest_tensor: int  # elements of the largest parameter of any kind
+    checkpoint_bytes: float  # bytes per parameter in the checkpoint (2 for float16)
+    layers: int = 0  # language model: decoder layers, KV heads x head size, widths, heads
+    kv_width: int = 0
+    hidden: int = 0
+    intermediate: int = 0
+    heads: int = 0
+
+    @property
+    def params(self) -> int:
+        return sum(self.part_params.values())
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The batch a task runs: images, prompt tokens (image tokens included) and new tokens."""
+
+    batch: int = 1
+    prompt_tokens: int = 640
+    new_tokens: int = 32
+
+
+@dataclass(frozen=True)
+class VariantCost:
+    """A variant's memory facts: bits (and scale bits) per quantized weight, the parts it
+    quantizes, bytes per element of everything else, and when it quantizes."""
+
+    name: str
+    bits: float  # of a quantized weight, scales included; 0: nothing quantized
+    quantizes: tuple[str, ...]
+    base_bytes: int  # bytes per element of what it does not quantize (and of activations)
+    after_load: bool  # quantizes after a full-precision load (torchao, HQQ, quanto)
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    variant: str
+    weights_bytes: int  # the loaded model at rest
+    load_peak_bytes: int  # weights + loading's transit
+    run_peak_bytes: int  # weights + KV cache + activations
+    parts: dict[str, int] = field(default_factory=dict)  # weight bytes per part
+
+    @property
+    def peak_bytes(self) -> int:
+        return max(self.load_peak_bytes, self.run_peak_bytes)
+
+    @property
+    def peak_mib(self) -> float:
+        return self.peak_bytes / MIB
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "peak_bytes": self.peak_bytes}
+
+
+def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
+                checkpoint_bytes: float) -> ModelShape:
+    """Count a (meta-device) model's parameters per part; a Linear is any module with
+    `in_features` and `out_features` (duck typing keeps this free of torch)."""
+    owner = {path: part for part, paths in parts.items() for path in paths}
+    linear_weights = {f"{name}.weight" for name, m in skeleton.named_modules()
+                      if hasattr(m, "in_features") and hasattr(m, "out_features")}
+    per_part: dict[str, int] = {}
+    per_part_linear: dict[str, int] = {}
+    largest_linear = largest = 0
+    for name, p in skeleton.named_parameters():
+        part = next((owner[path] for path in owner
+                     if name == path or name.startswith(path + ".")), "other")
+        n = p.numel()
+        per_part[part] = per_part.get(part, 0) + n
+        largest = max(largest, n)
+        if name in linear_weights:
+            per_part_linear[part] = per_part_linear.get(part, 0) + n
+            largest_linear = max(largest_linear, n)
+    tc = text_config
+    heads = getattr(tc, "num_attention_heads", 0) or 0
+    hidden = getattr(tc, "hidden_size", 0) or 0
+    head_dim = getattr(tc, "head_dim", None) or (hidden // heads if heads else 0)
+    kv_heads = getattr(tc, "num_key_value_heads", None) or heads
+    return ModelShape(
+        part_params=per_part, part_linear_params=per_part_linear, largest_linear=largest_linear,
+        largest_tensor=largest, checkpoint_bytes=checkpoint_bytes,
+        layers=getattr(tc, "num_hidden_layers", 0) or 0, kv_width=kv_heads * head_dim,
+        hidden=hidden, intermediate=getattr(tc, "intermediate_size", 0) or 0, heads=heads,
+    )
+
+
+def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEstimate:
+    """The variant's weights, its load-time peak and its run-time peak, in bytes."""
+    parts = {}
+    for part, n in shape.part_params.items():
+        quantized = shape.part_linear_params.get(part, 0) if part in cost.quantizes else 0
+        parts[part] = int(quantized * cost.bits / 8 + (n - quantized) * cost.base_bytes)
+    weights = sum(parts.values())
+    if cost.after_load:
+        transit = shape.params * cost.base_bytes - weights + shape.largest_linear * cost.base_bytes
+    elif cost.quantizes:
+        transit = max(shape.largest_linear * QUANTIZE_TRANSIT_BYTES,
+                      int(shape.largest_tensor * (shape.checkpoint_bytes + cost.base_bytes)))
+    else:
+        transit = int(shape.largest_tensor * (shape.checkpoint_bytes + cost.base_bytes))
+    tokens = work.prompt_tokens + work.new_tokens
+    kv = 2 * shape.layers * shape.kv_width * tokens * work.batch * cost.base_bytes
+    activations = work.batch * (
+        work.prompt_tokens * ACTIVATION_WIDTHS * (shape.hidden + shape.intermediate)
+        * cost.base_bytes
+        + shape.heads * work.prompt_tokens**2 * 4  # one layer's attention scores, float32
+    )
+    return MemoryEstimate(variant=cost.name, weights_bytes=weights,
+                          load_peak_bytes=weights + max(0, transit),
+                          run_peak_bytes=weights + kv + activations, parts=parts)
+
+
+def available_ram_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:
+    """MemAvailable: what the kernel can give without swapping (free + reclaimable cache)."""
+    try:
+        for line in meminfo.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def does_not_fit(est: MemoryEstimate, limit_bytes: int | None, where: str) -> str | None:
+    """One line when the estimate exceeds the limit, else None."""
+    if limit_bytes is None or est.peak_bytes <= limit_bytes:
+        return None
+    return (f"{est.variant} needs about {est.peak_mib:,.0f} MiB (estimated: weights "
+            f"{est.weights_bytes / MIB:,.0f}, loading peak {est.load_peak_bytes / MIB:,.0f}, "
+            f"running peak {est.run_peak_bytes / MIB:,.0f}) but {where} has "
+            f"{limit_bytes / MIB:,.0f} MiB")

@@ -22,6 +22,7 @@ PUBLISHED_PARAMETERS = {
     "llava-1.5-7b": 7_063_427_072,
     "qwen2.5-vl-3b": 3_754_622_976,
     "smolvlm-instruct": 2_246_272_880,
+    "smolvlm-256m": 256_484_928,
     "blip-captioning-base": 247_414_076 - 30524 * 768,
     # google/vit-large-patch16-224 (304,326,632) with a 102-class head instead of 1000
     "vit-large-flowers102": 304_326_632 - 898 * (1024 + 1),
@@ -31,6 +32,7 @@ FAMILY_PARTS = {
     "llava-1.5-7b": {"vision", "projector", "text", "head"},
     "qwen2.5-vl-3b": {"vision", "text", "head"},
     "smolvlm-instruct": {"vision", "projector", "text", "head"},
+    "smolvlm-256m": {"vision", "projector", "text", "head"},
     "blip-captioning-base": {"vision", "text", "head"},
     "vit-large-flowers102": {"vision", "head"},
 }
@@ -72,6 +74,10 @@ def test_processors_follow_the_published_image_rules() -> None:
     smol = proc("smolvlm-instruct")
     assert smol.image_seq_len == 81
     assert _image_tokens(smol, "<image>", 1536, 768) == 81 * (4 * 2 + 1)
+    # SmolVLM-256M: 64 tokens per 512 px tile; 2048 px wide -> 4 x 2 tiles + the global one
+    small = proc("smolvlm-256m")
+    assert small.image_seq_len == 64
+    assert _image_tokens(small, "<image>", 2048, 1024) == 64 * (4 * 2 + 1)
 
 
 def _synth(name: str, out: Path) -> Path:

@@ -206,45 +206,92 @@ SMOL_CHAT = (
 )
 
 
-def _smolvlm_config(depth: Depth) -> Any:
+def _idefics3_config(depth: Depth, vision: dict[str, int], text: dict[str, Any],
+                     image_token_id: int, eos: int, scale_factor: int) -> Any:
     import transformers
 
     return transformers.Idefics3Config(
-        vision_config=dict(
-            hidden_size=1152, intermediate_size=4304, num_hidden_layers=depth(27),
-            num_attention_heads=16, patch_size=14, image_size=384,
-        ),
-        text_config=dict(
-            model_type="llama", vocab_size=49155, hidden_size=2048, intermediate_size=8192,
-            num_hidden_layers=depth(24), num_attention_heads=32, num_key_value_heads=32,
-            max_position_embeddings=16384, rms_norm_eps=1e-5, tie_word_embeddings=False,
-            rope_parameters={"rope_type": "default", "rope_theta": 273768.0},
-            bos_token_id=1, eos_token_id=49154, pad_token_id=2,
-        ),
-        image_token_id=49153, scale_factor=3, tie_word_embeddings=False,
+        vision_config=dict(vision, num_hidden_layers=depth(vision["num_hidden_layers"])),
+        text_config=dict(text, model_type="llama", rms_norm_eps=1e-5, tie_word_embeddings=False,
+                         num_hidden_layers=depth(text["num_hidden_layers"]), bos_token_id=1,
+                         eos_token_id=eos, pad_token_id=2),
+        image_token_id=image_token_id, scale_factor=scale_factor, tie_word_embeddings=False,
     )
 
 
-def _smolvlm_processor(config: Any) -> Any:
+def _smolvlm_config(depth: Depth) -> Any:
+    return _idefics3_config(
+        depth,
+        vision=dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
+                    num_attention_heads=16, patch_size=14, image_size=384),
+        text=dict(vocab_size=49155, hidden_size=2048, intermediate_size=8192,
+                  num_hidden_layers=24, num_attention_heads=32, num_key_value_heads=32,
+                  max_position_embeddings=16384,
+                  rope_parameters={"rope_type": "default", "rope_theta": 273768.0}),
+        image_token_id=49153, eos=49154, scale_factor=3,
+    )
+
+
+def _idefics3_processor(config: Any, specials: dict[str, int], tile: int,
+                        tokens_per_tile: int) -> Any:
     import transformers
 
     image = transformers.Idefics3ImageProcessorPil(
-        do_image_splitting=True, size={"longest_edge": 4 * 384},
-        max_image_size={"longest_edge": 384}, image_mean=[0.5, 0.5, 0.5],
+        do_image_splitting=True, size={"longest_edge": 4 * tile},
+        max_image_size={"longest_edge": tile}, image_mean=[0.5, 0.5, 0.5],
         image_std=[0.5, 0.5, 0.5],
     )
     tok = family_tokenizer(
-        49155, SMOL_SPECIALS,
+        config.text_config.vocab_size, specials,
         roles=dict(bos_token="<|im_start|>", eos_token="<end_of_utterance>",
                    pad_token="<|im_end|>", unk_token="<|endoftext|>"),
         extra={"image_token": "<image>"}, chat_template=SMOL_CHAT,
     )
     return transformers.Idefics3Processor(image_processor=image, tokenizer=tok,
-                                          image_seq_len=81, chat_template=SMOL_CHAT)
+                                          image_seq_len=tokens_per_tile, chat_template=SMOL_CHAT)
+
+
+def _smolvlm_processor(config: Any) -> Any:
+    return _idefics3_processor(config, SMOL_SPECIALS, tile=384, tokens_per_tile=81)
 
 
 _spec(SynthSpec("smolvlm-instruct", "HuggingFaceTB/SmolVLM-Instruct", "bfloat16",
                 _smolvlm_config, _smolvlm_processor))
+
+
+# -- SmolVLM-256M-Instruct (Idefics3) --------------------------------------------------------
+# HuggingFaceTB/SmolVLM-256M-Instruct config.json (as recorded in the team's notes,
+# /work/shared/notes/datasets-and-models.md): vision SigLIP-B/16 at 512 px, 768 wide, 12
+# heads, 12 layers, 3072 MLP -> 32x32 = 1024 patches, pixel shuffle by 4 -> 64 tokens per tile.
+# Text: SmolLM2-135M, 576 wide, 9 heads of 64 (3 KV heads), 30 layers, 1536 MLP, vocab 49280.
+# The special-token ids beyond the vocabulary size are placed as in SmolVLM-Instruct's layout
+# (after the 49152 ordinary ids): sizes, not ids, are what speed and memory depend on.
+SMOL_256M_SPECIALS = {
+    "<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2,
+    "<fake_token_around_image>": 49189, "<image>": 49190, "<end_of_utterance>": 49279,
+}
+
+
+def _smolvlm_256m_config(depth: Depth) -> Any:
+    return _idefics3_config(
+        depth,
+        vision=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                    num_attention_heads=12, patch_size=16, image_size=512),
+        text=dict(vocab_size=49280, hidden_size=576, intermediate_size=1536,
+                  num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
+                  head_dim=64, max_position_embeddings=8192,
+                  rope_parameters={"rope_type": "default", "rope_theta": 100000.0}),
+        image_token_id=49190, eos=49279, scale_factor=4,
+    )
+
+
+def _smolvlm_256m_processor(config: Any) -> Any:
+    return _idefics3_processor(config, SMOL_256M_SPECIALS, tile=512, tokens_per_tile=64)
+
+
+_spec(SynthSpec("smolvlm-256m", "HuggingFaceTB/SmolVLM-256M-Instruct", "bfloat16",
+                _smolvlm_256m_config, _smolvlm_256m_processor,
+                note="special-token ids placed as in SmolVLM-Instruct's layout"))
 
 
 # -- BLIP image-captioning-base --------------------------------------------------------------

@@ -163,8 +163,9 @@ class RunConfig:
         valid=_one_of("", *DEVICE_MAPS),
     )
     max_memory: dict[str, str] = _f(
-        {}, "with a device map, the most each device may hold: 0=20GiB, cuda:1=30GiB, cpu=64GiB "
-        "(what fits nowhere is offloaded to disk)",
+        {}, "the most each device may hold: 0=20GiB, cuda:1=30GiB, cpu=64GiB; a variant whose "
+        "estimated peak exceeds its device's limit (default: available RAM, free GPU memory) is "
+        "skipped before loading; with a device map, what fits nowhere is offloaded to disk",
         expected="DEVICE=SIZE, e.g. 0=20GiB or cpu=64GiB", valid=is_size,
     )
     attn_implementation: list[str] = _f(

@@ -36,7 +36,7 @@ class ModelShape:
 
     part_params: dict[str, int]  # parameters per part (vision, projector, text, head, other)
     part_linear_params: dict[str, int]  # of those, in Linear weights (what quantizers replace)
-    largest_linear: int  # elements of the largest Linear weight
+    largest_linear: dict[str, int]  # elements of the largest Linear weight, per part
     largest_tensor: int  # elements of the largest parameter of any kind
     checkpoint_bytes: float  # bytes per parameter in the checkpoint (2 for float16)
     layers: int = 0  # language model: decoder layers, KV heads x head size, widths, heads
@@ -100,7 +100,8 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
                       if hasattr(m, "in_features") and hasattr(m, "out_features")}
     per_part: dict[str, int] = {}
     per_part_linear: dict[str, int] = {}
-    largest_linear = largest = 0
+    largest_linear: dict[str, int] = {}
+    largest = 0
     for name, p in skeleton.named_parameters():
         part = next((owner[path] for path in owner
                      if name == path or name.startswith(path + ".")), "other")
@@ -109,7 +110,7 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
         largest = max(largest, n)
         if name in linear_weights:
             per_part_linear[part] = per_part_linear.get(part, 0) + n
-            largest_linear = max(largest_linear, n)
+            largest_linear[part] = max(largest_linear.get(part, 0), n)
     tc = text_config
     heads = getattr(tc, "num_attention_heads", 0) or 0
     hidden = getattr(tc, "hidden_size", 0) or 0
@@ -130,13 +131,13 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
         quantized = shape.part_linear_params.get(part, 0) if part in cost.quantizes else 0
         parts[part] = int(quantized * cost.bits / 8 + (n - quantized) * cost.base_bytes)
     weights = sum(parts.values())
+    quantized = max((n for part, n in shape.largest_linear.items() if part in cost.quantizes),
+                    default=0)
+    read = int(shape.largest_tensor * (shape.checkpoint_bytes + cost.base_bytes))
     if cost.after_load:
-        transit = shape.params * cost.base_bytes - weights + shape.largest_linear * cost.base_bytes
-    elif cost.quantizes:
-        transit = max(shape.largest_linear * QUANTIZE_TRANSIT_BYTES,
-                      int(shape.largest_tensor * (shape.checkpoint_bytes + cost.base_bytes)))
+        transit = shape.params * cost.base_bytes - weights + quantized * cost.base_bytes
     else:
-        transit = int(shape.largest_tensor * (shape.checkpoint_bytes + cost.base_bytes))
+        transit = max(quantized * QUANTIZE_TRANSIT_BYTES, read)
     tokens = work.prompt_tokens + work.new_tokens
     kv = 2 * shape.layers * shape.kv_width * tokens * work.batch * cost.base_bytes
     activations = work.batch * (

@@ -18,6 +18,9 @@ class TorchaoInt8(Variant):
     arguments."""
 
     config: str = "Int8WeightOnlyConfig"
+    # which kernels its Linear layers run on CPU (profiled with torch.profiler on torch 2.13 and
+    # torchao 0.18, eager mode: what vlmq runs, not compiled)
+    cpu_kernel: str = ""
 
     def torchao_config(self) -> Any:
         import torchao.quantization as tq
@@ -30,6 +33,9 @@ class TorchaoInt8(Variant):
 
         weight = getattr(module, "weight", None) if isinstance(module, nn.Linear) else None
         return weight is not None and type(weight.data).__module__.startswith("torchao")
+
+    def kernel(self, device_type: str) -> str:
+        return self.cpu_kernel if device_type == "cpu" else ""
 
     def post_load(
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
@@ -48,10 +54,18 @@ VARIANTS.add("torchao-int8", TorchaoInt8(
     name="torchao-int8", bits=8, quantizes=_ALL, packages=("torchao",), save="torch.save",
     by_default=False,
     description="torchao int8 weight-only quantization of every Linear but the head",
+    cpu_kernel="eager torchao Int8Tensor, weight-only: every call converts the int8 weight to "
+               "the activation dtype (aten::_to_copy, a full-size float copy) and runs a dense "
+               "aten::mm, so it moves more bytes than the float model; a CPU deployment compiles "
+               "it (torch.compile fuses the dequantization into the matmul) or runs dynamic-int8",
 ))
 VARIANTS.add("dynamic-int8", TorchaoInt8(
     name="dynamic-int8", bits=8, quantizes=_ALL, devices=("cpu",), packages=("torchao",),
     save="torch.save", config="Int8DynamicActivationInt8WeightConfig",
     description="torchao int8 weights and per-batch dynamic int8 activations of every Linear "
                 "but the head (CPU)",
+    cpu_kernel="eager torchao Int8Tensor, dynamic activations: every call quantizes the "
+               "activations per token (amin/amax, scale, round: a dozen small aten ops) and runs "
+               "aten::_int_mm (int8 x int8 -> int32) then a rescale; torch.ao's deprecated "
+               "quantize_dynamic (the seed's path) ran fbgemm's fused quantized::linear_dynamic",
 ))

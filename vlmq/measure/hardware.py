@@ -111,11 +111,16 @@ def prefill_flops(model: Any, parts: dict[str, list[str]], tokens: float,
                   patches: float) -> float:
     """2 x parameters x inputs, per part: the vision encoder on its patches, the rest of the
     model (projector, language model less its embedding table) on the prompt tokens."""
-    vision = sum(model.get_submodule(p).num_parameters() for p in parts.get("vision", []))
+    def count(paths: list[str]) -> int:  # weights, not storage: 4-bit packs two per byte
+        return sum(p.numel() * (2 if type(p).__name__ == "Params4bit" else 1)
+                   for path in paths for p in model.get_submodule(path).parameters())
+
+    vision = count(parts.get("vision", []))
     embed = model.get_input_embeddings()
     lookup = embed.weight.numel() if embed is not None else 0
-    heads = sum(model.get_submodule(p).num_parameters() for p in parts.get("head", []))
-    rest = model.num_parameters() - vision - lookup - heads  # the head runs on the last token
+    heads = count(parts.get("head", []))
+    # the head runs on the last token only; a tied head is the embedding table, counted once
+    rest = model.num_parameters() - vision - lookup - heads
     return 2.0 * (vision * patches + rest * tokens)
 
 

@@ -3,14 +3,13 @@ result was measured on and with (`TaskResult.info`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset
 from vlmq.errors import VlmqError
 from vlmq.evaluate import EvalOutcome
 from vlmq.loading import LoadedModel
 from vlmq.metrics.base import CorpusScore
+from vlmq.results.info import Look, ResultInfo
 from vlmq.results.measures import timed_rounds
 from vlmq.results.schema import TaskResult
 from vlmq.results.taskkey import TaskKey
@@ -48,7 +47,7 @@ class Scorer:
     def result(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
                data: TaskDataset, outcome: EvalOutcome, score: CorpusScore) -> TaskResult:
         """The unjudged result: quality, per-sample data, notes and settings."""
-        result = TaskResult(info=self._info(loaded, case, task, key, data, outcome),
+        result = TaskResult(info=self._info(loaded, case, task, key, data, outcome).to_dict(),
                             quantized_linears=loaded.quantized_linears)
         for m in task.metrics:
             if m.name in score.corpus:
@@ -70,34 +69,32 @@ class Scorer:
             result.notes["over_context"] = (
                 f"{len(outcome.over_context)} sample(s) failed: prompt over the model's context "
                 f"({', '.join(outcome.over_context[:5])})")
-        if self.config.auto_samples and not key.full:
-            sizes = self.data.looks(task.name)
-            result.info["look"] = {"n": len(outcome.records), "of": len(sizes), "sizes": sizes,
-                                   "confidence": self.data.look_confidence(task.name)}
         return result
 
     def _info(self, loaded: LoadedModel, case: Case, task: Task, key: TaskKey,
-              data: TaskDataset, outcome: EvalOutcome) -> dict[str, Any]:
+              data: TaskDataset, outcome: EvalOutcome) -> ResultInfo:
         """What the result was measured on and with."""
         cfg, generates = self.config, task.kind == "generate"
-        info: dict[str, Any] = {
-            "model": case.model, "variant": case.variant_key, "task": str(key),
-            "base_variant": case.variant, "attn_implementation": case.attn,
-            "dataset": data.source, "split": data.split, "device": self.machine.device,
-            "baseline": self.plan.baseline, "run_id": self.folder.store.run_id,
-            "baseline_model": self.plan.baseline_case(case).model,
-            "bits": loaded.bits, "samples": len(outcome.records),
-            "failed_samples": len(outcome.failed), "over_context": len(outcome.over_context),
-            "batch_size": cfg.batch_size,
-            "max_new_tokens": self.data.max_new_tokens(task) if generates else None,
-            "seed": cfg.seed, "family": loaded.adapter.family,
-            "threads": self.machine.threads,
-            "generation": cfg.generation if generates else None,
-            "fixed_new_tokens": bool(loaded.generate_options.get("fixed_new_tokens")),
-        }
-        if self.machine.worker:
-            info["worker"] = self.machine.worker
-        return info
+        look = None
+        if cfg.auto_samples and not key.full:
+            sizes = self.data.looks(task.name)
+            look = Look(n=len(outcome.records), of=len(sizes), sizes=sizes,
+                        confidence=self.data.look_confidence(task.name))
+        return ResultInfo(
+            model=case.model, variant=case.variant_key, task=str(key),
+            base_variant=case.variant, attn_implementation=case.attn,
+            dataset=data.source, split=data.split, device=self.machine.device,
+            baseline=self.plan.baseline, run_id=self.folder.store.run_id,
+            baseline_model=self.plan.baseline_case(case).model,
+            bits=loaded.bits, samples=len(outcome.records),
+            failed_samples=len(outcome.failed), over_context=len(outcome.over_context),
+            batch_size=cfg.batch_size,
+            max_new_tokens=self.data.max_new_tokens(task) if generates else None,
+            seed=cfg.seed, family=loaded.adapter.family, threads=self.machine.threads,
+            generation=cfg.generation if generates else None,
+            fixed_new_tokens=bool(loaded.generate_options.get("fixed_new_tokens")),
+            worker=self.machine.worker, look=look,
+        )
 
 
 def add_timing_intervals(result: TaskResult, cfg: RunConfig) -> None:

@@ -87,7 +87,8 @@ def _summary_passed(run: Path) -> dict[str, Any]:
     path = run / "summary.json"
     if not path.is_file():
         return {}
-    rows = json.loads(path.read_text())["rows"]
+    doc = json.loads(path.read_text())
+    rows = doc["rows"] if isinstance(doc, dict) else doc  # older runs: {"rows": [...], ...}
     return {f"{r['model']}/{r['variant']}/{r['task']}": r.get("passed") for r in rows}
 
 

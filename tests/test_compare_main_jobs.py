@@ -11,6 +11,7 @@ from compare_main_jobs import compare
 
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
+from vlmq.results.summary import write_summary
 
 
 def _main_job(root: Path, prediction: str = "a cat", cider: float = 0.99,
@@ -31,6 +32,7 @@ def _main_job(root: Path, prediction: str = "a cat", cider: float = 0.99,
         if extra:
             result.info[extra] = 1
         store.write_result(result)
+    write_summary(store)
     entries = [{"fullname": f"b::t[m-{v}-caption]", "params": {"variant": v},
                 "stats": {"mean": latency}} for v in ("fp32", "int8")]
     path = root / "out.json"
@@ -49,6 +51,7 @@ def test_timings_may_differ_and_nothing_else(tmp_path: Path) -> None:
         assert diffs, changed
     verdict, _ = compare(before, _main_job(tmp_path / "c", cider=0.5))
     assert any("'passed': True" in d and "'passed': False" in d for d in verdict)
+    assert any(d.startswith("summary passed: m/int8/caption") for d in verdict)
 
 
 def test_field_paths_ignore_values(tmp_path: Path) -> None:

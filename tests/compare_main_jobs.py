@@ -2,6 +2,7 @@
 --vlmq-reports-dir=...`), e.g. before and after a refactoring that must not change behaviour.
 
     python tests/compare_main_jobs.py BEFORE.json AFTER.json [--before-run DIR] [--after-run DIR]
+    python tests/compare_main_jobs.py BEFORE_RUN_DIR AFTER_RUN_DIR [--finished-only]
 
 Checks, ignoring every timing value: the same benchmark entries; per sample, the same
 prediction, references, error and scores; per result, the same quality metrics, retention,
@@ -92,25 +93,35 @@ def _summary_passed(run: Path) -> dict[str, Any]:
     return {f"{r['model']}/{r['variant']}/{r['task']}": r.get("passed") for r in rows}
 
 
-def compare(before_json: Path, after_json: Path, before_run: Path | None = None,
-            after_run: Path | None = None) -> tuple[list[str], dict[str, int]]:
-    """(differences, counts of what was compared)."""
-    docs = [json.loads(Path(p).read_text()) for p in (before_json, after_json)]
-    runs = [Path(r) if r else Path(d["vlmq"]["run_dir"])
-            for r, d in zip((before_run, after_run), docs, strict=True)]
-    out: list[str] = []
+def compare_json(docs: list[dict[str, Any]]) -> tuple[list[str], dict[str, int]]:
+    """The benchmark entries and the set of field paths of two --benchmark-json documents."""
     entries = [{b["fullname"]: b for b in d["benchmarks"]} for d in docs]
-    out += _diff_maps("benchmark entry params", *[{k: e["params"] for k, e in x.items()}
-                                                  for x in entries])
+    out = _diff_maps("benchmark entry params", *[{k: e["params"] for k, e in x.items()}
+                                                 for x in entries])
     paths = [set().union(*[{"benchmarks[]." + p for p in field_paths(b)}
                            for b in d["benchmarks"]], field_paths(
                                {k: v for k, v in d.items() if k != "benchmarks"}))
              for d in docs]
     out += [f"JSON field only before: {p}" for p in sorted(paths[0] - paths[1])]
     out += [f"JSON field only after: {p}" for p in sorted(paths[1] - paths[0])]
-    records = [_records(r) for r in runs]
-    out += _diff_maps("per-sample record", *records)
+    return out, {"entries": len(entries[0]), "json_paths": len(paths[0])}
+
+
+def compare_runs(runs: list[Path], finished_only: bool = False
+                 ) -> tuple[list[str], dict[str, int]]:
+    """Per-sample records, verdicts and result fields of two run folders; `finished_only`:
+    only the tasks both runs have a result for (to check a run still in progress)."""
     results = [_results(r) for r in runs]
+    records = [_records(r) for r in runs]
+    if finished_only:
+        both = {k.removeprefix("results/").removesuffix(".json")
+                for k in results[0].keys() & results[1].keys()}
+        results = [{k: v for k, v in res.items() if k.removeprefix("results/")
+                    .removesuffix(".json") in both} for res in results]
+        records = [{k: v for k, v in rec.items()
+                    if k.removeprefix("records/").rpartition(".jsonl/")[0] in both}
+                   for rec in records]
+    out = _diff_maps("per-sample record", *records)
     policies = [str(_config(r).get("gate") or "significant") for r in runs]
     out += _diff_maps("verdict", *[{k: _judged(v, pol) for k, v in res.items()}
                                    for res, pol in zip(results, policies, strict=True)])
@@ -118,10 +129,26 @@ def compare(before_json: Path, after_json: Path, before_run: Path | None = None,
         a, b = (field_paths(res[key]) for res in results)
         out += [f"result field only before: {key}: {p}" for p in sorted(a - b)]
         out += [f"result field only after: {key}: {p}" for p in sorted(b - a)]
-    out += _diff_maps("summary passed", *[_summary_passed(r) for r in runs])
-    counts = {"entries": len(entries[0]), "records": len(records[0]),
-              "results": len(results[0]), "json_paths": len(paths[0])}
-    return out, counts
+    if not finished_only:
+        out += _diff_maps("summary passed", *[_summary_passed(r) for r in runs])
+    return out, {"records": len(records[0]), "results": len(results[0])}
+
+
+def compare(before: Path, after: Path, before_run: Path | None = None,
+            after_run: Path | None = None, finished_only: bool = False
+            ) -> tuple[list[str], dict[str, int]]:
+    """(differences, counts of what was compared). `before` and `after` are --benchmark-json
+    files (their run folders default to the JSON's `vlmq.run_dir`) or run folders."""
+    out: list[str] = []
+    counts: dict[str, int] = {}
+    runs = [Path(before), Path(after)]
+    if not runs[0].is_dir():
+        docs = [json.loads(p.read_text()) for p in runs]
+        runs = [Path(d["vlmq"]["run_dir"]) for d in docs]
+        out, counts = compare_json(docs)
+    runs = [r or default for r, default in zip((before_run, after_run), runs, strict=True)]
+    diffs, run_counts = compare_runs(runs, finished_only)
+    return out + diffs, {"entries": 0, "json_paths": 0, **counts, **run_counts}
 
 
 def _config(run: Path) -> dict[str, Any]:
@@ -137,8 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("after", type=Path)
     p.add_argument("--before-run", type=Path, default=None)
     p.add_argument("--after-run", type=Path, default=None)
+    p.add_argument("--finished-only", action="store_true",
+                   help="compare only the tasks both runs finished (a run in progress)")
     args = p.parse_args(argv)
-    diffs, counts = compare(args.before, args.after, args.before_run, args.after_run)
+    diffs, counts = compare(args.before, args.after, args.before_run, args.after_run,
+                            args.finished_only)
     for line in diffs:
         print(line)
     print(f"compared {counts['entries']} benchmark entries, {counts['records']} per-sample "

@@ -63,3 +63,13 @@ def test_field_paths_ignore_values(tmp_path: Path) -> None:
     assert field_paths(doc) == field_paths(other)
     other["benchmarks"][0]["stats"]["max"] = 5.0
     assert "benchmarks[].stats.max" in field_paths(other) - field_paths(doc)
+
+
+def test_a_run_in_progress_is_compared_on_what_both_finished(tmp_path: Path) -> None:
+    before = json.loads(_main_job(tmp_path / "a").read_text())["vlmq"]["run_dir"]
+    after = Path(json.loads(_main_job(tmp_path / "b", latency=0.3).read_text())["vlmq"]["run_dir"])
+    for path in (after / "results").rglob("int8/*.json"):
+        path.unlink()  # not finished yet
+    diffs, counts = compare(Path(before), after, finished_only=True)
+    assert diffs == [] and counts["results"] == 1 and counts["records"] == 1
+    assert compare(Path(before), after)[0]  # in full, the missing result is a difference

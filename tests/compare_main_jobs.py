@@ -148,7 +148,7 @@ def compare(before: Path, after: Path, before_run: Path | None = None,
         out, counts = compare_json(docs)
     runs = [r or default for r, default in zip((before_run, after_run), runs, strict=True)]
     diffs, run_counts = compare_runs(runs, finished_only)
-    return out + diffs, {"entries": 0, "json_paths": 0, **counts, **run_counts}
+    return out + diffs, {**counts, **run_counts}
 
 
 def _config(run: Path) -> dict[str, Any]:
@@ -171,9 +171,10 @@ def main(argv: list[str] | None = None) -> int:
                             args.finished_only)
     for line in diffs:
         print(line)
-    print(f"compared {counts['entries']} benchmark entries, {counts['records']} per-sample "
-          f"records, {counts['results']} results, {counts['json_paths']} JSON field paths: "
-          f"{len(diffs)} difference(s)")
+    what = {"entries": "benchmark entries", "json_paths": "JSON field paths",
+            "records": "per-sample records", "results": "results"}
+    print("compared " + ", ".join(f"{n} {what[k]}" for k, n in counts.items() if n)
+          + f": {len(diffs)} difference(s)")
     return 1 if diffs else 0
 
 

@@ -28,8 +28,8 @@ def _result(variant: str, scores: list[float], baseline_score: float | None = No
 
 
 def test_merge_rejudges_against_the_merged_baseline(tmp_path: Path) -> None:
-    base_scores = [1.0] * 30 + [0.0] * 10
-    variant_scores = [1.0] * 20 + [0.0] * 20
+    base_scores = [1.0] * 45 + [0.0] * 15  # enough paired samples for a verdict
+    variant_scores = [1.0] * 30 + [0.0] * 30
     store = RunStore(tmp_path, "merged")
     store.write_result(_result("fp32", base_scores))
     store.write_result(_result("int8", variant_scores, baseline_score=0.5))  # another shard's
@@ -41,7 +41,7 @@ def test_merge_rejudges_against_the_merged_baseline(tmp_path: Path) -> None:
     expected.thresholds["accuracy"] = 0.97
     judge_against(expected, _result("fp32", base_scores), TASKS.get("vqa").metrics,
                   BootstrapSettings(0.9, 500, 3))
-    assert merged.retention == expected.retention == {"accuracy": 20 / 30}
+    assert merged.retention == expected.retention == {"accuracy": 30 / 45}
     assert merged.gates == expected.gates and merged.gates["accuracy"]["confidence"] == 0.9
     assert merged.info["baseline_scores"] == {"accuracy": 0.75}
     assert "recomputed by vlmq merge" in merged.notes["retention"]

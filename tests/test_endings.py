@@ -13,8 +13,8 @@ import time
 import pytest
 from benchrun import ROOT, bench_cmd, bench_env, run_bench
 
-# pytest's last line (-q: "2 passed in 9.1s"; interrupted before any result: "no tests ran")
-SUMMARY = re.compile(r"(passed|failed|errors?|no tests ran).* in [\d.]+s")
+# pytest's last line (-q: "1 passed, 2 deselected in 9.1s", "no tests ran in 5.0s")
+SUMMARY = re.compile(r"^\S.* in [\d.]+s$")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -29,7 +29,7 @@ def test_a_signal_ends_the_run_with_pytest_summary(tmp_path, fashion_mnist, sig)
     while not list(reports.glob("*/records/*/*/*.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.5)  # interrupted mid-task, once records are being written
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=240)
+    out, _ = proc.communicate(timeout=500)  # a loaded machine tears down slowly
     assert proc.returncode == 2, out[-3000:]  # pytest's "interrupted"
     assert "KeyboardInterrupt" in out and SUMMARY.search(out.rstrip().splitlines()[-1]), \
         out[-3000:]

@@ -118,8 +118,9 @@ def test_under_the_fp32_estimate_fp32_is_refused_and_nf4_runs(synthetic_tiny: st
     """The issue's check at small scale: `--vlmq-variants fp32,nf4` with a memory limit between
     the two estimates skips fp32 with its estimate before loading, and nf4 loads and runs."""
     peaks = {}
-    for variant in ("fp32", "nf4"):
-        loaded = load_variant(synthetic_tiny, variant, measure_disk=False)
+    for variant in ("fp32", "nf4"):  # the batch the run below sizes: 1 sample, 4 new tokens
+        loaded = load_variant(synthetic_tiny, variant, measure_disk=False,
+                              workload=Workload(batch=1, new_tokens=4))
         peaks[variant] = loaded.memory_estimate.peak_bytes
         unload(loaded)
     limit = (peaks["fp32"] + peaks["nf4"]) // 2

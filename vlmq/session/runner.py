@@ -12,6 +12,7 @@ from vlmq.inputs import default_prefetch
 from vlmq.kvcache import kv_cache_options, kv_unavailable_reason
 from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
 from vlmq.measure.energy import EnergyTracker
+from vlmq.measure.estimate import Workload
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import (
@@ -63,7 +64,8 @@ class Runner:
                                       settings=self.machine.settings,
                                       attn_implementation=case.attn,
                                       device_map=self.config.device_map,
-                                      max_memory=self.config.max_memory)
+                                      max_memory=self.config.max_memory,
+                                      workload=self.workload())
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
@@ -76,6 +78,12 @@ class Runner:
             raise
         self.store.write_structure(case.model, case.variant_key, loaded.structure())
         return loaded
+
+    def workload(self) -> Workload:
+        """The batch the memory estimate sizes (vlmq.fit): the run's batch size and new-token
+        cap (64, the longest task default, when the tasks decide); prompt length as estimated."""
+        return Workload(batch=self.config.batch_size,
+                        new_tokens=self.config.max_new_tokens or 64)
 
     def _set_generation(self, loaded: LoadedModel, case: Case) -> None:
         """The generation mode's options, and the fixed token count where asked or synthetic."""

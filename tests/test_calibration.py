@@ -29,8 +29,9 @@ from vlmq.calibration.data import (  # noqa: E402
 )
 from vlmq.calibration.settings import CalibrationSettings  # noqa: E402
 from vlmq.errors import VlmqError  # noqa: E402
-from vlmq.variants.base import VARIANTS, VariantSettings  # noqa: E402
+from vlmq.variants.base import VariantSettings  # noqa: E402
 from vlmq.variants.grid import on_grid  # noqa: E402
+from vlmq.variants.registry import VARIANTS  # noqa: E402
 
 CALIBRATED = ("autoround-w4a16", "awq-w4a16", "fp8-static")
 

@@ -10,17 +10,8 @@ import pytest
 from report_fixtures import make_results, write_benchmark_json, write_run
 
 from vlmq.errors import VlmqError
-from vlmq.report.compare import (
-    REGRESSION,
-    SigTest,
-    Threshold,
-    bootstrap_test,
-    compare,
-    holm,
-    load_run,
-    parse_thresholds,
-    rounds_test,
-)
+from vlmq.report.compare import REGRESSION, Threshold, compare, load_run, parse_thresholds
+from vlmq.stats.significance import SigTest, bootstrap_test, holm, rounds_test
 
 LLAVA = "HuggingFaceM4/tiny-llava"
 

@@ -30,6 +30,20 @@ def test_bad_settings_name_the_problem(tmp_path: Path) -> None:
         RunConfig.from_yaml(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize("setting,error", [
+    ("attn_implementation: [flash_attention_3]",
+     "attn_implementation: 'flash_attention_3' .*expected sdpa, eager, flash_attention_2"),
+    ("bnb_4bit_compute_dtype: int3", "expected auto, float32, bfloat16, float16"),
+    ("gate: lenient", "expected significant, strict, point"),
+    ("device: gpu", "expected cpu, cuda, cuda:N or auto"),
+])
+def test_allowed_values_come_from_their_owners(tmp_path: Path, setting: str, error: str) -> None:
+    """Each list is the one its enforcing module holds: what validation accepts, loading runs."""
+    (tmp_path / "a.yaml").write_text(setting + "\n")
+    with pytest.raises(VlmqError, match=error):
+        RunConfig.from_yaml(tmp_path / "a.yaml")
+
+
 def test_threshold_lookup_order() -> None:
     cfg = RunConfig(thresholds={"int8:cider": 0.95, "int8": 0.96, "4": 0.8})
     assert cfg.threshold_for("int8", 8, "cider") == 0.95

@@ -12,7 +12,7 @@ from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import add_hardware_limits
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.session import BenchmarkSession, Case
-from vlmq.variants.base import VARIANTS
+from vlmq.variants.registry import VARIANTS
 
 
 def _session(tmp_path, **kw) -> BenchmarkSession:

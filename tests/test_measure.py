@@ -15,10 +15,12 @@ from vlmq.errors import VlmqError
 from vlmq.measure import memory as memory_mod
 from vlmq.measure.energy import EnergyTracker
 from vlmq.measure.footprint import model_bytes, saved_bytes
-from vlmq.measure.latency import BatchTimer, LatencyStats
+from vlmq.measure.latency import Timer
 from vlmq.measure.machine import flush_denormal_active, machine_info, prepare_cpu
 from vlmq.measure.memory import PeakMemory
+from vlmq.stats.latency import LatencyStats
 from vlmq.variants import VARIANTS
+from vlmq.variants.registry import backends
 
 logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 MiB = 1024 * 1024
@@ -45,14 +47,15 @@ def test_latency_percentiles_by_hand() -> None:
         LatencyStats.from_seconds([])
 
 
-def test_batch_timer_times_each_block() -> None:
-    timer = BatchTimer("cpu")
-    out, seconds = timer.time(lambda: time.sleep(0.03) or "done")
-    with timer:
-        time.sleep(0.01)
-    assert out == "done"
-    assert 0.03 <= seconds < 1.0 and 0.01 <= timer.last_s < 1.0
-    assert timer.stats().rounds == 2
+def test_timer_times_the_block_and_marks_its_start() -> None:
+    before = time.perf_counter()
+    with Timer("cpu") as timer:
+        time.sleep(0.03)
+    assert 0.03 <= timer.seconds < 1.0
+    assert before <= timer.start <= before + 0.01
+    with timer:  # reusable: each block overwrites the last
+        pass
+    assert timer.seconds < 0.03
 
 
 # -- memory ---------------------------------------------------------------------------------
@@ -109,11 +112,11 @@ def _linear() -> torch.nn.Linear:
 
 
 def test_footprint_plain_and_tied() -> None:
-    assert model_bytes(_linear()) == OUT * IN * 4 + BIAS
+    assert model_bytes(_linear(), backends()) == OUT * IN * 4 + BIAS
     emb = torch.nn.Embedding(OUT, IN)
     head = torch.nn.Linear(IN, OUT, bias=False)
     head.weight = emb.weight  # tied: one storage
-    assert model_bytes(torch.nn.Sequential(emb, head)) == OUT * IN * 4
+    assert model_bytes(torch.nn.Sequential(emb, head), backends()) == OUT * IN * 4
 
 
 def test_footprint_bnb_int8_counts_scales() -> None:
@@ -125,9 +128,9 @@ def test_footprint_bnb_int8_counts_scales() -> None:
     layer.bias = torch.nn.Parameter(lin.bias.data.clone())
     layer = layer.to("cpu").eval()
     expected = OUT * IN * 1 + OUT * 4 + BIAS  # int8 weights + one fp32 scale per row + bias
-    assert model_bytes(layer) == expected
+    assert model_bytes(layer, backends()) == expected
     layer(torch.randn(2, IN))  # moves the scales into layer.state and caches CB: same bytes
-    assert model_bytes(layer) == expected
+    assert model_bytes(layer, backends()) == expected
 
 
 def test_footprint_bnb_nf4_counts_quant_state() -> None:
@@ -145,7 +148,7 @@ def test_footprint_bnb_nf4_counts_quant_state() -> None:
                 + 16 * 4 + 4  # the 16-entry NF4 code and the absmax offset, fp32
                 + 1 * 4 + 256 * 4  # nested state: one fp32 absmax per 256 blocks, 8-bit code
                 + BIAS)
-    assert model_bytes(layer) == expected
+    assert model_bytes(layer, backends()) == expected
 
 
 def test_footprint_torchao_dynamic_counts_inner_tensors() -> None:
@@ -155,7 +158,7 @@ def test_footprint_torchao_dynamic_counts_inner_tensors() -> None:
     model = torch.nn.Sequential(_linear())
     quantize_(model, Int8DynamicActivationInt8WeightConfig())
     # int8 data + fp32 scale per row + int8 zero point per row + bias
-    assert model_bytes(model) == OUT * IN + OUT * 4 + OUT * 1 + BIAS
+    assert model_bytes(model, backends()) == OUT * IN + OUT * 4 + OUT * 1 + BIAS
 
 
 @pytest.mark.parametrize("bits", [4, 8])
@@ -168,7 +171,7 @@ def test_footprint_hqq_counts_meta_scales_and_bias(bits: int) -> None:
     groups = OUT * IN // 64
     # packed weights + fp32 scale and zero per group of 64 + the bias, which HQQ keeps
     # (like the scales) outside parameters and buffers
-    assert model_bytes(layer) == OUT * IN * bits // 8 + groups * 4 * 2 + BIAS
+    assert model_bytes(layer, backends()) == OUT * IN * bits // 8 + groups * 4 * 2 + BIAS
 
 
 @pytest.mark.parametrize("qtype,bits", [("qint8", 8), ("qint4", 4)])
@@ -180,7 +183,7 @@ def test_footprint_quanto_counts_inner_tensors(qtype: str, bits: int) -> None:
     # int8 (or two packed int4) weights + fp32 scale per row (+ int4's fp32 shift per row)
     # + bias + quanto's two scalar activation scales
     scales = OUT * 4 * (1 if bits == 8 else 2)
-    assert model_bytes(model) == OUT * IN * bits // 8 + scales + BIAS + 2 * 4
+    assert model_bytes(model, backends()) == OUT * IN * bits // 8 + scales + BIAS + 2 * 4
 
 
 def test_footprint_torchao_counts_inner_tensors() -> None:
@@ -190,7 +193,7 @@ def test_footprint_torchao_counts_inner_tensors() -> None:
     model = torch.nn.Sequential(_linear())
     quantize_(model, Int8WeightOnlyConfig())
     # int8 data + fp32 scale per row + int8 zero point per row + bias, not 4 bytes per weight
-    assert model_bytes(model) == OUT * IN + OUT * 4 + OUT * 1 + BIAS
+    assert model_bytes(model, backends()) == OUT * IN + OUT * 4 + OUT * 1 + BIAS
 
 
 # -- bytes on disk --------------------------------------------------------------------------
@@ -207,7 +210,7 @@ def tiny_llama() -> torch.nn.Module:
 
 def test_saved_bytes_save_pretrained(tiny_llama: torch.nn.Module) -> None:
     size = saved_bytes(tiny_llama, "save_pretrained")
-    weights = model_bytes(tiny_llama)
+    weights = model_bytes(tiny_llama, backends())
     assert size.bytes is not None and "save_pretrained" in size.note
     # safetensors holds every weight once plus a small header and the config files
     assert weights <= size.bytes < weights + 64 * 1024

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 
 import torch
 
-from vlmq.variants.base import VARIANTS, Variant
+from vlmq.variants.base import Variant
+from vlmq.variants.registry import VARIANTS
 from vlmq.variants.targets import target_linears
 
 

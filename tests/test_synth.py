@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from vlmq.cli import main
 from vlmq.config import RunConfig
 from vlmq.loading import adapter_for, load_variant, unload
 from vlmq.results.measures import SYNTHETIC_NOTE
 from vlmq.session import BenchmarkSession, Case
 from vlmq.synth import SYNTHETIC_KEY
+from vlmq.synth.command import main
 from vlmq.synth.specs import SPECS, depth_rule
 
 # Parameters of each published checkpoint (hub model pages). BLIP's page says 247,414,076: its
@@ -81,7 +81,7 @@ def test_processors_follow_the_published_image_rules() -> None:
 
 
 def _synth(name: str, out: Path) -> Path:
-    assert main(["synth", name, str(out), "--layers", "1", "--dtype", "float16"]) == 0
+    assert main([name, str(out), "--layers", "1", "--dtype", "float16"]) == 0
     return out
 
 
@@ -113,11 +113,11 @@ def test_synth_folder_loads_with_its_parts_counted(name: str, tmp_path: Path) ->
 
 
 def test_synth_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    assert main(["synth", "llava-7b", str(tmp_path / "x")]) == 2
+    assert main(["llava-7b", str(tmp_path / "x")]) == 2
     assert "did you mean" in capsys.readouterr().err.lower()
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "f").write_text("x")
-    assert main(["synth", "vit-large-flowers102", str(tmp_path / "full")]) == 2
+    assert main(["vit-large-flowers102", str(tmp_path / "full")]) == 2
     assert "not empty" in capsys.readouterr().err
 
 

@@ -20,9 +20,9 @@ from transformers import (
 
 from vlmq.errors import VlmqError
 from vlmq.variants import VARIANTS, Variant, VariantSettings
-from vlmq.variants.base import chosen_variants
 from vlmq.variants.bnb_4bit import compute_dtype
-from vlmq.variants.inspect import check_counts, count_linears, part_of
+from vlmq.variants.inspect import check_counts, count_linears, part_of, quantized_test
+from vlmq.variants.registry import backends, chosen_variants
 
 logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 transformers.logging.set_verbosity_error()
@@ -129,8 +129,8 @@ def test_entry_point_modules_are_vlmq_variant_files() -> None:
     root = Path(__file__).resolve().parents[1] / "vlmq" / "variants"
     listed = {ep.value for ep in entry_points(group="vlmq.variants")
               if ep.value.startswith("vlmq.")}
-    helpers = {"__init__", "base", "inspect", "keep", "prepare", "targets", "calibrated", "grid",
-               "act_quant"}
+    helpers = {"__init__", "base", "inspect", "keep", "prepare", "registry", "settings",
+               "targets", "calibrated", "grid", "act_quant"}
     files = {f"vlmq.variants.{p.stem}" for p in root.glob("*.py") if p.stem not in helpers}
     assert files == listed
 
@@ -146,7 +146,7 @@ RECIPES = [n for n in VARIANTS.names() if VARIANTS.get(n).bits
 def test_variant_quantizes_exactly_its_parts(llava_dir: Path, name: str) -> None:
     variant = VARIANTS.get(name)
     model, parts = load(LlavaForConditionalGeneration, llava_dir, variant, LLAVA_PARTS)
-    counts = count_linears(model, parts)
+    counts = count_linears(model, parts, quantized_test(backends()))
     assert check_counts(name, variant.quantizes, counts) is None
     # the tiny model has Linear layers in every part, so "none quantized" cannot pass
     assert all(counts[p]["linear"] > 0 for p in parts)
@@ -171,7 +171,7 @@ def test_keep_modules_stay_in_full_precision(llava_dir: Path, name: str) -> None
     settings = VariantSettings(keep_modules=kept)
     variant = VARIANTS.get(name)
     model, parts = load(LlavaForConditionalGeneration, llava_dir, variant, LLAVA_PARTS, settings)
-    counts = count_linears(model, parts)
+    counts = count_linears(model, parts, quantized_test(backends()))
     # one text Linear plus the 6 Linear layers of vision layer 1
     assert check_counts(name, variant.quantizes, counts, kept=7) is None
     assert type(model.get_submodule(kept[0])) is torch.nn.Linear
@@ -190,7 +190,7 @@ def test_blip_nested_head_is_left_alone(blip_dir: Path, name: str) -> None:
     (quantizing it breaks the tied weights in generate)."""
     variant = VARIANTS.get(name)
     model, parts = load(BlipForConditionalGeneration, blip_dir, variant, BLIP_PARTS)
-    counts = count_linears(model, parts)
+    counts = count_linears(model, parts, quantized_test(backends()))
     assert counts["head"] == {"linear": 1, "quantized": 0}
     assert check_counts(name, variant.quantizes, counts) is None
     with torch.inference_mode():
@@ -216,8 +216,8 @@ def test_4bit_compute_dtype_setting() -> None:
     assert compute_dtype("auto", "cpu") == torch.float32
     assert compute_dtype("auto", "cuda") == torch.float16
     assert compute_dtype("bfloat16", "cpu") == torch.bfloat16
-    with pytest.raises(VlmqError, match="bnb_4bit_compute_dtype"):
-        compute_dtype("int3", "cpu")
+    with pytest.raises(VlmqError, match="bnb_4bit_compute_dtype 'int3' is not one of auto, "):
+        VariantSettings(bnb_4bit_compute_dtype="int3")
     config = VARIANTS.get("fp4").load_kwargs(
         LLAVA_PARTS, VariantSettings(bnb_4bit_double_quant=False), "cpu")["quantization_config"]
     assert config.bnb_4bit_quant_type == "fp4" and not config.bnb_4bit_use_double_quant

@@ -1,12 +1,13 @@
 """The `vlmq` command: compare runs, rebuild a report, draw the history, export results,
-check two runs agree, write a synthetic checkpoint.
+check two runs agree.
 
 Exit codes: 0 fine, 1 `compare` found a regression (or `agree` a task under 99%), 2 bad input
 (one line on stderr), 3 `compare` is incomplete: an entry of the reference is missing from a
 later run, no entry matches, or an input has no vlmq results (`--allow-missing` turns these into
 notes); or `merge` was given unfinished, repeated or too few shards (`--allow-incomplete`). A
 regression wins over incompleteness (exit 1).
-Imports torch only inside `synth` (the others read stored results only).
+Every command reads stored results only, so none imports torch (an import-linter contract in
+pyproject.toml keeps it so); writing a synthetic checkpoint is `python -m vlmq.synth`.
 """
 
 from __future__ import annotations
@@ -66,7 +67,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="customBiggerIsBetter, customSmallerIsBetter or both (default)")
     e.add_argument("--storage", default=".benchmarks", help="storage for saved ids")
     _agree_parser(sub)
-    _synth_parser(sub)
     return p
 
 
@@ -74,7 +74,8 @@ def _compare_parser(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("compare", help="compare runs on every metric; exit 1 on a regression",
                        description="Compare the first run (reference) with each later one. "
                        "A metric regresses only when its change is beyond its threshold AND "
-                       "significant (see vlmq/report/compare.py for the tests).")
+                       "significant (the rules: vlmq/report/compare.py; the tests: "
+                       "vlmq/stats/significance.py).")
     c.add_argument("runs", nargs="+", metavar="RUN",
                    help="pytest-benchmark JSON, run folder, or saved id (0003) under --storage")
     c.add_argument("--history", action="append", default=[], metavar="RUN",
@@ -123,22 +124,6 @@ def _agree_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("first", metavar="RUN_DIR:MODEL:VARIANT")
     a.add_argument("second", metavar="RUN_DIR:MODEL:VARIANT")
     a.add_argument("--tasks", required=True, help="comma-separated tasks, e.g. caption,vqa")
-
-
-def _synth_parser(sub: argparse._SubParsersAction) -> None:
-    s = sub.add_parser("synth", help="write a seed model's architecture with random weights",
-                       description="Write a loadable folder with a seed model's published "
-                       "shapes, random seeded weights, a working processor and a card saying "
-                       "it is synthetic (speed and memory only).")
-    s.add_argument("name", metavar="NAME", help="llava-1.5-7b, qwen2.5-vl-3b, smolvlm-instruct, "
-                   "blip-captioning-base or vit-large-flowers102 (vlmq/synth/specs.py)")
-    s.add_argument("out", metavar="OUT", help="new or empty folder to write")
-    depth = s.add_mutually_exclusive_group()
-    depth.add_argument("--layers", type=int, help="cap every tower at N layers (real widths)")
-    depth.add_argument("--depth-scale", type=float, help="scale every tower's depth (0-1]")
-    s.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
-    s.add_argument("--dtype", choices=("float32", "float16", "bfloat16"),
-                   help="weights dtype (default: the published checkpoint's)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,13 +186,6 @@ def _run(args: argparse.Namespace) -> int:
         path = build_report(args.run_dir)
         store = RunStore.open(args.run_dir)
         print("\n".join([*decision_lines(store.results(), store.read_config()), str(path)]))
-        return 0
-    if args.command == "synth":
-        from vlmq.synth import write_synthetic
-
-        facts = write_synthetic(args.name, args.out, layers=args.layers,
-                                depth_scale=args.depth_scale, seed=args.seed, dtype=args.dtype)
-        print(json.dumps(facts))
         return 0
     if args.command == "recommend":
         return _recommend(args)
@@ -310,6 +288,7 @@ def _merge(args: argparse.Namespace) -> int:
     from vlmq.results.gates import gate_failures
     from vlmq.results.merge import merge_runs
     from vlmq.results.store import RunStore
+    from vlmq.stats.gates import DEFAULT_GATE_POLICY
 
     gaps = merge_gaps([RunStore.open(s) for s in args.runs])
     if gaps and not args.allow_incomplete:
@@ -328,7 +307,7 @@ def _merge(args: argparse.Namespace) -> int:
                        "merged_from": list(args.runs)}
         write_atomic(args.json_out, json.dumps(doc, indent=1, default=str), "the merged JSON")
         print(f"wrote {args.json_out} ({len(doc['benchmarks'])} entries)")
-    policy = str(merged.read_config().get("gate") or "significant")
+    policy = str(merged.read_config().get("gate") or DEFAULT_GATE_POLICY)
     failures = [line for r in results for line in gate_failures(r, policy)]
     for line in failures:
         print(f"GATE FAILED: {line}")

@@ -17,12 +17,16 @@ from typing import Any
 
 import yaml
 
+from vlmq.attention import ATTENTION_IMPLEMENTATIONS
 from vlmq.budget import Budget
+from vlmq.devices import DEVICE_SPELLINGS, is_device_setting
 from vlmq.errors import VlmqError
 from vlmq.placement import DEVICE_MAPS, is_size
 from vlmq.safe_yaml import load_yaml, shown
 from vlmq.shard import is_shard
+from vlmq.stats.gates import DEFAULT_GATE_POLICY, GATE_POLICIES
 from vlmq.stats.sequential import AUTO
+from vlmq.variants.settings import COMPUTE_DTYPES
 
 # a run id names a folder and files inside it (the run lock, its .tmp files): well under the
 # 255-byte name limit of common filesystems
@@ -66,9 +70,6 @@ def _ratio(v: float) -> bool:
     return math.isfinite(v) and 0 <= v <= 1
 
 
-ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flash_attention_3",
-                        "flex_attention")
-COMPUTE_DTYPES = ("auto", "float32", "bfloat16", "float16")
 # decode loops (vlmq.models.modes turns each into generate() options)
 GENERATION_MODES = ("eager", "static", "compiled")
 
@@ -103,9 +104,8 @@ class RunConfig:
     auto_looks: int = _f(4, "with samples auto: the most looks (each look's interval is at "
                          "confidence 1 - (1 - confidence) / looks)",
                          expected="a whole number >= 1", valid=_at_least(1))
-    device: str = _f("auto", "cpu, cuda, cuda:N or auto (cuda when available)",
-                     expected="cpu, cuda, cuda:N or auto",
-                     valid=lambda v: re.fullmatch(r"auto|cpu|cuda(:\d+)?", v) is not None)
+    device: str = _f("auto", f"{DEVICE_SPELLINGS} (cuda when available)",
+                     expected=DEVICE_SPELLINGS, valid=is_device_setting)
     baseline: str = _f("auto", "baseline variant; auto = fp16 on CUDA, fp32 on CPU",
                        expected="a variant name or auto", valid=_non_empty)
     baseline_model: str = _f(
@@ -137,11 +137,11 @@ class RunConfig:
         expected="a retention ratio in [0, 1], e.g. int8=0.97 (0 = never fail)",
     )
     gate: str = _f(
-        "significant",
+        DEFAULT_GATE_POLICY,
         "gate policy: significant (only a retention interval wholly under its threshold fails; "
         "inconclusive passes with a warning), strict (anything but pass fails), point (the "
         "point retention under the threshold fails)",
-        expected="significant, strict or point", valid=_one_of("significant", "strict", "point"),
+        expected=", ".join(GATE_POLICIES), valid=_one_of(*GATE_POLICIES),
         results=False,
     )
     budget: dict[str, str] = _f(
@@ -169,8 +169,9 @@ class RunConfig:
         expected="DEVICE=SIZE, e.g. 0=20GiB or cpu=64GiB", valid=is_size,
     )
     attn_implementation: list[str] = _f(
-        ["sdpa"], "attention implementations to parametrize over: sdpa, eager, flash_attention_2",
-        expected=", ".join(ATTN_IMPLEMENTATIONS), valid=_one_of(*ATTN_IMPLEMENTATIONS),
+        ["sdpa"], "attention implementations to parametrize over: "
+        + ", ".join(ATTENTION_IMPLEMENTATIONS),
+        expected=", ".join(ATTENTION_IMPLEMENTATIONS), valid=_one_of(*ATTENTION_IMPLEMENTATIONS),
         results=False,
     )
     generation: str = _f(

@@ -21,7 +21,8 @@ from vlmq.measure.estimate import (
     estimate,
 )
 from vlmq.placement import max_memory_map, size_bytes
-from vlmq.variants.base import VARIANTS, Variant
+from vlmq.variants.base import Variant
+from vlmq.variants.registry import VARIANTS
 
 
 class DoesNotFit(UnavailableError):

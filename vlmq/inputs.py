@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +27,9 @@ from typing import Any
 from vlmq.context import ContextBudget, enforce
 from vlmq.data.images import decode_image
 from vlmq.data.loading import TaskDataset
+from vlmq.devices import is_cuda
 from vlmq.errors import SampleError
+from vlmq.measure.latency import Timer
 from vlmq.results.schema import SampleRecord
 from vlmq.tasks.base import Task
 
@@ -56,7 +57,7 @@ class Prepared:
 def default_prefetch(device: str) -> int:
     """Two batches ahead on a GPU; on a CPU, prepare in turn (a background producer would take
     cores from the timed model calls: see "Input pipeline" in docs/design-decisions.md)."""
-    return 2 if device.startswith("cuda") else 0
+    return 2 if is_cuda(device) else 0
 
 
 def slots(todo: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -69,9 +70,18 @@ def references(task: Task, row: dict[str, Any]) -> Any:
 
 def prepare_slot(task: Task, data: TaskDataset, adapter: Any, processor: Any,
                  indices: list[int], budget: ContextBudget | None = None) -> Prepared:
-    """Read, decode and preprocess one slot; a sample that fails becomes a failed record, and
-    so does one whose prompt is over the model's context (`budget`, see vlmq.context)."""
-    start = time.perf_counter()
+    """Read, decode and preprocess one slot, timed (`prepare_s`); a sample that fails becomes a
+    failed record, and so does one whose prompt is over the model's context (`budget`, see
+    vlmq.context)."""
+    with Timer() as timer:
+        out = _read_slot(task, data, adapter, processor, indices, budget)
+    out.prepare_s = timer.seconds
+    return out
+
+
+def _read_slot(task: Task, data: TaskDataset, adapter: Any, processor: Any,
+               indices: list[int], budget: ContextBudget | None) -> Prepared:
+    """One slot's inputs and its failed records."""
     out = Prepared([], [], [], None, 0.0)
     images = []
     for i in indices:
@@ -92,7 +102,6 @@ def prepare_slot(task: Task, data: TaskDataset, adapter: Any, processor: Any,
         if budget is not None:
             enforce(budget, out, images, adapter, processor, lambda k, why: _failed(
                 task, out.indices[k], out.rows[k], out.prompts[k], why))
-    out.prepare_s = time.perf_counter() - start
     return out
 
 
@@ -142,14 +151,14 @@ class InputPipeline:
     def next(self) -> Prepared | None:
         if self._given >= len(self._slots):
             return None
-        start = time.perf_counter()
-        if self._thread is None:
-            item: Any = self._make(self._slots[self._given])
-        else:
-            item = self._queue.get()
+        with Timer() as waited:
+            if self._thread is None:
+                item: Any = self._make(self._slots[self._given])
+            else:
+                item = self._queue.get()
         if isinstance(item, BaseException):
             raise item
-        item.wait_s = time.perf_counter() - start
+        item.wait_s = waited.seconds
         self._given += 1
         return item
 

@@ -9,31 +9,33 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlmq.attention import check_attention, check_model_attention
 from vlmq.checkpoint import checkpoint_bytes, streamed_reads, unquantized_dtype
+from vlmq.devices import DEVICE_SPELLINGS, device_type, is_cuda, is_device_setting
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.fit import DoesNotFit, check_fit
 from vlmq.measure.estimate import MemoryEstimate, Workload, model_shape
-from vlmq.measure.hardware import image_patches
+from vlmq.measure.footprint import model_bytes
+from vlmq.measure.hardware import decode_weight_bytes, image_patches
 from vlmq.models.base import (
-    ADAPTERS,
     ClassificationOutput,
     GenerationOutput,
     ModelAdapter,
     ModelCall,
+    adapter_for,
+    read_config,
 )
 from vlmq.placement import Placement, bytes_per_device
-from vlmq.variants.base import VARIANTS, Variant, VariantSettings
-from vlmq.variants.inspect import count_linears
+from vlmq.variants.base import Variant, VariantSettings
+from vlmq.variants.inspect import count_linears, quantized_test
 from vlmq.variants.keep import split_variant_id
+from vlmq.variants.registry import VARIANTS, backends
 from vlmq.variants.targets import is_kept
-
-ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2")
 
 
 def resolve_device(device: str) -> str:
@@ -42,15 +44,11 @@ def resolve_device(device: str) -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.split(":")[0] not in ("cpu", "cuda"):
-        raise VlmqError(f"device {device!r} is not supported: use cpu, cuda, cuda:N or auto")
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if not is_device_setting(device):
+        raise VlmqError(f"device {device!r} is not supported: use {DEVICE_SPELLINGS}")
+    if is_cuda(device) and not torch.cuda.is_available():
         raise UnavailableError(f"device {device!r} asked for, but torch sees no CUDA GPU here")
     return device
-
-
-def device_type(device: str) -> str:
-    return device.split(":")[0]
 
 
 def default_baseline(device: str) -> str:
@@ -77,31 +75,6 @@ def resolve_source(model: str) -> str:
     return model
 
 
-def read_config(source: str) -> Any:
-    from transformers import AutoConfig
-
-    try:
-        return AutoConfig.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        if Path(source).exists():
-            raise VlmqError(f"cannot read the config in {source!r}: {exc}") from None
-        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-        why = "the hub is offline here (HF_HUB_OFFLINE)" if offline else "the hub cannot be reached"
-        raise VlmqError(
-            f"model {source!r}: its weights must be reachable or given as a local path, and {why}; "
-            f"download it where the hub is reachable (hf download {source} --local-dir DIR) and "
-            f"pass --vlmq-model DIR"
-        ) from None
-
-
-def adapter_for(config: Any) -> ModelAdapter:
-    model_type = getattr(config, "model_type", None)
-    if model_type not in ADAPTERS:
-        raise VlmqError(f"model type {model_type!r} is not supported; supported types: "
-                        f"{', '.join(sorted(ADAPTERS.names()))}")
-    return ADAPTERS.get(model_type)
-
-
 def get_variant(name: str) -> Variant:
     return VARIANTS.get(name)
 
@@ -124,6 +97,7 @@ class LoadedModel:
     quantized_linears: dict[str, dict[str, int]]
     load_time_s: float
     footprint_bytes: int
+    decode_bytes: int  # what a decode step reads (vlmq.measure.hardware.decode_weight_bytes)
     disk_bytes: int | None
     disk_note: str = ""
     load_cpu_s: float | None = None  # process CPU time over the same region as load_time_s
@@ -169,31 +143,6 @@ class LoadedModel:
         return str(self.model)
 
 
-def check_attention(attn_implementation: str, device: str) -> None:
-    import importlib.util
-
-    if attn_implementation not in ATTN_IMPLEMENTATIONS:
-        raise VlmqError(f"attention implementation {attn_implementation!r} is unknown; "
-                        f"use one of {', '.join(ATTN_IMPLEMENTATIONS)}")
-    if attn_implementation == "flash_attention_2":
-        if device_type(device) != "cuda":
-            raise UnavailableError("flash_attention_2 needs a CUDA GPU")
-        if importlib.util.find_spec("flash_attn") is None:
-            raise UnavailableError("flash_attention_2 needs the flash-attn package, not installed")
-
-
-# The class flags transformers itself checks before accepting an attention implementation.
-_ATTN_FLAGS = {"sdpa": "_supports_sdpa", "flash_attention_2": "_supports_flash_attn"}
-
-
-def check_model_attention(cls: Any, attn_implementation: str) -> None:
-    """Unavailable when the model class cannot run this attention (BLIP is eager-only)."""
-    flag = _ATTN_FLAGS.get(attn_implementation)
-    if flag and not getattr(cls, flag, False):
-        raise UnavailableError(f"{cls.__name__} does not support {attn_implementation} attention "
-                               f"in this transformers version; run it with eager attention")
-
-
 def load_variant(
     model: str,
     variant_id: str,
@@ -212,8 +161,6 @@ def load_variant(
     the device has (or `max_memory`'s limit for it; see vlmq.fit)."""
     import torch
     from accelerate import init_empty_weights
-
-    from vlmq.measure.footprint import model_bytes
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
@@ -305,12 +252,13 @@ def load_variant(
     variant.post_load(loaded, parts, settings, device_type(dev))
     if prepared is not None:
         variant.apply_prepared(loaded, prepared)
-    if dev.startswith("cuda"):
+    if is_cuda(dev):
         torch.cuda.synchronize(dev)
     load_time, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     processor = adapter.load_processor(source)
 
-    counts = count_linears(loaded, parts)
+    recipes = backends()
+    counts = count_linears(loaded, parts, quantized_test(recipes))
     kept_linears = sum(1 for name, mod in loaded.named_modules()
                        if is_kept(name, kept) and isinstance(mod, torch.nn.Linear))
     problem = variant.check_counts(variant_id, counts, kept=kept_linears)
@@ -332,7 +280,9 @@ def load_variant(
         name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
         model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
         parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
-        load_cpu_s=load_cpu, machine_setup_s=machine_setup, footprint_bytes=model_bytes(loaded),
+        load_cpu_s=load_cpu, machine_setup_s=machine_setup,
+        footprint_bytes=model_bytes(loaded, recipes),
+        decode_bytes=decode_weight_bytes(loaded, parts, recipes),
         disk_bytes=disk, disk_note=disk_note,
         bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
         calibration_s=None if prepared is None else prepared.calibration_s,

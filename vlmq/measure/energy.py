@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vlmq.devices import is_cuda
+
 _WH_PER_KWH = 1000.0
 _MJ_PER_WH = 3600.0 * 1000.0  # NVML reports millijoules
 
@@ -137,7 +139,7 @@ class EnergyTracker:
     def __enter__(self) -> EnergyTracker:
         if self.enabled:
             self._codecarbon = self._open_codecarbon()
-            if self.device.startswith("cuda"):
+            if is_cuda(self.device):
                 self._open_nvml()
         return self
 

@@ -4,25 +4,30 @@ transformers' `get_memory_footprint` multiplies each parameter's numel by its el
 it misses bitsandbytes' scales and 4-bit quant state, HQQ's scales and zeros (kept outside
 parameters) and counts tensor subclasses (torchao, quanto) at their outer float size. Here
 every storage is walked and counted once, at the size it really has: parameters and buffers,
-the inner tensors of wrapper subclasses, and whatever each registered variant says its
-backend keeps on a module besides (`Variant.count_bytes`).
+the inner tensors of wrapper subclasses, and whatever the recipes handed in say their backend
+keeps on a module besides (`count_bytes`; callers pass vlmq.variants.registry.backends(), so
+this module knows no backend).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
 
 SAVE_METHODS = ("save_pretrained", "torch.save")
 
 
-def model_bytes(model: Any) -> int:
-    """Bytes of every parameter, buffer and quantization side tensor of `model`, each
-    storage counted once (tied weights, bnb's cached CB/SCB)."""
-    from vlmq.variants.inspect import backends
+class SideStorage(Protocol):
+    """A backend that keeps tensors on a module outside its parameters and buffers."""
 
-    known = backends()
+    def count_bytes(self, module: Any, add: Callable[[Any], None]) -> None: ...
+
+
+def model_bytes(model: Any, side_storage: Sequence[SideStorage]) -> int:
+    """Bytes of every parameter, buffer and quantization side tensor of `model` (those that
+    `side_storage` reports), each storage counted once (tied weights, bnb's cached CB/SCB)."""
     seen: dict[Any, int] = {}
 
     def add(tensor: Any) -> None:
@@ -33,7 +38,7 @@ def model_bytes(model: Any) -> int:
             add(tensor)
         for tensor in module.buffers(recurse=False):
             add(tensor)
-        for backend in known:
+        for backend in side_storage:
             backend.count_bytes(module, add)
     return sum(seen.values())
 

@@ -22,11 +22,13 @@ tokens, image tokens included.
 from __future__ import annotations
 
 import functools
-import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vlmq.measure.latency import synchronize
+from vlmq.devices import is_cuda
+from vlmq.measure.footprint import SideStorage, model_bytes
+from vlmq.measure.latency import Timer
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,11 @@ class HardwareLimits:
 
 def _best_time(fn: Any, device: str, repeats: int) -> float:
     fn()  # warm-up: allocation, kernel selection
-    synchronize(device)
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        synchronize(device)
-        best = min(best, time.perf_counter() - start)
+        with Timer(device) as timer:
+            fn()
+        best = min(best, timer.seconds)
     return best
 
 
@@ -60,7 +60,7 @@ def hardware_limits(device: str) -> HardwareLimits:
     """Bandwidth and matmul peak of `device` ('cpu', 'cuda', 'cuda:N'), measured on first use."""
     import torch
 
-    on_gpu = device.startswith("cuda")
+    on_gpu = is_cuda(device)
     copy_bytes = (1024 if on_gpu else 256) * 1024**2
     src = torch.ones(copy_bytes, dtype=torch.uint8, device=device)  # written: real pages
     dst = torch.empty_like(src)
@@ -82,15 +82,14 @@ def hardware_limits(device: str) -> HardwareLimits:
     )
 
 
-def decode_weight_bytes(model: Any, parts: dict[str, list[str]]) -> int:
+def decode_weight_bytes(model: Any, parts: dict[str, list[str]],
+                        side_storage: Sequence[SideStorage]) -> int:
     """Bytes a decode step reads: the language model and head, less the input embedding table
     (a step looks up one row of it; a tied head is counted once, as the head)."""
-    from vlmq.measure.footprint import model_bytes
-
     paths = [p for part in ("text", "head") for p in parts.get(part, [])]
-    total = sum(model_bytes(model.get_submodule(p)) for p in paths)
+    total = sum(model_bytes(model.get_submodule(p), side_storage) for p in paths)
     embed = model.get_input_embeddings()
-    return total - (model_bytes(embed) if embed is not None else 0)
+    return total - (model_bytes(embed, side_storage) if embed is not None else 0)
 
 
 def image_patches(inputs: Any, config: Any) -> int:
@@ -126,12 +125,12 @@ def prefill_flops(model: Any, parts: dict[str, list[str]], tokens: float,
 
 def decode_and_prefill_work(loaded: Any, first_call: int) -> tuple[int, float | None]:
     """(bytes a decode step reads, FLOPs of a batch's prefill) for a loaded generative model;
-    the prefill from the prompt tokens and image patches of its calls since `first_call`
-    (medians)."""
+    the bytes as loading counted them, the prefill from the prompt tokens and image patches of
+    its calls since `first_call` (medians)."""
     import statistics
 
     tokens = loaded.prompt_tokens[first_call:]
     patches = loaded.image_patches[first_call:] or [0]
     flops = (prefill_flops(loaded.model, loaded.parts, statistics.median(tokens),
                            statistics.median(patches)) if tokens else None)
-    return decode_weight_bytes(loaded.model, loaded.parts), flops
+    return loaded.decode_bytes, flops

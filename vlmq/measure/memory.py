@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from vlmq.devices import is_cuda
+
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -159,7 +161,7 @@ class PeakMemory:
         self._note = ""
 
     def __enter__(self) -> PeakMemory:
-        if self.device.startswith("cuda"):
+        if is_cuda(self.device):
             import torch
 
             torch.cuda.synchronize(self.device)

@@ -7,14 +7,16 @@ the `model_type` values of its transformers config; the module is found through 
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from vlmq.errors import VlmqError
-from vlmq.measure.latency import synchronize
+from vlmq.measure.latency import Timer, synchronize
 from vlmq.registry import Registry
 
 # The parts a variant can target. "head" (lm_head / classifier) stays in full precision
@@ -152,19 +154,14 @@ class ModelAdapter(ABC):
         queued GPU work does not count, and the model's queued work does."""
         import torch
 
-        device = model.device
-        steps = StepTimer(device)
+        steps = StepTimer(model.device)
         with torch.inference_mode(), warnings.catch_warnings(record=True) as raised:
             warnings.simplefilter("always")
-            synchronize(device)
-            cpu_start = time.process_time()
-            steps.start = time.perf_counter()
-            output = self.call(model, inputs, max_new_tokens, steps, options)
-            synchronize(device)
-        seconds = time.perf_counter() - steps.start
-        cpu_s = time.process_time() - cpu_start
+            with Timer(model.device) as timer:
+                output = self.call(model, inputs, max_new_tokens, steps, options)
         warn_once(raised)
-        return ModelCall(output, seconds, [t - steps.start for t in steps.times], cpu_s)
+        return ModelCall(output, timer.seconds, [t - timer.start for t in steps.times],
+                         timer.cpu_seconds)
 
     def run_batch(self, model: Any, processor: Any, images: list[Any], prompts: list[str],
                   max_new_tokens: int, options: dict[str, Any] | None = None
@@ -212,7 +209,6 @@ class StepTimer:
 
     def __init__(self, device: Any) -> None:
         self.device = device
-        self.start = 0.0
         self.times: list[float] = []
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
@@ -224,3 +220,30 @@ class StepTimer:
 # Filled from the `vlmq.models` entry points: each family module adds its adapter under every
 # `model_type` it serves.
 ADAPTERS: Registry[ModelAdapter] = Registry("model type", group="vlmq.models")
+
+
+def adapter_for(config: Any) -> ModelAdapter:
+    """The adapter of the family a transformers config belongs to (by its `model_type`)."""
+    model_type = getattr(config, "model_type", None)
+    if model_type not in ADAPTERS:
+        raise VlmqError(f"model type {model_type!r} is not supported; supported types: "
+                        f"{', '.join(sorted(ADAPTERS.names()))}")
+    return ADAPTERS.get(model_type)
+
+
+def read_config(source: str) -> Any:
+    """The transformers config of a local folder or hub id; one line when it cannot be read."""
+    from transformers import AutoConfig
+
+    try:
+        return AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        if Path(source).exists():
+            raise VlmqError(f"cannot read the config in {source!r}: {exc}") from None
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        why = "the hub is offline here (HF_HUB_OFFLINE)" if offline else "the hub cannot be reached"
+        raise VlmqError(
+            f"model {source!r}: its weights must be reachable or given as a local path, and {why}; "
+            f"download it where the hub is reachable (hf download {source} --local-dir DIR) and "
+            f"pass --vlmq-model DIR"
+        ) from None

@@ -10,9 +10,10 @@ A metric of run B REGRESSES against run A only when both hold:
      A's value by default, see DEFAULT_THRESHOLDS; `--threshold NAME=VALUE` overrides, NAME being
      a metric, a timing statistic such as `time:median`, or a kind such as `latency`; VALUE is
      `0.05` or `5%` (relative) or `0.01abs` (absolute));
-  2. the change is statistically significant: its test's p-value, Holm-corrected over all the
-     tests of that comparison (B against A), is below alpha (default 0.01, family-wise), so
-     running many metrics does not multiply false alarms:
+  2. the change is statistically significant (the tests are in vlmq.stats.significance): its
+     test's p-value, Holm-corrected over all the tests of that comparison (B against A), is
+     below alpha (default 0.01, family-wise), so running many metrics does not multiply false
+     alarms:
      - quality metrics with per-sample scores on both sides (same count): a seeded paired
        bootstrap of the mean per-sample difference; the table shows its 1-alpha percentile
        interval, and the one-sided p-value comes from the bootstrap standard error (normal
@@ -77,13 +78,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import mannwhitneyu, norm
-from scipy.stats import t as student_t
 
 from vlmq.errors import VlmqError
 from vlmq.report import interfered
+from vlmq.report.verdicts import BETTER, NA, NOISE, NON_FINITE, OK, REGRESSION, Judgement
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
+from vlmq.stats.significance import (
+    SigTest,
+    bootstrap_test,
+    history_test,
+    holm,
+    robust_centre_spread,
+    rounds_test,
+    spread_test,
+)
 
 # Relative thresholds by metric kind (fractions of the reference value).
 # Threshold-only kinds get wider margins: energy estimates and load times (page cache) are noisy.
@@ -98,9 +107,6 @@ NO_HISTORY_MIN_EFFECT: dict[str, float] = {
     "latency": 0.25, "throughput": 0.25, "energy": 0.30, "time": 0.25, "memory": 0.05,
 }
 ABSOLUTE_FLOORS: dict[str, float] = {"time": 2.0, "memory": 16.0}
-# past values (history runs + the reference) for a spread; with 2 the t-test has 1 degree of
-# freedom and flags only huge changes, which is what two past runs can support
-MIN_HISTORY = 2
 TIMING_STATS = ("min", "median", "mean", "max", "stddev")
 JUDGED_TIMING = ("median",)
 ROUNDS_KINDS = ("latency", "throughput")
@@ -110,14 +116,9 @@ SHOWN_KINDS = ("limit",)
 # shown, never judged: the time around the model call (preprocessing, waiting for input) is a
 # diagnostic of the input pipeline; compare, like the gates, judges the model's own time
 SHOWN_METRICS = ("e2e_latency_p50_ms", "e2e_latency_mean_ms", "input_wait_mean_ms")
-MIN_ROUNDS = 3
 # entries whose changes estimate a metric's run-to-run spread (cross-entry noise, no history)
 MIN_SPREAD_ENTRIES = 5
 
-REGRESSION, BETTER, NOISE, OK, NA = "REGRESSION", "better", "not significant", "ok", "n/a"
-# a NaN or infinite value is never "no regression": the row says so, the comparison is
-# incomplete (`non_finite`), and a gated metric's non-finite value is a regression
-NON_FINITE = "NON-FINITE"
 
 
 @dataclass
@@ -160,12 +161,6 @@ class Threshold:
     def __str__(self) -> str:
         text = f"{self.value:g} abs" if self.absolute else f"{self.value:.0%}"
         return text + (f" (>{self.floor:g} abs)" if self.floor else "")
-
-
-@dataclass
-class Judgement:
-    verdict: str
-    test: str = ""
 
 
 @dataclass
@@ -299,67 +294,6 @@ def noise_threshold(metric: str, kind: str, overrides: dict[str, Threshold]) -> 
         return base
     return Threshold(max(base.value, NO_HISTORY_MIN_EFFECT.get(kind, 0.0)),
                      floor=ABSOLUTE_FLOORS.get(kind, 0.0))
-
-
-@dataclass
-class SigTest:
-    """One significance test of one comparison; `higher` says which way the data moved."""
-
-    p: float
-    higher: bool
-    text: str
-    p_holm: float = 1.0
-
-
-def bootstrap_test(a: list[float], b: list[float], alpha: float, seed: int,
-                   n_boot: int = 4000) -> SigTest | None:
-    """Paired bootstrap of mean(b - a); None when fewer than 2 pairs have both scores."""
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    d = (y - x)[~(np.isnan(x) | np.isnan(y))]
-    if len(d) < 2:
-        return None
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(n_boot, len(d)))].mean(axis=1)
-    higher = bool(d.mean() > 0)
-    se = float(means.std())
-    # se 0 with a non-zero mean: every sample moved the same way, there is no doubt
-    p = 1.0 if not d.any() else float(norm.sf(abs(d.mean()) / se)) if se > 0 else 0.0
-    lo, hi = np.quantile(means, [alpha / 2, 1 - alpha / 2])
-    return SigTest(p, higher, f"paired bootstrap: mean diff {d.mean():+.4g}, "
-                           f"{1 - alpha:.0%} CI [{lo:.4g}, {hi:.4g}]")
-
-
-def rounds_test(a: list[float], b: list[float]) -> SigTest | None:
-    """One-sided Mann-Whitney U on latency rounds, in the direction the medians moved."""
-    if min(len(a), len(b)) < MIN_ROUNDS:
-        return None
-    higher = bool(np.median(b) > np.median(a))
-    p = float(mannwhitneyu(b, a, alternative="greater" if higher else "less").pvalue)
-    return SigTest(p, higher, f"Mann-Whitney U on rounds ({'slower' if higher else 'faster'})")
-
-
-def history_test(past: list[float], new: float) -> SigTest | None:
-    """One-sided t-test of `new` against past runs' values (prediction-interval error); None
-    with fewer than MIN_HISTORY values or none of them different."""
-    k = len(past)
-    if k < MIN_HISTORY:
-        return None
-    mean, sd = float(np.mean(past)), float(np.std(past, ddof=1))
-    if sd == 0:
-        return None
-    tval = (new - mean) / (sd * math.sqrt(1 + 1 / k))
-    p = float(student_t.sf(abs(tval), k - 1))
-    return SigTest(p, new > mean, f"vs {k} past runs: mean {mean:.4g}, sd {sd:.3g}, "
-                                  f"t={tval:+.2f}")
-
-
-def holm(tests: list[SigTest]) -> None:
-    """Set each test's Holm-adjusted p-value (family-wise over `tests`)."""
-    running = 0.0
-    m = len(tests)
-    for i, t in enumerate(sorted(tests, key=lambda t: t.p)):
-        running = max(running, min(1.0, (m - i) * t.p))
-        t.p_holm = running
 
 
 def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, SigTest]:
@@ -503,19 +437,14 @@ def spread_tests(ref_run: Run, run: Run, per_key: dict[tuple[str, ...], dict[str
     for metric, items in changes.items():
         if len(items) < MIN_SPREAD_ENTRIES:
             continue
-        logs = np.array([x for _, x, _ in items])
-        centre = float(np.median(logs))
-        spread = 1.4826 * float(np.median(np.abs(logs - centre)))
+        centre, spread = robust_centre_spread([x for _, x, _ in items])
         if spread == 0:
             continue
+        text = (f"vs its change in {len(items)} entries (median {math.expm1(centre):+.1%}, "
+                f"robust sd {spread:.3g} in log ratio)")
         for k, x, covered in items:
-            if covered:
-                continue
-            z = (x - centre) / spread
-            per_key[k][f"spread:{metric}"] = SigTest(
-                float(norm.sf(abs(z))), x > centre,
-                f"vs its change in {len(items)} entries (median {math.expm1(centre):+.1%}, "
-                f"robust sd {spread:.3g} in log ratio), z={z:+.2f}")
+            if not covered:
+                per_key[k][f"spread:{metric}"] = spread_test(x, centre, spread, text)
 
 
 def _scales_with_speed(row: Row) -> bool:

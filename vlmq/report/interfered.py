@@ -19,10 +19,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from vlmq.measure.interference import slowdown as stretch
+from vlmq.report.verdicts import NOISE, Judgement
 from vlmq.results.figures import once_flag
 
 if TYPE_CHECKING:
-    from vlmq.report.compare import Entry, Judgement, Row, Run
+    from vlmq.report.compare import Entry, Row, Run
 
 INTERFERED = "interfered"
 # what a busy machine moves; memory and size it does not
@@ -70,8 +71,6 @@ def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest
               history: bool) -> Judgement | None:
     """The verdict interference imposes on `row` (values [reference, new]), or None to judge
     it as usual."""
-    from vlmq.report.compare import NOISE, Judgement
-
     if row.higher_is_better is None or row.kind not in TIMED_KINDS:
         return None
     busy = [f"{label} ({sum(flags(e))} of {len(flags(e))} rounds)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -12,7 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 
 from vlmq.results.atomic import write_atomic, writing
 from vlmq.results.store import safe_name  # noqa: E402
-from vlmq.sensitivity import SensitivitySweep  # noqa: E402
+
+if TYPE_CHECKING:  # the sweep's type only: the report layer never imports the runner
+    from vlmq.sensitivity import SensitivitySweep
 
 
 def sweep_stem(sweep: SensitivitySweep) -> str:

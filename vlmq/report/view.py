@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from vlmq.results.gates import DEFAULT_POLICY, gate_checks, passed
+from vlmq.results.gates import gate_checks, passed
 from vlmq.results.schema import TaskResult
 from vlmq.results.summary import is_baseline, superseded
+from vlmq.stats.gates import DEFAULT_GATE_POLICY
 
 # worst first: the verdict of several gates is the first of these that any of them has
 SEVERITY = ("fail", "inconclusive", "pass")
@@ -29,7 +30,7 @@ def variant_order(results: list[TaskResult], order: list[str] | None = None) -> 
     return base + rest + [v for v in seen if v not in base and v not in rest]
 
 
-def gates_of(result: TaskResult, policy: str = DEFAULT_POLICY) -> dict[str, dict[str, Any]]:
+def gates_of(result: TaskResult, policy: str = DEFAULT_GATE_POLICY) -> dict[str, dict[str, Any]]:
     """The result's interval gates; for runs without them, point retention vs threshold."""
     if result.gates:
         return dict(result.gates)
@@ -48,7 +49,7 @@ class Row:
     """One model x variant x task with everything a renderer says about it."""
 
     result: TaskResult
-    policy: str = DEFAULT_POLICY
+    policy: str = DEFAULT_GATE_POLICY
 
     @property
     def model(self) -> str:
@@ -112,13 +113,13 @@ class RunView:
     """The rows of a run in display order, with the order of its tasks, models and variants."""
 
     results: list[TaskResult]
-    policy: str = DEFAULT_POLICY
+    policy: str = DEFAULT_GATE_POLICY
     config_order: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, results: list[TaskResult], config: dict[str, Any] | None = None) -> RunView:
         config = config or {}
-        return cls(results, str(config.get("gate") or DEFAULT_POLICY),
+        return cls(results, str(config.get("gate") or DEFAULT_GATE_POLICY),
                    list(config.get("variants") or []))
 
     @cached_property

@@ -15,10 +15,8 @@ from vlmq.errors import VlmqError
 from vlmq.metrics.base import MetricInfo, retention
 from vlmq.results.schema import TaskResult
 from vlmq.stats.bootstrap import BootstrapSettings
-from vlmq.stats.gates import GATE_POLICIES, gate_fails
+from vlmq.stats.gates import DEFAULT_GATE_POLICY, GATE_POLICIES, gate_fails
 from vlmq.stats.retention import result_gates
-
-DEFAULT_POLICY = "significant"
 
 
 def judge_against(result: TaskResult, base: TaskResult, metrics: Sequence[MetricInfo],
@@ -51,7 +49,7 @@ class GateCheck(NamedTuple):
     passed: bool
 
 
-def gate_checks(result: TaskResult, policy: str = DEFAULT_POLICY) -> dict[str, GateCheck]:
+def gate_checks(result: TaskResult, policy: str = DEFAULT_GATE_POLICY) -> dict[str, GateCheck]:
     """The verdict of every gated metric under the gate `policy`: passed unless its retention
     is missing or fails (`vlmq.stats.gates.gate_fails`)."""
     if policy not in GATE_POLICIES:
@@ -66,7 +64,7 @@ def gate_checks(result: TaskResult, policy: str = DEFAULT_POLICY) -> dict[str, G
     return out
 
 
-def passed(result: TaskResult, policy: str = DEFAULT_POLICY) -> bool | None:
+def passed(result: TaskResult, policy: str = DEFAULT_GATE_POLICY) -> bool | None:
     """True/False over the gated metrics; None when none is gated."""
     checks = gate_checks(result, policy)
     return all(c.passed for c in checks.values()) if checks else None

@@ -13,9 +13,9 @@ from itertools import pairwise
 from typing import Any, TypeVar
 
 from vlmq.measure.interference import clean, detect, single_interfered
-from vlmq.measure.latency import LatencyStats
 from vlmq.results.figures import FIRST_CALL, LOAD, put
 from vlmq.results.schema import SampleRecord, TaskResult
+from vlmq.stats.latency import LatencyStats
 
 MIB = 1024 * 1024
 T = TypeVar("T")

@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 
 from vlmq.results.atomic import write_atomic, writing
-from vlmq.results.gates import DEFAULT_POLICY, gate_checks, passed
+from vlmq.results.gates import gate_checks, passed
 from vlmq.results.schema import KINDS, Measurement, TaskResult
 from vlmq.results.store import RunStore
+from vlmq.stats.gates import DEFAULT_GATE_POLICY
 
 GATE_COLUMNS = {"low": "ratio", "high": "ratio", "verdict": "-", "samples_needed": "count"}
 
@@ -50,7 +51,7 @@ def ordered_metrics(results: list[TaskResult]) -> list[Measurement]:
     return sorted(seen.values(), key=lambda m: rank.get(m.kind, len(KINDS)))
 
 
-def summary_table(results: list[TaskResult], policy: str = DEFAULT_POLICY
+def summary_table(results: list[TaskResult], policy: str = DEFAULT_GATE_POLICY
                   ) -> tuple[pd.DataFrame, dict[str, str]]:
     """The summary rows as a DataFrame and the unit of each column."""
     metrics = ordered_metrics(results)
@@ -87,7 +88,7 @@ def summary_table(results: list[TaskResult], policy: str = DEFAULT_POLICY
 def write_summary(store: RunStore) -> tuple[Path, Path]:
     """Write summary.json, summary.csv and summary.units.json of a run folder from its stored
     task results."""
-    policy = store.read_config().get("gate", DEFAULT_POLICY)
+    policy = store.read_config().get("gate", DEFAULT_GATE_POLICY)
     frame, units = summary_table(store.results(), policy)
     with writing(store.summary_csv, "the summary table") as tmp:
         frame.to_csv(tmp, index=False)

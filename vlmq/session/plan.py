@@ -8,8 +8,8 @@ from vlmq.loading import adapter_for, get_variant, read_config, resolve_source
 from vlmq.session.case import Case
 from vlmq.shard import shard_items
 from vlmq.tasks import TASKS
-from vlmq.variants.base import chosen_variants
 from vlmq.variants.keep import split_variant_id
+from vlmq.variants.registry import chosen_variants
 
 
 class Planner:

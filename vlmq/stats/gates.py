@@ -52,8 +52,9 @@ MIN_SAMPLES = 48
 COVERAGE = {12: (0.791, 0.920), 16: (0.823, 0.919), 24: (0.882, 0.940), 32: (0.897, 0.932),
             48: (0.916, 0.948)}
 VERDICTS = ("pass", "fail", "inconclusive")
-# how verdicts become test outcomes (the `gate` setting)
+# how verdicts become test outcomes (the `gate` setting; see gate_fails)
 GATE_POLICIES = ("significant", "strict", "point")
+DEFAULT_GATE_POLICY = "significant"
 
 
 def verdict(low: float, high: float, threshold: float) -> str:

@@ -7,12 +7,11 @@ the evaluated subset; a sample that failed on either side is left out of the int
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vlmq.metrics.base import MetricInfo, retention
-from vlmq.results.schema import TaskResult
 from vlmq.stats.bootstrap import (
     METHOD,
     BootstrapSettings,
@@ -23,6 +22,9 @@ from vlmq.stats.bootstrap import (
 from vlmq.stats.clusters import cluster_codes
 from vlmq.stats.corpus import CiderTables, bleu_stats, bleu_values, mean_values
 from vlmq.stats.gates import agreement_interval, gate_record
+
+if TYPE_CHECKING:  # the record's type only: stats sits below results
+    from vlmq.results.schema import TaskResult
 
 
 def paired_positions(variant: TaskResult, baseline: TaskResult) -> tuple[list[int], list[int]]:

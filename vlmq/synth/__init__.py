@@ -34,7 +34,7 @@ def write_synthetic(name: str, out: str | Path, *, layers: int | None = None,
     import transformers
     from accelerate import init_empty_weights
 
-    from vlmq.loading import adapter_for
+    from vlmq.models.base import adapter_for
     from vlmq.synth.weights import write_random_weights
 
     spec = SPECS.get(name)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from vlmq.errors import VlmqError
-from vlmq.variants.base import VARIANTS, Prepared, Variant, VariantSettings
+from vlmq.variants.base import Prepared, Variant, VariantSettings
+from vlmq.variants.registry import VARIANTS
 
 # Module paths of the Linear classes transformers builds for formats vlmq has no variant of
 # (GPTQ through gptqmodel, AWQ, compressed-tensors); the other backends' own recipes
@@ -151,7 +152,7 @@ class AsSaved(Variant):
         return None
 
     def before_load(self, source: str, adapter: Any, settings: VariantSettings) -> Prepared | None:
-        from vlmq.loading import read_config
+        from vlmq.models.base import read_config
 
         qc = quantization_config(read_config(source)) or {}
         if qc.get("quant_method") != COMPRESSED_TENSORS:
@@ -164,7 +165,7 @@ class AsSaved(Variant):
     def apply_prepared(self, model: Any, prepared: Prepared) -> None:
         import torch.nn as nn
 
-        from vlmq.loading import read_config
+        from vlmq.models.base import read_config
         from vlmq.variants.grid import on_grid
 
         qc = quantization_config(read_config(prepared.folder)) or {}

@@ -3,8 +3,8 @@ gradient descent on calibration samples, block by block; the language model's de
 
 from __future__ import annotations
 
-from vlmq.variants.base import VARIANTS
 from vlmq.variants.calibrated import Calibrated
+from vlmq.variants.registry import VARIANTS
 
 # AutoRound's default is 200; 20 keep a CPU calibration of a small model within minutes
 ITERATIONS = 20

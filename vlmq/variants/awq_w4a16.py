@@ -4,8 +4,8 @@ implementation); the language model's decoder only."""
 
 from __future__ import annotations
 
-from vlmq.variants.base import VARIANTS
 from vlmq.variants.calibrated import Calibrated
+from vlmq.variants.registry import VARIANTS
 
 VARIANTS.add("awq-w4a16", Calibrated(
     name="awq-w4a16", bits=4, scheme="W4A16", algorithm="awq", by_default=False,

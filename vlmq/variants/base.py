@@ -3,6 +3,9 @@
 Adding a backend is ONE file plus ONE entry-point line:
 
     # my_package/my_backend.py (or vlmq/variants/my_backend.py)
+    from vlmq.variants.base import Variant
+    from vlmq.variants.registry import VARIANTS
+
     @dataclass(frozen=True)
     class MyBackend(Variant):
         quantized_module_types = ("my_lib.nn.QLinear",)   # its quantized Linear classes
@@ -23,7 +26,7 @@ the `vlmq.variants` group on first use; a pytest conftest can also add variants 
 - how it is applied (`load_kwargs` for from_pretrained, `post_load` after loading);
 - which modules it leaves quantized (`quantized_module_types`, or `quantized_linear` when the
   module class stays nn.Linear and only the weight changes): vlmq.variants.inspect counts them
-  per part by asking every registered recipe;
+  per part by asking every registered recipe (vlmq.variants.registry.backends);
 - the storage it keeps outside parameters and buffers (`count_bytes`), which
   vlmq.measure.footprint adds to the model's bytes;
 - whether and how it saves (`save`);
@@ -35,25 +38,15 @@ the order the recipes were registered in (vlmq's entry points first, by entry-po
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from vlmq.calibration.settings import CalibrationSettings
+from vlmq.devices import DEVICE_TYPES
 from vlmq.errors import VlmqError
-from vlmq.registry import Registry
-
-
-@dataclass(frozen=True)
-class VariantSettings:
-    """Knobs shared by the variant families (from RunConfig)."""
-
-    int8_threshold: float = 6.0
-    bnb_4bit_compute_dtype: str = "auto"
-    bnb_4bit_double_quant: bool = True
-    # Module paths kept in full precision on top of the variant's own choice
-    # (the layer-wise sensitivity modifier fills this).
-    keep_modules: tuple[str, ...] = ()
-    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+from vlmq.measure.footprint import SavedSize, saved_bytes
+from vlmq.variants.inspect import check_counts
+from vlmq.variants.settings import VariantSettings
+from vlmq.variants.targets import target_linears
 
 
 @dataclass(frozen=True)
@@ -74,7 +67,7 @@ class Variant:
     # checkpoint_bits): picks the default gate and the place in "every variant"
     bits: int
     quantizes: tuple[str, ...] = ()  # parts whose Linear layers it replaces
-    devices: tuple[str, ...] = ("cpu", "cuda")
+    devices: tuple[str, ...] = DEVICE_TYPES
     packages: tuple[str, ...] = ()
     # how bytes on disk are measured: save_pretrained (safetensors), torch.save (the state_dict,
     # for tensor subclasses safetensors cannot write) or "" (cannot be saved)
@@ -196,22 +189,16 @@ class Variant:
                      kept: int = 0) -> str | None:
         """A message when the quantized Linear counts per part are not what this recipe
         promises (exactly the parts in `quantizes`), else None."""
-        from vlmq.variants.inspect import check_counts
-
         return check_counts(variant_id, self.quantizes, counts, kept=kept)
 
-    def disk_size(self, model: Any, source: str) -> Any:
-        """Bytes on disk of the loaded model (a vlmq.measure.footprint.SavedSize), by `save`."""
-        from vlmq.measure.footprint import saved_bytes
-
+    def disk_size(self, model: Any, source: str) -> SavedSize:
+        """Bytes on disk of the loaded model, by `save`."""
         return saved_bytes(model, self)
 
     def target_linears(self, model: Any, parts: dict[str, list[str]],
                        settings: VariantSettings) -> list[str]:
         """Full paths of the Linear layers a post-load quantizer replaces (see
         `vlmq.variants.targets`); an error when the parts it names hold none."""
-        from vlmq.variants.targets import target_linears
-
         names = target_linears(model, parts, self.quantizes, settings.keep_modules)
         if not names:
             raise VlmqError(f"variant {self.name!r} found no Linear layer in parts "
@@ -224,20 +211,3 @@ class Variant:
         return skip + list(settings.keep_modules)
 
 
-def _bits_descending(variant: Variant) -> int:
-    return -variant.bits
-
-
-# Filled from the `vlmq.variants` entry points; listed from full precision down to 4 bits.
-VARIANTS: Registry[Variant] = Registry("variant", group="vlmq.variants", order=_bits_descending)
-
-
-ALL = "all"  # --vlmq-variants all: every registered variant
-
-
-def chosen_variants(asked: list[str]) -> list[str]:
-    """The variants a run asked for: as listed; none = those flagged `by_default` (one per
-    backend and precision, the main job's set); `all` = every registered one."""
-    if asked == [ALL]:
-        return VARIANTS.names()
-    return list(asked) or [n for n, v in VARIANTS.items() if v.by_default]

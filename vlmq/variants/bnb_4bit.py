@@ -5,22 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.errors import VlmqError
-from vlmq.variants.base import VARIANTS, Variant, VariantSettings
+from vlmq.variants.base import Variant, VariantSettings
+from vlmq.variants.registry import VARIANTS
 
-COMPUTE_DTYPES = ("auto", "float32", "bfloat16", "float16")
 CPU_BLOCK_N = 32  # bitsandbytes' CPU 4-bit kernel: output features per packed block
 
 
 def compute_dtype(setting: str, device_type: str) -> Any:
-    """The dtype 4-bit layers compute in. "auto": float16 on CUDA; float32 on CPU, where
-    bnb's kernels ran bf16 no faster (NF4 2048x8192 Linear, 512 rows: 29.3 ms fp32,
-    29.2 ms bf16) and fp32 adds no rounding on top of the 4-bit weights."""
+    """The dtype 4-bit layers compute in (`setting` is one of
+    vlmq.variants.settings.COMPUTE_DTYPES, which VariantSettings enforces). "auto": float16 on
+    CUDA; float32 on CPU, where bnb's kernels ran bf16 no faster (NF4 2048x8192 Linear, 512
+    rows: 29.3 ms fp32, 29.2 ms bf16) and fp32 adds no rounding on top of the 4-bit weights."""
     import torch
 
-    if setting not in COMPUTE_DTYPES:
-        raise VlmqError(f"bnb_4bit_compute_dtype {setting!r} is not one of "
-                        f"{', '.join(COMPUTE_DTYPES)}; pick one of those")
     if setting == "auto":
         return torch.float16 if device_type == "cuda" else torch.float32
     return getattr(torch, setting)

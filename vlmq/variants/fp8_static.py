@@ -4,8 +4,8 @@ AutoRound's FP8_STATIC scheme with round-to-nearest weights."""
 
 from __future__ import annotations
 
-from vlmq.variants.base import VARIANTS
 from vlmq.variants.calibrated import Calibrated
+from vlmq.variants.registry import VARIANTS
 
 VARIANTS.add("fp8-static", Calibrated(
     name="fp8-static", bits=8, scheme="FP8_STATIC", algorithm="rtn", activations="fp8 e4m3",

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.variants.base import VARIANTS, Variant, VariantSettings
+from vlmq.variants.base import Variant, VariantSettings
+from vlmq.variants.registry import VARIANTS
 
 GROUP_SIZE = 64  # HQQ's default; every hidden size of the embedded models is a multiple of 64
 

@@ -1,28 +1,19 @@
 """Which Linear layers a variant actually quantized, counted per part.
 
-vlmq knows no backend here: a module is quantized when a registered variant recognizes it
-(`Variant.quantized_linear`), so a backend added by another package is counted too.
+vlmq knows no backend here: a module is quantized when one of the recipes handed in
+recognizes it (`Variant.quantized_linear`); callers pass every registered backend
+(vlmq.variants.registry.backends), so a backend added by another package is counted too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import torch.nn as nn
 
-
-def backends() -> list[Any]:
-    """One registered recipe per variant class: each class carries its backend's facts."""
-    from vlmq.variants.base import VARIANTS
-
-    return list({type(v): v for v in VARIANTS.values()}.values())
-
-
-def quantized_test() -> Callable[[Any], bool]:
-    """A function telling whether a module is a Linear stored quantized, whatever the library."""
-    known = backends()
-    return lambda module: any(b.quantized_linear(module) for b in known)
+def quantized_test(recipes: Sequence[Any]) -> Callable[[Any], bool]:
+    """A function telling whether a module is a Linear that any of `recipes` stored quantized."""
+    return lambda module: any(r.quantized_linear(module) for r in recipes)
 
 
 def part_of(name: str, parts: dict[str, list[str]]) -> str:
@@ -39,9 +30,11 @@ def part_of(name: str, parts: dict[str, list[str]]) -> str:
     return best
 
 
-def count_linears(model: Any, parts: dict[str, list[str]]) -> dict[str, dict[str, int]]:
-    """{part: {"linear": total Linear layers, "quantized": how many are quantized}}."""
-    quantized = quantized_test()
+def count_linears(model: Any, parts: dict[str, list[str]],
+                  quantized: Callable[[Any], bool]) -> dict[str, dict[str, int]]:
+    """{part: {"linear": total Linear layers, "quantized": how many `quantized` recognizes}}."""
+    import torch.nn as nn  # here, so that importing the recipes stays torch-free
+
     counts: dict[str, dict[str, int]] = {p: {"linear": 0, "quantized": 0} for p in parts}
     for name, module in model.named_modules():
         is_q = quantized(module)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.variants.base import VARIANTS, Variant
+from vlmq.variants.base import Variant
+from vlmq.variants.registry import VARIANTS
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ here are skipped with their reason."""
 
 from __future__ import annotations
 
-import time
-
-from vlmq.variants.base import VARIANTS
+from vlmq.devices import DEVICE_TYPES
+from vlmq.measure.latency import Timer
+from vlmq.variants.registry import VARIANTS
 
 
 def prepare(device_types: tuple[str, ...] = ("cpu",)) -> list[str]:
@@ -17,22 +17,21 @@ def prepare(device_types: tuple[str, ...] = ("cpu",)) -> list[str]:
         for device_type in device_types:
             if variant.unavailable_reason(device_type):
                 continue
-            start = time.perf_counter()
             try:
-                variant.prepare_machine(device_type)
+                with Timer() as timer:
+                    variant.prepare_machine(device_type)
             except Exception as exc:  # noqa: BLE001 - set-up goes on; loading will say why
                 lines.append(f"{name} ({device_type}): failed: {type(exc).__name__}: {exc}")
                 continue
-            seconds = time.perf_counter() - start
-            if seconds >= 0.5:
-                lines.append(f"{name} ({device_type}): {seconds:.1f} s")
+            if timer.seconds >= 0.5:
+                lines.append(f"{name} ({device_type}): {timer.seconds:.1f} s")
     return lines
 
 
 def main() -> None:
     import torch
 
-    types = ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+    types = DEVICE_TYPES if torch.cuda.is_available() else ("cpu",)
     for line in prepare(types):
         print(f"vlmq prepare: {line}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.variants.base import VARIANTS
+from vlmq.variants.registry import VARIANTS
 from vlmq.variants.torchao_int8 import TorchaoInt8
 
 MIN_CAPABILITY = (8, 9)

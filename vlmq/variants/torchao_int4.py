@@ -11,7 +11,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.variants.base import VARIANTS
+from vlmq.variants.registry import VARIANTS
 from vlmq.variants.torchao_int8 import TorchaoInt8
 
 GROUP_SIZE = 128

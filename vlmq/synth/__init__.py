@@ -75,7 +75,7 @@ def _card(spec: SynthSpec, config: Any, facts: dict[str, Any]) -> str:
 
 The architecture of `{spec.source}` from its published config (widths, heads, vocabulary,
 image rules), at {depth}, with RANDOM weights (seed {facts['seed']}, {facts['dtype']}).
-Written by `python -m vlmq.cli synth {spec.name}` in {facts['seconds']} s:
+Written by `python -m vlmq.synth {spec.name}` in {facts['seconds']} s:
 {facts['parameters']:,} parameters, {facts['bytes']:,} bytes in {facts['shards']} shard(s).
 
 Use it for speed, memory, energy and size only. Its outputs are noise: quality means

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         facts = write_synthetic(args.name, args.out, layers=args.layers,
                                 depth_scale=args.depth_scale, seed=args.seed, dtype=args.dtype)
     except VlmqError as exc:
-        print(f"vlmq synth: error: {exc}", file=sys.stderr)
+        print(f"python -m vlmq.synth: error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(facts))
     return 0

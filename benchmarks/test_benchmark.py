@@ -8,7 +8,7 @@ import pytest
 
 
 def test_task(vlmq_benchmark):
-    """Fast subset (--vlmq-samples, default 32): the default run and the CI gate."""
+    """Fast subset (--vlmq-samples, default 128): the default run and the CI gate."""
     vlmq_benchmark(full=False)
 
 

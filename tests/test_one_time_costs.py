@@ -10,7 +10,7 @@ import pytest
 from vlmq.config import RunConfig
 from vlmq.loading import unload
 from vlmq.session import BenchmarkSession, Case
-from vlmq.variants.base import VARIANTS
+from vlmq.variants.registry import VARIANTS
 
 
 @pytest.mark.slow

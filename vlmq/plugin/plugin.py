@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from vlmq.config import RunConfig, parse_pairs
+from vlmq.devices import is_cuda
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.plugin import distributed, endings
 from vlmq.plugin.fixture import INCONCLUSIVE_KEY, VlmqBenchmarkFixture
@@ -120,7 +121,7 @@ def _call_register_hook(config: pytest.Config) -> None:
     from vlmq.data.embedded import EMBEDDED
     from vlmq.models.base import ADAPTERS
     from vlmq.tasks.base import TASKS
-    from vlmq.variants.base import VARIANTS
+    from vlmq.variants.registry import VARIANTS
 
     config.hook.pytest_vlmq_register.call_historic(kwargs=dict(
         config=config, variants=VARIANTS, models=ADAPTERS, tasks=TASKS, datasets=EMBEDDED))
@@ -169,7 +170,7 @@ def _parametrize(metafunc: pytest.Metafunc) -> None:
     for case in session.cases():
         for task in session.tasks_for(case.model):
             marks = [pytest.mark.energy] if session.config.energy else []
-            if session.device.startswith("cuda"):
+            if is_cuda(session.device):
                 marks.append(pytest.mark.gpu)
             if distributed.is_worker(metafunc.config):  # one variant, one worker
                 marks.append(pytest.mark.xdist_group(case.id))

@@ -32,8 +32,8 @@ from vlmq.session.plan import Planner
 from vlmq.session.runner import Runner
 from vlmq.session.taskdata import TaskData
 from vlmq.tasks.base import Task
-from vlmq.variants.base import VARIANTS
 from vlmq.variants.keep import split_variant_id
+from vlmq.variants.registry import VARIANTS
 
 
 class BenchmarkSession:

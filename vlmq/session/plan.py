@@ -32,7 +32,7 @@ class Planner:
         return self._kinds[model]
 
     def is_synthetic(self, model: str) -> bool:
-        """True for a folder written by `vlmq synth` (random weights: speed only)."""
+        """True for a folder written by `python -m vlmq.synth` (random weights: speed only)."""
         if model not in self._synthetic:
             from vlmq.synth import is_synthetic
 

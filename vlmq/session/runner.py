@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset
+from vlmq.devices import device_type
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.inputs import default_prefetch
@@ -98,7 +99,7 @@ class Runner:
         reason = kv_unavailable_reason(case.kv, loaded.model)
         if reason:
             raise UnavailableError(reason)
-        options = generation_options(self.config.generation, self.machine.device.split(":")[0])
+        options = generation_options(self.config.generation, device_type(self.machine.device))
         options.update(kv_cache_options(case.kv, self.config.generation))
         if self.config.fixed_new_tokens or self.plan.is_synthetic(case.model):
             options["fixed_new_tokens"] = True

@@ -27,8 +27,9 @@ class Judge:
         self.stored = stored  # the finished result of a case's task key, or None
 
     def judge(self, result: TaskResult, case: Case, key: TaskKey) -> None:
-        """A non-baseline result judged against the baseline's result of the same key."""
-        if case.variant == self.plan.baseline:
+        """A non-baseline result judged against the baseline's result of the same key (the
+        baseline variant with a quantized KV cache is judged against its full cache)."""
+        if case.variant == self.plan.baseline and case.kv == "full":
             return
         base = self.stored(self.plan.baseline_case(case), key)
         if base is None:

@@ -49,3 +49,19 @@ def test_the_axis_multiplies_the_cases_and_keeps_a_full_baseline() -> None:
     assert Planner(config, "fp32").baseline_case(cases[-1]) == Case("llava-tiny", "fp32")
     assert benchmark_params("m", "nf4", "sdpa", "vqa", "int4")["kv_cache"] == "int4"
     assert "kv_cache" not in benchmark_params("m", "nf4", "sdpa", "vqa")
+
+
+def test_the_baseline_variant_with_a_quantized_cache_is_judged() -> None:
+    from vlmq.results.schema import TaskResult
+    from vlmq.results.taskkey import TaskKey
+    from vlmq.session.judge import Judge
+
+    config = RunConfig(models=["llava-tiny"], variants=["fp32"], kv_cache=["full", "int4"])
+    asked = []
+    judge = Judge(config, Planner(config, "fp32"), None,
+                  lambda case, key: asked.append(case) or None)
+    full, int4 = TaskResult(info={}), TaskResult(info={})
+    judge.judge(full, Case("llava-tiny", "fp32"), TaskKey.parse("vqa"))
+    judge.judge(int4, Case("llava-tiny", "fp32", kv="int4"), TaskKey.parse("vqa"))
+    assert asked == [Case("llava-tiny", "fp32")]  # the int4 case asked for the full baseline
+    assert "retention" not in full.notes and "no baseline" in int4.notes["retention"]

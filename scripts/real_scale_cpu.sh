@@ -5,6 +5,7 @@
 # writes reports/cpu/real-scale/SPEC/{bench.json,report.md,command.txt}; the synthetic folder goes
 # to $SYNTH_DIR/SPEC (default /tmp/vlmq-synth; LLaVA-1.5-7B is 14 GB). Every run is one process
 # and one model in memory at a time; variants that will not fit are skipped before loading.
+# VLMQ_EXTRA adds options (BLIP: VLMQ_EXTRA="--vlmq-attn eager").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=$1
@@ -22,7 +23,7 @@ cmd=(python -m pytest benchmarks/ -p no:cacheprovider -rs
      --vlmq-model "$synth" --vlmq-variants "$variants" --vlmq-samples "$samples"
      --vlmq-batch-size "$batch" --vlmq-max-new-tokens "$new_tokens" --vlmq-device cpu
      --vlmq-energy off --vlmq-reports-dir "$runs" --vlmq-run-id "$spec"
-     --benchmark-json "$out/bench.json")
+     --benchmark-json "$out/bench.json" ${VLMQ_EXTRA:-})
 printf '%q ' "${cmd[@]}" > "$out/command.txt"
 echo >> "$out/command.txt"
 status=0

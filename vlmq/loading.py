@@ -143,28 +143,36 @@ class LoadedModel:
         return str(self.model)
 
 
-def load_variant(
-    model: str,
-    variant_id: str,
-    *,
-    device: str = "cpu",
-    settings: VariantSettings | None = None,
-    attn_implementation: str = "sdpa",
-    measure_disk: bool = True,
-    device_map: str = "",
-    max_memory: dict[str, str] | None = None,
-    workload: Workload | None = None,
-) -> LoadedModel:
-    """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
-    `device_map` under `max_memory`, see vlmq.placement), and check what it quantized.
-    Refused (DoesNotFit) before loading when the memory estimate for `workload` exceeds what
-    the device has (or `max_memory`'s limit for it; see vlmq.fit)."""
-    import torch
+@dataclass
+class _Plan:
+    """What a load needs, resolved from the config and an empty skeleton before any weight is
+    read: the recipe, the model's parts, the layers kept in full precision and the shape."""
+
+    model: str
+    variant_id: str
+    variant: Variant
+    dev: str
+    source: str
+    config: Any
+    adapter: ModelAdapter
+    cls: Any
+    parts: dict[str, Any]
+    kept: tuple[str, ...]
+    unsupported: tuple[str, ...]
+    shape: Any
+    settings: VariantSettings
+
+    @property
+    def dev_type(self) -> str:
+        return device_type(self.dev)
+
+
+def _plan(model: str, variant_id: str, device: str, settings: VariantSettings,
+          attn_implementation: str) -> _Plan:
+    """Every check that needs no weights: the variant on this device and model, attention,
+    the parts it quantizes, `keep=` and the layers its kernels cannot run."""
     from accelerate import init_empty_weights
 
-    # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
-    settings = settings or VariantSettings()
     base_name, keep = split_variant_id(variant_id)
     variant = get_variant(base_name)
     dev = resolve_device(device)
@@ -196,97 +204,174 @@ def load_variant(
             raise VlmqError(f"variant {variant_id!r}: keep= names the {keep.part!r} part, which "
                             f"{base_name!r} does not quantize")
         kept = keep.resolve(adapter.layer_paths(skeleton, keep.part))
-    unsupported = variant.unsupported_layers(skeleton, parts, device_type(dev))
-    kept += tuple(unsupported)
+    unsupported = tuple(variant.unsupported_layers(skeleton, parts, device_type(dev)))
+    kept += unsupported
     shape = model_shape(skeleton, parts, config.get_text_config(), checkpoint_bytes(config))
     del skeleton
     settings = dataclasses.replace(settings, keep_modules=tuple(settings.keep_modules) + kept)
+    return _Plan(model, variant_id, variant, dev, source, config, adapter, cls, parts, kept,
+                 unsupported, shape, settings)
 
+
+def _from_pretrained(plan: _Plan, placement: Placement, attn_implementation: str,
+                     kwargs: dict[str, Any], device_map: str,
+                     max_memory: dict[str, str] | None) -> tuple[Any, dict[str, Any]]:
+    """The family's `from_pretrained`, reading the checkpoint tensor by tensor; running out of
+    device memory, or a device map that leaves no room, is an UnavailableError (a skip)."""
+    import torch
+
+    what = f"{plan.model} as {plan.variant_id}"
+    try:
+        with streamed_reads():
+            return plan.cls.from_pretrained(
+                plan.source, attn_implementation=attn_implementation, output_loading_info=True,
+                **placement.load_kwargs(), **kwargs
+            )
+    except torch.cuda.OutOfMemoryError as exc:
+        placement.close()
+        where = f"the devices of --vlmq-device-map {device_map}" if placement.spread else plan.dev
+        raise UnavailableError(f"{what} does not fit on {where}: "
+                               f"{' '.join(str(exc).split())[:200]}") from None
+    except ValueError as exc:
+        placement.close()
+        if placement.spread:  # accelerate: the limits leave no room for some module
+            raise UnavailableError(f"{what} cannot be placed with "
+                                   f"--vlmq-device-map {device_map} and --vlmq-max-memory "
+                                   f"{max_memory}: {' '.join(str(exc).split())[:200]}") from None
+        raise
+
+
+def _load_kwargs(plan: _Plan) -> tuple[dict[str, Any], dict[str, str]]:
+    """The variant's `from_pretrained` arguments, and the notes on what loading keeps."""
+    kwargs = plan.variant.load_kwargs(plan.parts, plan.settings, plan.dev_type)
+    kwargs.update(plan.variant.config_load_kwargs(plan.config, plan.dev_type))
+    notes = _keep_checkpoint_dtype(kwargs, plan.variant, plan.config, plan.dev_type)
+    if plan.unsupported:
+        notes["kept_for_shape"] = (
+            f"{len(plan.unsupported)} Linear layers kept in full precision: "
+            f"{plan.variant.name}'s kernels here cannot run their width "
+            f"(e.g. {plan.unsupported[0]})")
+    return kwargs, notes
+
+
+def _estimate(plan: _Plan, placement: Placement, dtype: Any, max_memory: dict[str, str] | None,
+              workload: Workload | None) -> MemoryEstimate | None:
+    """The memory estimate, refused (DoesNotFit) when over what the device has; none for a
+    model spread with a device map (the map spreads what does not fit)."""
+    if placement.spread:
+        return None
+    try:
+        return check_fit(plan.variant, plan.shape, plan.config, dtype, plan.dev, max_memory,
+                         workload or Workload())
+    except DoesNotFit as exc:
+        raise DoesNotFit(f"{plan.model} as {plan.variant_id}: {exc}") from None
+
+
+def _checked_counts(plan: _Plan, loaded: Any, recipes: Any) -> dict[str, Any]:
+    """Quantized Linear layers per part, refused when they contradict the variant."""
+    import torch
+
+    counts = count_linears(loaded, plan.parts, quantized_test(recipes))
+    kept_linears = sum(1 for name, mod in loaded.named_modules()
+                       if is_kept(name, plan.kept) and isinstance(mod, torch.nn.Linear))
+    problem = plan.variant.check_counts(plan.variant_id, counts, kept=kept_linears)
+    if problem:
+        raise VlmqError(problem)
+    return counts
+
+
+def _result_notes(plan: _Plan, loaded: Any, placement: Placement, load_notes: dict[str, str],
+                  prepared: Any) -> dict[str, str]:
+    notes = {**load_notes, **(prepared.notes if prepared is not None else {})}
+    kernel = plan.variant.kernel(plan.dev_type)
+    if kernel:
+        notes["kernel"] = kernel
+    if placement.spread:
+        notes["device_map"] = ", ".join(f"{d}: {b / 2**20:.1f} MiB" for d, b in
+                                        sorted(bytes_per_device(loaded).items()))
+    return notes
+
+
+def _after_load(plan: _Plan, loaded: Any, loading_info: dict[str, Any], placement: Placement,
+                prepared: Any) -> None:
+    """Eval mode, the variant's check of what loaded, and its post-load quantization."""
+    loaded.eval()
+    problem = plan.variant.loading_problem(plan.variant_id, loading_info)
+    if problem:
+        placement.close()
+        raise VlmqError(problem)
+    plan.variant.post_load(loaded, plan.parts, plan.settings, plan.dev_type)
+    if prepared is not None:
+        plan.variant.apply_prepared(loaded, prepared)
+
+
+def _disk(plan: _Plan, loaded: Any, prepared: Any, measure: bool,
+          placement: Placement) -> tuple[int | None, str]:
+    """The saved variant's size on disk, or why it was not measured."""
+    if measure:
+        saved = prepared.folder if prepared is not None else plan.source
+        return plan.variant.disk_size(loaded, saved)
+    return None, ("not measured" if not placement.spread
+                  else "not measured for a model spread with a device map")
+
+
+def load_variant(
+    model: str,
+    variant_id: str,
+    *,
+    device: str = "cpu",
+    settings: VariantSettings | None = None,
+    attn_implementation: str = "sdpa",
+    measure_disk: bool = True,
+    device_map: str = "",
+    max_memory: dict[str, str] | None = None,
+    workload: Workload | None = None,
+) -> LoadedModel:
+    """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
+    `device_map` under `max_memory`, see vlmq.placement), and check what it quantized.
+    Refused (DoesNotFit) before loading when the memory estimate for `workload` exceeds what
+    the device has (or `max_memory`'s limit for it; see vlmq.fit)."""
+    import torch
+
+    # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    plan = _plan(model, variant_id, device, settings or VariantSettings(), attn_implementation)
+    variant, dev = plan.variant, plan.dev
     placement = Placement(dev, device_map, max_memory)
     if placement.spread and not variant.spreads:
         raise UnavailableError(f"variant {variant_id!r} quantizes after loading, so it cannot be "
                                f"spread over devices with a device map; run it without "
                                f"--vlmq-device-map")
     setup_start = time.perf_counter()
-    variant.prepare_machine(device_type(dev))
+    variant.prepare_machine(plan.dev_type)
     machine_setup = time.perf_counter() - setup_start
-    prepared = variant.before_load(source, adapter, settings)  # calibration: not load time
+    prepared = variant.before_load(plan.source, plan.adapter, plan.settings)  # not load time
     start, cpu_start = time.perf_counter(), time.process_time()
-    kwargs = variant.load_kwargs(parts, settings, device_type(dev))
-    kwargs.update(variant.config_load_kwargs(config, device_type(dev)))
-    load_notes = _keep_checkpoint_dtype(kwargs, variant, config, device_type(dev))
-    if unsupported:
-        load_notes["kept_for_shape"] = (
-            f"{len(unsupported)} Linear layers kept in full precision: {variant.name}'s kernels "
-            f"here cannot run their width (e.g. {unsupported[0]})")
-    memory_estimate = None
-    if not placement.spread:  # a device map spreads what does not fit: nothing to refuse
-        try:
-            memory_estimate = check_fit(variant, shape, config, kwargs.get("dtype", torch.float32),
-                                        dev, max_memory, workload or Workload())
-        except DoesNotFit as exc:
-            raise DoesNotFit(f"{model} as {variant_id}: {exc}") from None
-    try:
-        with streamed_reads():
-            loaded, loading_info = cls.from_pretrained(
-                source, attn_implementation=attn_implementation, output_loading_info=True,
-                **placement.load_kwargs(), **kwargs
-            )
-    except torch.cuda.OutOfMemoryError as exc:
-        placement.close()
-        where = f"the devices of --vlmq-device-map {device_map}" if placement.spread else dev
-        raise UnavailableError(f"{model} as {variant_id} does not fit on {where}: "
-                               f"{' '.join(str(exc).split())[:200]}") from None
-    except ValueError as exc:
-        placement.close()
-        if placement.spread:  # accelerate: the limits leave no room for some module
-            raise UnavailableError(f"{model} as {variant_id} cannot be placed with "
-                                   f"--vlmq-device-map {device_map} and --vlmq-max-memory "
-                                   f"{max_memory}: {' '.join(str(exc).split())[:200]}") from None
-        raise
-    loaded.eval()
-    problem = variant.loading_problem(variant_id, loading_info)
-    if problem:
-        placement.close()
-        raise VlmqError(problem)
-    variant.post_load(loaded, parts, settings, device_type(dev))
-    if prepared is not None:
-        variant.apply_prepared(loaded, prepared)
+    kwargs, load_notes = _load_kwargs(plan)
+    memory_estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
+                                workload)
+    loaded, loading_info = _from_pretrained(plan, placement, attn_implementation, kwargs,
+                                            device_map, max_memory)
+    _after_load(plan, loaded, loading_info, placement, prepared)
     if is_cuda(dev):
         torch.cuda.synchronize(dev)
     load_time, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    processor = adapter.load_processor(source)
-
+    processor = plan.adapter.load_processor(plan.source)
     recipes = backends()
-    counts = count_linears(loaded, parts, quantized_test(recipes))
-    kept_linears = sum(1 for name, mod in loaded.named_modules()
-                       if is_kept(name, kept) and isinstance(mod, torch.nn.Linear))
-    problem = variant.check_counts(variant_id, counts, kept=kept_linears)
-    if problem:
-        raise VlmqError(problem)
-
-    saved = prepared.folder if prepared is not None else source
-    disk, disk_note = (variant.disk_size(loaded, saved) if measure_disk and not placement.spread
-                       else (None, "not measured" if not placement.spread
-                             else "not measured for a model spread with a device map"))
-    notes = {**load_notes, **(prepared.notes if prepared is not None else {})}
-    kernel = variant.kernel(device_type(dev))
-    if kernel:
-        notes["kernel"] = kernel
-    if placement.spread:
-        notes["device_map"] = ", ".join(f"{d}: {b / 2**20:.1f} MiB" for d, b in
-                                        sorted(bytes_per_device(loaded).items()))
+    counts = _checked_counts(plan, loaded, recipes)
+    disk, disk_note = _disk(plan, loaded, prepared, measure_disk and not placement.spread,
+                            placement)
     return LoadedModel(
-        name=model, source=source, variant_id=variant_id, variant=variant, adapter=adapter,
-        model=loaded, processor=processor, device=dev, attn_implementation=attn_implementation,
-        parts=parts, kept_modules=kept, quantized_linears=counts, load_time_s=load_time,
-        load_cpu_s=load_cpu, machine_setup_s=machine_setup,
-        footprint_bytes=model_bytes(loaded, recipes),
-        decode_bytes=decode_weight_bytes(loaded, parts, recipes),
-        disk_bytes=disk, disk_note=disk_note,
-        bits=variant.checkpoint_bits(config), notes=notes, placement=placement,
+        name=model, source=plan.source, variant_id=variant_id, variant=variant,
+        adapter=plan.adapter, model=loaded, processor=processor, device=dev,
+        attn_implementation=attn_implementation, parts=plan.parts, kept_modules=plan.kept,
+        quantized_linears=counts, load_time_s=load_time, load_cpu_s=load_cpu,
+        machine_setup_s=machine_setup, footprint_bytes=model_bytes(loaded, recipes),
+        decode_bytes=decode_weight_bytes(loaded, plan.parts, recipes),
+        disk_bytes=disk, disk_note=disk_note, bits=variant.checkpoint_bits(plan.config),
+        notes=_result_notes(plan, loaded, placement, load_notes, prepared),
+        placement=placement, memory_estimate=memory_estimate,
         calibration_s=None if prepared is None else prepared.calibration_s,
-        memory_estimate=memory_estimate,
     )
 
 

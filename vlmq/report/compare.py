@@ -343,6 +343,32 @@ def judge(row: Row, tests: dict[str, SigTest], alpha: float) -> Judgement:
     return Judgement(REGRESSION if worse else BETTER, text)
 
 
+def _pair_tests(ref_run: Run, run: Run, history: list[Run],
+                overrides: dict[str, Threshold], alpha: float, seed: int,
+                pasts: dict[tuple[tuple[str, ...], str], list[float]]
+                ) -> dict[tuple[str, ...], dict[str, SigTest]]:
+    """The tests of `run` against the reference per entry (within-run, history and spread),
+    Holm-corrected together; each row's past values are recorded in `pasts`."""
+    per_key = {k: entry_tests(e, run.entries[k], alpha, seed)
+               for k, e in ref_run.entries.items() if k in run.entries}
+    pair_rows = {k: _rows_for(ref_run.entries[k], [run.entries[k]], overrides)
+                 for k in per_key}
+    for k, ts in per_key.items():
+        for row in pair_rows[k]:
+            past = _past(history, k, row)
+            pasts[(k, row.metric)] = past
+            new = row.values[1]
+            if row.higher_is_better is None or new is None or (
+                    row.kind == "quality" and f"quality:{row.metric}" in ts):
+                continue
+            t = history_test(past, new)
+            if t:
+                ts[f"history:{row.metric}"] = t
+    spread_tests(ref_run, run, per_key, pair_rows)
+    holm([t for ts in per_key.values() for t in ts.values()])
+    return per_key
+
+
 def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
             alpha: float = 0.01, seed: int = 0, history: list[Run] | None = None) -> list[Row]:
     """One Row per (entry, metric) of the reference run, judged against every later run.
@@ -358,27 +384,9 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
     ref_run = runs[0]
     largest = interfered.largest_slowdown(runs + history)
     # tests[j][key]: the tests of run j+1 against the reference, Holm-corrected per run
-    tests: list[dict[tuple[str, ...], dict[str, SigTest]]] = []
     pasts: dict[tuple[tuple[str, ...], str], list[float]] = {}
-    for run in runs[1:]:
-        per_key = {k: entry_tests(e, run.entries[k], alpha, seed)
-                   for k, e in ref_run.entries.items() if k in run.entries}
-        pair_rows = {k: _rows_for(ref_run.entries[k], [run.entries[k]], overrides)
-                     for k in per_key}
-        for k, ts in per_key.items():
-            for row in pair_rows[k]:
-                past = _past(history, k, row)
-                pasts[(k, row.metric)] = past
-                new = row.values[1]
-                if row.higher_is_better is None or new is None or (
-                        row.kind == "quality" and f"quality:{row.metric}" in ts):
-                    continue
-                t = history_test(past, new)
-                if t:
-                    ts[f"history:{row.metric}"] = t
-        spread_tests(ref_run, run, per_key, pair_rows)
-        holm([t for ts in per_key.values() for t in ts.values()])
-        tests.append(per_key)
+    tests = [_pair_tests(ref_run, run, history, overrides, alpha, seed, pasts)
+             for run in runs[1:]]
     rows = []
     for key, ref in ref_run.entries.items():
         others = [r.entries.get(key) for r in runs[1:]]

@@ -11,9 +11,15 @@ from benchrun import run_bench
 from vlmq.metrics.base import MetricInfo
 from vlmq.results.gates import gate_failures
 from vlmq.results.schema import TaskResult
-from vlmq.stats.bootstrap import BootstrapSettings, paired_retention
+from vlmq.stats.bootstrap import BootstrapSettings, RetentionInterval, paired_retention
 from vlmq.stats.corpus import mean_values
-from vlmq.stats.gates import COVERAGE, MIN_SAMPLES, gate_fails
+from vlmq.stats.gates import (
+    COVERAGE,
+    MIN_SAMPLES,
+    agreement_interval,
+    gate_fails,
+    gate_record,
+)
 from vlmq.stats.retention import result_gates
 
 TOP1 = MetricInfo("top1", higher_is_better=True, unit="accuracy", aggregate="mean")
@@ -116,3 +122,20 @@ def test_strict_gate_fails_a_run_on_too_few_samples(tmp_path, fashion_mnist, sam
                      "--vlmq-reports-dir", str(tmp_path / "runs"))
     assert proc.returncode == code, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert f"only {samples} paired sample(s)" in proc.stdout
+
+
+def test_all_agreeing_samples_name_the_count_that_decides() -> None:
+    """128 identical predictions cannot show 0.99 (the bound is 0.968); the count it names,
+    all agreeing too, does pass."""
+    def gate(n: int) -> dict:
+        correct = round(n * 0.883)
+        interval = RetentionInterval(1.0, 1.0, 1.0, 0.0, n, 0.95, "bca", 2000, 0, None)
+        scores = [1.0] * correct + [0.0] * (n - correct)
+        return gate_record(agreement_interval(interval, scores), 0.99)
+
+    first = gate(128)
+    assert first["verdict"] == "inconclusive"
+    need = first["samples_needed"]
+    assert need is not None and need > 128
+    assert gate(need)["verdict"] == "pass"
+    assert gate(need // 2)["verdict"] == "inconclusive"

@@ -55,6 +55,7 @@ VERDICTS = ("pass", "fail", "inconclusive")
 # how verdicts become test outcomes (the `gate` setting; see gate_fails)
 GATE_POLICIES = ("significant", "strict", "point")
 DEFAULT_GATE_POLICY = "significant"
+AGREEMENT_METHOD = "; all samples agree: binomial bound"
 
 
 def verdict(low: float, high: float, threshold: float) -> str:
@@ -100,14 +101,34 @@ def agreement_interval(interval: RetentionInterval, scores: list[float]
     half = interval.retention * share * max(scores) / mean
     return dataclasses.replace(interval, low=interval.retention - half,
                                high=interval.retention + half,
-                               method=interval.method + "; all samples agree: binomial bound")
+                               method=interval.method + AGREEMENT_METHOD)
+
+
+def agreement_samples_needed(interval: RetentionInterval, threshold: float) -> int | None:
+    """Samples that, all agreeing too, would narrow `agreement_interval`'s bound to the
+    threshold: the smallest m with 1 - a^(1/m) <= gap / scale (a = (1 - c) / 2), in samples
+    (clusters scaled by their mean size). None when the retention is not above the threshold."""
+    half = interval.high - interval.retention
+    units = interval.clusters or interval.n
+    alpha = (1 - interval.confidence) / 2
+    share = 1 - alpha ** (1 / units)
+    gap = interval.retention - threshold
+    if gap <= 0 or half <= 0 or share <= 0:
+        return None
+    target = gap * share / half  # the share of disagreeing units the threshold tolerates
+    if target >= 1:
+        return None
+    units_needed = math.ceil(math.log(alpha) / math.log(1 - target))
+    return max(interval.n + 1, math.ceil(units_needed * interval.n / units))
 
 
 def gate_record(interval: RetentionInterval, threshold: float) -> dict[str, Any]:
     """One entry of TaskResult.gates (the schema in vlmq.results.schema)."""
     v = verdict(interval.low, interval.high, threshold)
     mdd = min_detectable_drop(interval.se, interval.confidence)
-    need = samples_needed(interval.n, mdd, interval.retention, threshold)
+    need = (agreement_samples_needed(interval, threshold)
+            if interval.method.endswith(AGREEMENT_METHOD)
+            else samples_needed(interval.n, mdd, interval.retention, threshold))
     reason = undecided(interval.n, interval.low, interval.high)
     if reason:
         v = "inconclusive"

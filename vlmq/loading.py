@@ -30,6 +30,7 @@ from vlmq.models.base import (
     adapter_for,
     read_config,
 )
+from vlmq.models.embedded import ZOO
 from vlmq.placement import Placement, bytes_per_device
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.inspect import count_linears, quantized_test
@@ -59,8 +60,6 @@ def default_baseline(device: str) -> str:
 def resolve_source(model: str) -> str:
     """An embedded zoo name or a local folder -> its path; anything else is a hub id that must
     be reachable (or already in the local cache)."""
-    from vlmq.zoo import ZOO
-
     if model in ZOO:
         return str(ZOO[model])
     path = Path(model).expanduser()

@@ -11,12 +11,12 @@ emit decodes to something.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from vlmq.errors import VlmqError
+from vlmq.models.embedded import ZOO
 
-_ZOO_TOKENIZER = Path(__file__).resolve().parent.parent / "zoo" / "llava-tiny" / "tokenizer.json"
+_ZOO_TOKENIZER = ZOO["llava-tiny"] / "tokenizer.json"
 
 
 def _zoo_bpe() -> tuple[list[str], list[tuple[str, str]]]:

@@ -16,7 +16,7 @@ batch=${5:-1}
 synth=${SYNTH_DIR:-/tmp/vlmq-synth}/$spec
 out=reports/cpu/real-scale/$spec${RUN_SUFFIX:-}
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-[ -f "$synth/config.json" ] || python -m vlmq.cli synth "$spec" "$synth"
+[ -f "$synth/config.json" ] || python -m vlmq.synth "$spec" "$synth"
 mkdir -p "$out"
 runs=$(mktemp -d)
 cmd=(python -m pytest benchmarks/ -p no:cacheprovider -rs
@@ -27,7 +27,7 @@ cmd=(python -m pytest benchmarks/ -p no:cacheprovider -rs
 printf '%q ' "${cmd[@]}" > "$out/command.txt"
 echo >> "$out/command.txt"
 status=0
-nice -n 5 "${cmd[@]}" 2>&1 | tr '\r' '\n' | grep -v -e '^Loading weights' -e 'Warning' \
+nice -n 19 "${cmd[@]}" 2>&1 | tr '\r' '\n' | grep -v -e '^Loading weights' -e 'Warning' \
     > "$out/pytest.log" || status=$?
 tail -30 "$out/pytest.log"
 cp "$runs/$spec/report.md" "$out/report.md" 2>/dev/null || true

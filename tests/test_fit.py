@@ -30,7 +30,7 @@ SHAPE = ModelShape(
     part_linear_params={"text": 6_476_000_000, "head": 131_000_000, "vision": 302_000_000},
     largest_linear={"text": 45_000_000, "head": 131_000_000}, largest_tensor=131_000_000,
     checkpoint_bytes=2.0,
-    layers=32, kv_width=4096, hidden=4096, intermediate=11008, heads=32,
+    kv_token_elements=2 * 32 * 4096, hidden=4096, intermediate=11008, heads=32,
 )
 ALL = ("vision", "projector", "text")
 

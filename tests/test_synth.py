@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from benchrun import run_bench
 from PIL import Image
 
 from vlmq.config import RunConfig
@@ -148,6 +149,14 @@ def test_synthetic_entries_are_speed_only(synth_blip: str, tmp_path: Path) -> No
     assert result.info["fixed_new_tokens"] is True
     assert [r.new_tokens for r in session.store.records(synth_blip, "fp32@eager", "caption")] \
         == [2, 2]
+
+
+def test_overhead_on_an_eager_only_model_skips_with_the_reason(synth_blip: str) -> None:
+    proc = run_bench("--vlmq-model", synth_blip, "--vlmq-variants", "fp32", "--vlmq-tasks",
+                     "caption", "--vlmq-samples", "1", "--vlmq-batch-size", "1",
+                     target="benchmarks/test_overhead.py")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "does not support sdpa attention" in proc.stdout and "1 skipped" in proc.stdout
 
 
 def test_weights_stream_into_an_index_of_shards_and_load(tmp_path: Path) -> None:

@@ -46,14 +46,28 @@ def kv_unavailable_reason(setting: str, model: Any) -> str | None:
     return None
 
 
+def kv_token_elements(text_config: Any) -> int:
+    """Elements one cached token holds: keys and values of every decoder layer (0 for a config
+    without attention heads)."""
+    heads = getattr(text_config, "num_attention_heads", 0) or 0
+    if not heads:
+        return 0
+    kv_heads = getattr(text_config, "num_key_value_heads", None) or heads
+    head_dim = getattr(text_config, "head_dim", None) or text_config.hidden_size // heads
+    return 2 * (getattr(text_config, "num_hidden_layers", 0) or 0) * kv_heads * head_dim
+
+
+def cached_tokens(prompt_tokens: float, new_tokens: float) -> float:
+    """Tokens in the cache after decoding `new_tokens` after the prompt: the last token is
+    never cached."""
+    return prompt_tokens + max(new_tokens - 1, 0)
+
+
 def kv_cache_bytes(text_config: Any, prompt_tokens: float, new_tokens: float, setting: str,
                    element_bytes: int) -> float:
     """Bytes the cache holds for one sample after decoding `new_tokens` after its prompt."""
-    heads = getattr(text_config, "num_key_value_heads", None) or text_config.num_attention_heads
-    head_dim = getattr(text_config, "head_dim", None) or \
-        text_config.hidden_size // text_config.num_attention_heads
-    per_token = 2 * text_config.num_hidden_layers * heads * head_dim  # keys and values
-    cached = prompt_tokens + max(new_tokens - 1, 0)  # the last token is never cached
+    per_token = kv_token_elements(text_config)
+    cached = cached_tokens(prompt_tokens, new_tokens)
     bits = KV_SETTINGS[setting]
     if not bits:
         return cached * per_token * element_bytes

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlmq.kvcache import cached_tokens, kv_token_elements
+
 MIB = 2**20
 # Bytes per element a load-time quantizer holds while quantizing one weight: the weight read in
 # its checkpoint dtype, a float32 copy, the scaled copy, the int32 bucket indices and the packed
@@ -39,8 +41,7 @@ class ModelShape:
     largest_linear: dict[str, int]  # elements of the largest Linear weight, per part
     largest_tensor: int  # elements of the largest parameter of any kind
     checkpoint_bytes: float  # bytes per parameter in the checkpoint (2 for float16)
-    layers: int = 0  # language model: decoder layers, KV heads x head size, widths, heads
-    kv_width: int = 0
+    kv_token_elements: int = 0  # language model: one cached token's keys and values, widths
     hidden: int = 0
     intermediate: int = 0
     heads: int = 0
@@ -113,14 +114,11 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
             largest_linear[part] = max(largest_linear.get(part, 0), n)
     tc = text_config
     heads = getattr(tc, "num_attention_heads", 0) or 0
-    hidden = getattr(tc, "hidden_size", 0) or 0
-    head_dim = getattr(tc, "head_dim", None) or (hidden // heads if heads else 0)
-    kv_heads = getattr(tc, "num_key_value_heads", None) or heads
     return ModelShape(
         part_params=per_part, part_linear_params=per_part_linear, largest_linear=largest_linear,
         largest_tensor=largest, checkpoint_bytes=checkpoint_bytes,
-        layers=getattr(tc, "num_hidden_layers", 0) or 0, kv_width=kv_heads * head_dim,
-        hidden=hidden, intermediate=getattr(tc, "intermediate_size", 0) or 0, heads=heads,
+        kv_token_elements=kv_token_elements(tc), hidden=getattr(tc, "hidden_size", 0) or 0,
+        intermediate=getattr(tc, "intermediate_size", 0) or 0, heads=heads,
     )
 
 
@@ -138,8 +136,8 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
         transit = shape.params * cost.base_bytes - weights + quantized * cost.base_bytes
     else:
         transit = max(quantized * QUANTIZE_TRANSIT_BYTES, read)
-    tokens = work.prompt_tokens + work.new_tokens
-    kv = 2 * shape.layers * shape.kv_width * tokens * work.batch * cost.base_bytes
+    kv = int(work.batch * shape.kv_token_elements * cost.base_bytes
+             * cached_tokens(work.prompt_tokens, work.new_tokens))
     activations = work.batch * (
         work.prompt_tokens * ACTIVATION_WIDTHS * (shape.hidden + shape.intermediate)
         * cost.base_bytes

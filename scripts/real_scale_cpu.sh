@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-size, speed-only runs of the seed architectures on this CPU (issue 21), through `vlmq synth`
+# Real-size, speed-only runs of the seed architectures on this CPU (issue 21), through `python -m vlmq.synth`
 # folders and the normal `pytest benchmarks/` path. Random weights: quality means nothing here.
 #   scripts/real_scale_cpu.sh SPEC [VARIANTS] [SAMPLES] [NEW_TOKENS] [BATCH]
 # writes reports/cpu/real-scale/SPEC/{bench.json,report.md,command.txt}; the synthetic folder goes

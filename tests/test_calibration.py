@@ -4,6 +4,7 @@ llava-tiny) is in the slow test at the end."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import replace
@@ -27,7 +28,7 @@ from vlmq.calibration.data import (  # noqa: E402
     overlap,
     sample_key,
 )
-from vlmq.calibration.settings import CalibrationSettings  # noqa: E402
+from vlmq.calibration.settings import POOL_ROWS, CalibrationSettings  # noqa: E402
 from vlmq.errors import VlmqError  # noqa: E402
 from vlmq.variants.base import VariantSettings  # noqa: E402
 from vlmq.variants.grid import on_grid  # noqa: E402
@@ -36,20 +37,36 @@ from vlmq.variants.registry import VARIANTS  # noqa: E402
 CALIBRATED = ("autoround-w4a16", "awq-w4a16", "fp8-static")
 
 
+def _image_digests(data) -> dict[str, str]:
+    """sample id (without source and split) -> sha256 of the image's encoded bytes."""
+    rows = data.dataset.select_columns(["sample_id", "image"])
+    return {str(r["sample_id"]): hashlib.sha256(r["image"]["bytes"]).hexdigest() for r in rows}
+
+
 def test_calibration_ids_and_evaluated_ids_are_disjoint() -> None:
-    from vlmq.data.loading import load_task_dataset, select_subset
+    """Apart by id and by image from the whole split that every evaluated subset is drawn from.
+    The raw ids and the images are compared, not only `source@split#id`: a key that differs
+    only in its split's name would hide a 'train' split holding the evaluated rows."""
+    from vlmq.data.loading import load_task_dataset
 
     settings = CalibrationSettings(samples=9, seed=3)
     calibration = [s.sample_id for s in calibration_samples(settings)]
     assert len(calibration) == len(set(calibration)) == 9
-    evaluated = []
-    for task, _ in calibration_specs(settings):
-        data = load_task_dataset(task.default_dataset, task.layout_kind)  # the evaluated split
-        subset, _ = select_subset(data, 128, 0)
-        evaluated += [sample_key(data.source, data.split, r["sample_id"]) for r in subset.dataset]
-    assert evaluated and not overlap(calibration, evaluated)
+    every_evaluated = []
+    for task, spec in calibration_specs(settings):
+        pool = load_task_dataset(spec, task.layout_kind, split="train", rows=POOL_ROWS)
+        evaluated = load_task_dataset(task.default_dataset, task.layout_kind)
+        prefix = sample_key(pool.source, pool.split, "")
+        raw = [i.removeprefix(prefix) for i in calibration if i.startswith(prefix)]
+        assert raw and evaluated.split == "test"
+        pool_images, evaluated_images = _image_digests(pool), _image_digests(evaluated)
+        assert not overlap(raw, evaluated_images), task.name
+        assert not overlap([pool_images[i] for i in raw], evaluated_images.values()), task.name
+        every_evaluated += [sample_key(evaluated.source, evaluated.split, i)
+                            for i in evaluated_images]
+    assert not overlap(calibration, every_evaluated)
     # the check itself finds a shared id
-    assert overlap(calibration, [*evaluated, calibration[0]]) == {calibration[0]}
+    assert overlap(calibration, [*every_evaluated, calibration[0]]) == {calibration[0]}
 
 
 def test_a_test_split_and_an_unknown_task_are_refused() -> None:

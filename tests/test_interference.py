@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vlmq.measure.interference import clean, detect, single_interfered, slowdown
-from vlmq.results.measures import add_speed
+from vlmq.results.measures import add_speed, batch_tpots
 from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.stats.timing import timing_intervals
 
@@ -67,6 +67,21 @@ def test_add_speed_leaves_interfered_batches_out_of_the_figures() -> None:
     assert result.metrics["latency_mean_ms"].value == pytest.approx(100.0)
     assert result.metrics["throughput_samples_per_s"].value == pytest.approx(10.0)
     assert "1 of 5 timed calls interfered" in result.notes["interference"]
+
+
+def test_the_tpot_interval_resamples_batches_and_leaves_the_interfered_one_out() -> None:
+    result = TaskResult(info={"threads": 2, "device": "cpu"})
+    records = _records([0.1, 0.1, 0.1, 0.5, 0.1], [0.18, 0.18, 0.18, 0.2, 0.18])
+    steps = [0.010, 0.012, 0.011, 0.090, 0.013]  # the 4th batch is the interfered one
+    for r, step in zip(records, steps, strict=True):
+        r.token_times_s = [0.05 + k * step for k in range(6)]
+    add_speed(result, records)
+    tpots = batch_tpots(result, records)
+    assert tpots == pytest.approx([0.010, 0.012, 0.011, 0.013])
+    tpot = timing_intervals(result.rounds_s, 1.0, 0.95, 2000, 0, tpots)["tpot_s"]
+    assert tpot["value"] == pytest.approx(0.0115)
+    assert tpot["low"] <= tpot["value"] <= tpot["high"] < 0.09
+    assert "tpot_s" not in timing_intervals(result.rounds_s, 1.0, 0.95, 2000, 0, tpots[:2])
 
 
 def _work(a: torch.Tensor) -> tuple[float, float]:

@@ -186,7 +186,8 @@ def _result_word(w: Row) -> str:
 
 
 def _timing_lines(rows: list[Row]) -> list[str]:
-    """Per variant: median batch latency, throughput and latency ratio with their intervals."""
+    """Per variant: median batch latency, throughput, TPOT and latency ratio with their
+    intervals."""
     lines = []
     rs = [w.result for w in rows]
     for r in rs:
@@ -194,6 +195,7 @@ def _timing_lines(rows: list[Row]) -> list[str]:
         parts = [f"{label} {_ci(t[key], fmt)}" for key, label, fmt in (
             ("median_batch_s", "median batch", "{:.3g} s"),
             ("throughput_samples_per_s", "throughput", "{:.3g} samples/s"),
+            ("tpot_s", "TPOT (median step per batch)", "{:.3g} s"),
             ("latency_ratio", "latency", "{:.2f}× the baseline's")) if key in t]
         if parts:
             lines.append(f"- {r.info.get('model')} {r.info.get('variant')}: " + ", ".join(parts))

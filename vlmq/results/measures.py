@@ -60,6 +60,14 @@ def timed_batches(result: TaskResult, records: list[SampleRecord]) -> list[Batch
     return _without_interfered(result, batch_timings(records))
 
 
+def batch_tpots(result: TaskResult, records: list[SampleRecord]) -> list[float]:
+    """Each timed batch's median decoding step (seconds): the unit the TPOT interval resamples,
+    since the steps of one batch share its state and are not independent."""
+    return [statistics.median(b - a for a, b in pairwise(batch.token_times_s))
+            for batch in timed_batches(result, records)
+            if batch.token_times_s and len(batch.token_times_s) > 1]
+
+
 def timed_rounds(result: TaskResult) -> list[float]:
     """`rounds_s` as the timing intervals and latency ratios use them: without the interfered
     rounds (unless most were)."""

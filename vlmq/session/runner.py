@@ -140,7 +140,7 @@ class Runner:
                 f"interrupted earlier: the records of {outcome.kept} samples were kept; all "
                 f"{outcome.timed_batches} batches were re-timed now for the benchmark stats")
         add_speed(result, outcome.records)
-        add_timing_intervals(result, self.config)
+        add_timing_intervals(result, self.config, outcome.records)
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result("timed"), energy.result("first_call"),
                    max(1, len(outcome.records) - len(outcome.failed)))

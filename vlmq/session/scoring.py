@@ -10,8 +10,8 @@ from vlmq.evaluate import EvalOutcome
 from vlmq.loading import LoadedModel
 from vlmq.metrics.base import CorpusScore
 from vlmq.results.info import Look, ResultInfo
-from vlmq.results.measures import timed_rounds
-from vlmq.results.schema import TaskResult
+from vlmq.results.measures import batch_tpots, timed_rounds
+from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
 from vlmq.session.folder import RunFolder
@@ -97,13 +97,14 @@ class Scorer:
         )
 
 
-def add_timing_intervals(result: TaskResult, cfg: RunConfig) -> None:
-    """Intervals of the median batch latency and throughput (info["timing"])."""
+def add_timing_intervals(result: TaskResult, cfg: RunConfig,
+                         records: list[SampleRecord]) -> None:
+    """Intervals of the median batch latency, throughput and TPOT (info["timing"])."""
     rounds = timed_rounds(result)
     if not rounds:
         return
     per_round = int(result.info["samples"]) / len(rounds)
     timing = timing_intervals(rounds, per_round, cfg.confidence, cfg.bootstrap_resamples,
-                              cfg.seed)
+                              cfg.seed, batch_tpots(result, records))
     if timing:
         result.info["timing"] = timing

@@ -1,5 +1,6 @@
-"""Bootstrap intervals for timing: a variant's median batch latency and throughput over its
-timed batches, and its latency ratio to the baseline (two independent samples of rounds).
+"""Bootstrap intervals for timing: a variant's median batch latency, throughput and time per
+output token over its timed batches, and its latency ratio to the baseline (two independent
+samples of rounds).
 
 Rounds inside one run share the machine's state, so these intervals say how precisely this run
 measured its own speed, not how another run on a busier machine would come out (`vlmq compare
@@ -36,17 +37,21 @@ def _interval(data: tuple[np.ndarray, ...], stat: Callable[..., Any], confidence
 
 
 def timing_intervals(rounds: Sequence[float], samples_per_round: float, confidence: float,
-                     resamples: int, seed: int) -> dict[str, dict[str, Any]]:
-    """{"median_batch_s": ..., "throughput_samples_per_s": ...}; {} with too few rounds."""
-    r = np.asarray(rounds, dtype=float)
-    if len(r) < MIN_ROUNDS:
-        return {}
-    return {
-        "median_batch_s": _interval((r,), np.median, confidence, resamples, seed),
-        "throughput_samples_per_s": _interval(
+                     resamples: int, seed: int,
+                     batch_tpots: Sequence[float] = ()) -> dict[str, dict[str, Any]]:
+    """{"median_batch_s": ..., "throughput_samples_per_s": ...}, and "tpot_s" (the median over
+    batches of each batch's median decoding step) when `batch_tpots` are given; each only with
+    MIN_ROUNDS batches or more."""
+    r, t = np.asarray(rounds, dtype=float), np.asarray(batch_tpots, dtype=float)
+    out = {}
+    if len(r) >= MIN_ROUNDS:
+        out["median_batch_s"] = _interval((r,), np.median, confidence, resamples, seed)
+        out["throughput_samples_per_s"] = _interval(
             (r,), lambda x, axis: samples_per_round / np.mean(x, axis=axis), confidence,
-            resamples, seed),
-    }
+            resamples, seed)
+    if len(t) >= MIN_ROUNDS:
+        out["tpot_s"] = _interval((t,), np.median, confidence, resamples, seed)
+    return out
 
 
 def latency_ratio(rounds: Sequence[float], base_rounds: Sequence[float], confidence: float,

@@ -228,3 +228,8 @@ def test_calibrated_checkpoint_round_trip_and_a_broken_export_is_refused(
     with pytest.raises(VlmqError, match="did not load") as refused:
         load_variant(str(broken), "as-saved")
     assert "\n" not in str(refused.value)
+
+
+def test_fewer_calibration_samples_than_tasks_are_that_many() -> None:
+    # 2 samples over 3 tasks: the third task's share is 0, which must not mean "all its rows"
+    assert len(calibration_samples(CalibrationSettings(samples=2))) == 2

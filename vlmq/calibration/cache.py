@@ -36,7 +36,7 @@ def library_versions(packages: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _local_folder(source: str) -> Path:
+def local_folder(source: str) -> Path:
     folder = Path(source)
     if folder.is_dir():
         return folder
@@ -48,7 +48,7 @@ def _local_folder(source: str) -> Path:
 def content_hash(source: str) -> str:
     """sha256 over the model folder's weight and config files (names and bytes); memoized by
     (path, size, mtime) so that a 14 GB model is read once."""
-    folder = _local_folder(source)
+    folder = local_folder(source)
     files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix in _CONTENT_SUFFIXES)
     stamp = "|".join(f"{f.resolve()}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
     memo_file = cache_home() / "calibrated" / "content-hashes.json"

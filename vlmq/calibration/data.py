@@ -58,6 +58,8 @@ def calibration_samples(settings: CalibrationSettings) -> list[CalibrationSample
     specs = calibration_specs(settings)
     out: list[CalibrationSample] = []
     for (task, spec), share in zip(specs, _shares(settings.samples, len(specs)), strict=True):
+        if share == 0:  # fewer samples than tasks; select_subset reads 0 as "all"
+            continue
         data = load_task_dataset(spec, task.layout_kind, split=DEFAULT_SPLIT, rows=POOL_ROWS)
         if data.split == "test":
             raise VlmqError(f"calibration dataset {spec!r} is a test split, which evaluation "

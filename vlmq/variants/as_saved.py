@@ -76,10 +76,16 @@ def apply_input_scales(model: Any, folder: Path) -> None:
                     quantize_inputs_fp8(module, f.get_tensor(key))
 
 
-def weight_schemes(qc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The weight arguments of each compressed-tensors config group."""
-    groups = (qc.get("config_groups") or {}).values()
-    return [g["weights"] for g in groups if g.get("weights")]
+def dynamic_int8_inputs(group: dict[str, Any]) -> bool:
+    """Whether a config group quantizes inputs to int8 per token at run time (W8A8 int8)."""
+    act = group.get("input_activations") or {}
+    return (act.get("type") == "int" and act.get("num_bits") == 8 and bool(act.get("dynamic"))
+            and act.get("strategy") == "token")
+
+
+def weight_groups(qc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The compressed-tensors config groups that quantize weights."""
+    return [g for g in (qc.get("config_groups") or {}).values() if g.get("weights")]
 
 
 def quantization_config(config: Any) -> dict[str, Any] | None:
@@ -159,20 +165,27 @@ class AsSaved(Variant):
             return None
         return Prepared(source, None, {"kernel": (
             "compressed-tensors weights dequantized to dense layers at load "
-            "(CompressedTensorsConfig(dequantize=True)); static FP8 input scales, if any, "
-            "simulated; latency and memory are the dense model's")})
+            "(CompressedTensorsConfig(dequantize=True)); static FP8 input scales or dynamic "
+            "int8 per-token inputs, if any, simulated; latency and memory are the dense "
+            "model's")})
 
     def apply_prepared(self, model: Any, prepared: Prepared) -> None:
         import torch.nn as nn
 
         from vlmq.models.base import read_config
+        from vlmq.variants.act_quant import quantize_inputs_int8_per_token
         from vlmq.variants.grid import on_grid
 
         qc = quantization_config(read_config(prepared.folder)) or {}
-        schemes = weight_schemes(qc)
+        groups = weight_groups(qc)
         for module in model.modules():
-            if type(module) is nn.Linear and any(on_grid(module.weight, s) for s in schemes):
+            if type(module) is not nn.Linear:
+                continue
+            group = next((g for g in groups if on_grid(module.weight, g["weights"])), None)
+            if group is not None:
                 setattr(module, DEQUANTIZED_MARK, True)
+                if dynamic_int8_inputs(group):  # the kernel would quantize its inputs per token
+                    quantize_inputs_int8_per_token(module)
         if any(static_fp8_inputs(g) for g in (qc.get("config_groups") or {}).values()):
             apply_input_scales(model, Path(prepared.folder))
 

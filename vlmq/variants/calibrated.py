@@ -42,21 +42,27 @@ class Calibrated(Variant):
     packages: tuple[str, ...] = ("auto_round", "compressed_tensors")
     save: str = ""  # the cached checkpoint is the saved artefact (disk_size)
 
-    def recipe(self, settings: VariantSettings) -> dict[str, Any]:
+    def recipe(self, settings: VariantSettings, adapter: Any) -> dict[str, Any]:
         """What the checkpoint depends on besides the model and the samples."""
         iters = settings.calibration.iters or self.iters if self.algorithm == "signround" else 0
         return {"name": self.name, "scheme": self.scheme, "algorithm": self.algorithm,
                 "iters": iters, "seed": settings.calibration.seed, "layout": CACHE_LAYOUT}
 
-    def before_load(self, source: str, adapter: Any, settings: VariantSettings) -> Prepared:
+    def tool_versions(self) -> dict[str, str]:
+        """The library versions the checkpoint depends on (part of its cache key)."""
         from vlmq.calibration.autoround import PACKAGES
-        from vlmq.calibration.cache import CacheKey, cached, content_hash, library_versions, store
+        from vlmq.calibration.cache import library_versions
+
+        return library_versions(("torch", "transformers", *PACKAGES))
+
+    def before_load(self, source: str, adapter: Any, settings: VariantSettings) -> Prepared:
+        from vlmq.calibration.cache import CacheKey, cached, content_hash, store
         from vlmq.calibration.data import calibration_samples
 
         samples = calibration_samples(settings.calibration)
-        recipe = self.recipe(settings)
+        recipe = self.recipe(settings, adapter)
         key = CacheKey(content_hash(source), recipe, tuple(s.sample_id for s in samples),
-                       library_versions(("torch", "transformers", *PACKAGES)))
+                       self.tool_versions())
         folder = key.folder(self.name)
         meta = cached(folder)
         if meta is not None:
@@ -66,8 +72,9 @@ class Calibrated(Variant):
         meta = store(folder, key, lambda out: self._calibrate(source, adapter, samples,
                                                              recipe, out))
         return Prepared(str(folder), meta["calibration_s"], {"calibration": (
-            f"calibrated now on {len(samples)} samples ({self.algorithm}, {recipe['iters']} "
-            f"iterations, seed {recipe['seed']}) in {meta['calibration_s']:.1f} s; "
+            f"calibrated now on {len(samples)} samples ({self.algorithm}, "
+            f"{f'{iters} iterations, ' if (iters := recipe['iters']) else ''}"
+            f"seed {recipe['seed']}) in {meta['calibration_s']:.1f} s; "
             f"checkpoint cached in {folder}")})
 
     def _calibrate(self, source: str, adapter: Any, samples: list[Any],
@@ -106,11 +113,15 @@ class Calibrated(Variant):
             if kind == "input_scale":
                 quantize_inputs_fp8(module, tensor)
                 continue
-            if module.weight.shape != tensor.shape:
-                raise VlmqError(f"variant {self.name!r}: calibrated weight {name} has shape "
-                                f"{tuple(tensor.shape)}, the model's {tuple(module.weight.shape)}")
-            module.weight.data = tensor.to(module.weight.dtype)
+            self.load_weight(module, name, tensor)
             setattr(module, CALIBRATED_MARK, self.scheme)
+
+    def load_weight(self, module: Any, name: str, tensor: Any) -> None:
+        """Put the calibrated weight `name` into `module`, refusing another shape."""
+        if module.weight.shape != tensor.shape:
+            raise VlmqError(f"variant {self.name!r}: calibrated weight {name} has shape "
+                            f"{tuple(tensor.shape)}, the model's {tuple(module.weight.shape)}")
+        module.weight.data = tensor.to(module.weight.dtype)
 
     def quantized_linear(self, module: Any) -> bool:
         return bool(getattr(module, CALIBRATED_MARK, ""))

@@ -1,7 +1,11 @@
 """`python -m vlmq.variants.prepare`: every registered variant's per-machine one-time work
 (`Variant.prepare_machine`, e.g. optimum-quanto's C++ extension build), done once at set-up
 (scripts/setup.sh) so that no benchmark's first call or load pays it. Variants that cannot run
-here are skipped with their reason."""
+here are skipped with their reason.
+
+`--llmcompressor` builds llm-compressor's own venv instead (vlmq.calibration.venv), which the
+gptq-w4a16 and smoothquant-w8a8 variants calibrate in; it is never built by default (it installs
+from the package registry)."""
 
 from __future__ import annotations
 
@@ -28,9 +32,27 @@ def prepare(device_types: tuple[str, ...] = ("cpu",)) -> list[str]:
     return lines
 
 
+def build_llmcompressor() -> str:
+    """Build llm-compressor's venv; a line saying where, with which pins, in how long."""
+    from vlmq.calibration import venv
+
+    with Timer() as timer:
+        venv.build(venv.folder())
+    return (f"llm-compressor's environment built in {venv.folder()} in {timer.seconds:.0f} s "
+            f"({', '.join(venv.PINS)}; torch from the main environment)")
+
+
 def main() -> None:
+    import argparse
+
     import torch
 
+    parser = argparse.ArgumentParser(prog="python -m vlmq.variants.prepare")
+    parser.add_argument("--llmcompressor", action="store_true",
+                        help="build llm-compressor's own venv (GPTQ, SmoothQuant) and stop")
+    if parser.parse_args().llmcompressor:
+        print(f"vlmq prepare: {build_llmcompressor()}")
+        return
     types = DEVICE_TYPES if torch.cuda.is_available() else ("cpu",)
     for line in prepare(types):
         print(f"vlmq prepare: {line}")

@@ -1,0 +1,60 @@
+"""Runs INSIDE llm-compressor's venv (vlmq.calibration.venv), as a subprocess:
+
+    python -m vlmq.calibration.llmcompressor_worker job.json
+
+It imports only torch, transformers and llm-compressor (the venv's versions), calibrates the
+model with the job's recipe on the job's batches (prepared by the main environment), and writes:
+- the compressed-tensors checkpoint (with the processor's files) into `out`;
+- `in_process`: the weights llm-compressor left in memory (quantized-dequantized Linear weights,
+  and the norms SmoothQuant rescaled), which the in-process variant loads;
+- `result`: {"seconds": calibration time, "quantized": how many Linear layers}.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _in_process(model: Any, smoothed: list[str]) -> dict[str, Any]:
+    out = {}
+    for name, module in model.named_modules():
+        quantized = getattr(module, "quantization_scheme", None) is not None
+        if quantized or any(re.match(p, name) for p in smoothed):
+            out[f"{name}.weight"] = module.weight.detach().float().clone().contiguous()
+    return out
+
+
+def main(job_file: str) -> None:
+    import torch
+    import transformers
+    from llmcompressor import oneshot
+    from safetensors.torch import save_file
+    from torch.utils.data import DataLoader
+
+    job = json.loads(Path(job_file).read_text())
+    torch.manual_seed(job["seed"])
+    config = transformers.AutoConfig.from_pretrained(job["source"])
+    model_class = getattr(transformers, config.architectures[0])
+    model = model_class.from_pretrained(job["source"], dtype=torch.float32).eval()
+    processor = transformers.AutoProcessor.from_pretrained(job["source"])
+    batches = torch.load(job["batches"])
+    start = time.perf_counter()
+    model = oneshot(model=model, processor=processor, recipe=json.dumps(job["recipe"]),
+                    dataset=DataLoader(batches, batch_size=None),
+                    num_calibration_samples=len(batches))
+    seconds = time.perf_counter() - start
+    quantized = sum(1 for m in model.modules()
+                    if getattr(m, "quantization_scheme", None) is not None)
+    save_file(_in_process(model, job["smoothed"]), job["in_process"])
+    model.save_pretrained(job["out"], save_compressed=True)  # packs the weights in place
+    processor.save_pretrained(job["out"])
+    Path(job["result"]).write_text(json.dumps({"seconds": seconds, "quantized": quantized}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -130,7 +130,7 @@ def test_entry_point_modules_are_vlmq_variant_files() -> None:
     listed = {ep.value for ep in entry_points(group="vlmq.variants")
               if ep.value.startswith("vlmq.")}
     helpers = {"__init__", "base", "inspect", "keep", "prepare", "registry", "settings",
-               "targets", "calibrated", "grid", "act_quant"}
+               "targets", "calibrated", "grid", "act_quant", "llmcompressed"}
     files = {f"vlmq.variants.{p.stem}" for p in root.glob("*.py") if p.stem not in helpers}
     assert files == listed
 

@@ -27,6 +27,10 @@ def test_layer_sensitivity(benchmark: Any, vlmq_run: Any, vlmq_sweep_model: str)
 
     main = vlmq_run
     sweep_model = vlmq_sweep_model
+    if main.plan.is_synthetic(sweep_model):
+        # before any load: a real-size synthetic folder would be loaded once per layer for nothing
+        pytest.skip(f"{sweep_model} has synthetic (random) weights: quality is not measured, so "
+                    f"there is no quality for a sensitivity sweep to recover")
     session = sweep_session(main, sweep_model)
     part = PART_BY_KIND[session.model_kind(sweep_model)]
     task_name = session.tasks_for(sweep_model)[0]

@@ -159,6 +159,14 @@ def test_overhead_on_an_eager_only_model_skips_with_the_reason(synth_blip: str) 
     assert "does not support sdpa attention" in proc.stdout and "1 skipped" in proc.stdout
 
 
+def test_sensitivity_on_a_synthetic_model_skips_with_the_reason(tmp_path: Path) -> None:
+    folder = _synth("vit-large-flowers102", tmp_path / "vit")
+    proc = run_bench("--vlmq-model", str(folder), "--vlmq-samples", "1",
+                     target="benchmarks/test_sensitivity.py")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "synthetic (random) weights" in proc.stdout and "1 skipped" in proc.stdout
+
+
 def test_weights_stream_into_an_index_of_shards_and_load(tmp_path: Path) -> None:
     import torch
     from accelerate import init_empty_weights

@@ -22,6 +22,7 @@ from vlmq.fit import DoesNotFit, check_fit
 from vlmq.measure.estimate import MemoryEstimate, Workload, model_shape
 from vlmq.measure.footprint import model_bytes
 from vlmq.measure.hardware import decode_weight_bytes, image_patches
+from vlmq.measure.memory import large_frees_returned
 from vlmq.models.base import (
     ClassificationOutput,
     GenerationOutput,
@@ -349,9 +350,10 @@ def load_variant(
     kwargs, load_notes = _load_kwargs(plan)
     memory_estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
                                 workload)
-    loaded, loading_info = _from_pretrained(plan, placement, attn_implementation, kwargs,
-                                            device_map, max_memory)
-    _after_load(plan, loaded, loading_info, placement, prepared)
+    with large_frees_returned():
+        loaded, loading_info = _from_pretrained(plan, placement, attn_implementation, kwargs,
+                                                device_map, max_memory)
+        _after_load(plan, loaded, loading_info, placement, prepared)
     if is_cuda(dev):
         torch.cuda.synchronize(dev)
     load_time, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start

@@ -9,12 +9,14 @@ level is measured after that.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import os
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,32 @@ def release_freed_memory() -> None:
     trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
     if trim is not None:
         trim(0)
+
+
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+# Where glibc's self-raising threshold tops out on 64-bit: what it is set back to after loading,
+# so that running keeps serving its temporaries from the heap as it would have.
+_MMAP_THRESHOLD_CEILING = 32 << 20
+
+
+@contextlib.contextmanager
+def large_frees_returned(threshold_bytes: int = 1 << 20) -> Iterator[None]:
+    """Within the block, glibc maps every allocation of `threshold_bytes` or more on its own,
+    so freeing it returns it to the kernel at once. Otherwise glibc raises its mmap threshold
+    to the size of each mapped block freed (up to 32 MiB): a float32 checkpoint's weights and
+    a quantizer's per-weight temporaries (a ViT-L's are 16 MiB) then land in the heap, where
+    what loading frees stays resident, and a quantized load peaked at twice its float32
+    model. A no-op where there is no glibc."""
+    name = ctypes.util.find_library("c")
+    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    if mallopt is None:
+        yield
+        return
+    mallopt(_M_MMAP_THRESHOLD, threshold_bytes)
+    try:
+        yield
+    finally:
+        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_CEILING)
 
 
 def device_process_bytes(device: str) -> int | None:

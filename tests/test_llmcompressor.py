@@ -178,6 +178,7 @@ def test_llmcompressor_round_trip(name: str, tmp_path: Path, monkeypatch) -> Non
     alike; a second load reuses the cached checkpoint."""
     from vlmq.calibration.data import calibration_samples
     from vlmq.loading import load_variant
+    from vlmq.variants.act_quant import DYNAMIC_INT8_MARK
 
     monkeypatch.setattr("vlmq.calibration.cache.cache_home", lambda: tmp_path)
     settings = VariantSettings(calibration=CalibrationSettings(samples=2))
@@ -190,6 +191,9 @@ def test_llmcompressor_round_trip(name: str, tmp_path: Path, monkeypatch) -> Non
     for loaded in (calibrated, saved):
         assert loaded.quantized_linears["text"] == {"linear": 28, "quantized": 28}
         assert sum(c["quantized"] for p, c in loaded.quantized_linears.items() if p != "text") == 0
+        # W8A8's inputs go through int8 in both, exactly on the 28 quantized layers
+        marked = sum(bool(getattr(m, DYNAMIC_INT8_MARK, False)) for m in loaded.model.modules())
+        assert marked == (28 if name == "smoothquant-w8a8" else 0)
     assert calibrated.generate(images, prompts, 12).texts == saved.generate(images, prompts,
                                                                              12).texts
     again = load_variant("llava-tiny", name, settings=settings)

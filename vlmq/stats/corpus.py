@@ -82,9 +82,18 @@ class CiderTables:
             rows += [i] * len(grams)
             cols += sorted(grams)
         self._doc_rows, self._doc_cols = rows, cols
+        # a hypothesis set's matrices, built once: the gates call `values` on the same sets for
+        # the bootstrap and again for the jackknife, and the build is the slow, Python part
+        self._built: dict[tuple[str, ...], tuple] = {}
 
     def _id(self, gram: tuple) -> int:
         return self._vocab.setdefault(gram, len(self._vocab))
+
+    def _matrices(self, hyps: Sequence[str]) -> tuple:
+        key = tuple(hyps)
+        if key not in self._built:
+            self._built[key] = self._hyp_matrices(hyps)
+        return self._built[key]
 
     def _hyp_matrices(self, hyps: Sequence[str]) -> tuple:
         """Sparse rows per (sample, ref, order): matches and ref norms; per (sample, order):
@@ -118,7 +127,7 @@ class CiderTables:
     def values(self, hyp_sets: Sequence[Sequence[str]], weights: np.ndarray,
                chunk: int = 64) -> list[np.ndarray]:
         """Corpus CIDEr-D of each hypothesis set under each row of `weights` (B, n)."""
-        built = [self._hyp_matrices(h) for h in hyp_sets]
+        built = [self._matrices(h) for h in hyp_sets]
         g = len(self._vocab)
         docs = sparse.csr_matrix((np.ones(len(self._doc_rows)), (self._doc_rows,
                                  self._doc_cols)), shape=(self.n, g))

@@ -281,3 +281,34 @@ def test_spice_that_cannot_run_is_skipped_with_the_reason(tmp_path: Path, monkey
     assert "spice" not in got.corpus
     assert got.notes["spice"].startswith("skipped: SPICE: Java failed")
     assert "Exception" in got.notes["spice"] or "Error" in got.notes["spice"]
+
+
+@needs_java
+def test_captions_seen_before_are_not_sent_to_java_again(java_score, read_only_install,
+                                                          monkeypatch) -> None:
+    """A second variant's captions: only the new caption goes to the tokenizer and to
+    METEOR, and every score equals the first scoring's (the same scorer, as in a session)."""
+    install, _ = read_only_install
+    sent: list[list[str]] = []
+    run_java = caption_module._run_java
+
+    def counting(what: str, args: list[str], cwd: str, timeout_s: float) -> str:
+        sent.append(Path(args[-1]).read_text(encoding="utf-8").split("\n"))
+        return run_java(what, args, cwd, timeout_s)
+
+    monkeypatch.setattr(caption_module, "_run_java", counting)
+    scorer = CaptionScorer(python_tokenizer=False, install_dir=install)
+    again = scorer.score(PREDICTIONS, REFERENCES)
+    assert sent == []  # java_score tokenized every one of these lines
+    for name in ("cider", "meteor", "rouge_l", "bleu_4"):
+        assert again.per_sample[name] == java_score.per_sample[name]
+    changed = ["a caption no variant wrote before", *PREDICTIONS[1:]]
+    meteor = caption_module._meteor
+    scored = len(meteor._stats)
+    got = scorer.score(changed, REFERENCES)
+    assert sent == [["a caption no variant wrote before"]]
+    assert len(meteor._stats) == scored + 1
+    caption_module._ptb_seen.clear()
+    meteor._stats.clear()
+    fresh = scorer.score(changed, REFERENCES)
+    assert got.per_sample == fresh.per_sample and got.corpus == fresh.corpus

@@ -77,25 +77,33 @@ def _run_java(what: str, args: list[str], cwd: str, timeout_s: float) -> str:
     return done.stdout
 
 
+# PTB tokens of every caption this process has tokenized, per tokenizer jar. With
+# -preserveLines each line is tokenized on its own, so the runs of one session (every variant
+# scored against the same references, often with the same captions) send Java only the lines
+# it has not seen: a call whose lines were all seen starts no JVM.
+_ptb_seen: dict[str, dict[str, str]] = {}
+
+
 def java_ptb_tokenize(sentences: Sequence[str], java: str, install_dir: Path,
                       timeout_s: float = 300) -> list[str]:
     """CoreNLP's PTBTokenizer run as pycocoevalcap runs it, punctuation tokens dropped."""
     flat = [s.replace("\n", " ").replace("\r", " ") for s in sentences]
-    todo = [i for i, s in enumerate(flat) if s.strip()]  # blank lines would shift the output
-    out = [""] * len(flat)
-    if not todo:
-        return out
-    with tempfile.TemporaryDirectory(prefix="vlmq-ptb-") as tmp:
-        src = Path(tmp) / "captions.txt"
-        src.write_text("\n".join(flat[i] for i in todo), encoding="utf-8")
-        cmd = [java, "-cp", str(install_dir / _PTB_JAR), _PTB_CLASS, "-preserveLines",
-               "-lowerCase", "-encoding", "utf-8", str(src)]
-        lines = _run_java("PTB tokenizer", cmd, tmp, timeout_s).split("\n")
-    if len(lines) < len(todo):
-        raise VlmqError(f"PTBTokenizer returned {len(lines)} lines for {len(todo)} captions")
-    for i, line in zip(todo, lines, strict=False):
-        out[i] = " ".join(w for w in line.rstrip().split(" ") if w and w not in COCO_PUNCTUATION)
-    return out
+    seen = _ptb_seen.setdefault(str(install_dir / _PTB_JAR), {})
+    # blank lines would shift the output; each new line is sent once
+    new = list(dict.fromkeys(s for s in flat if s.strip() and s not in seen))
+    if new:
+        with tempfile.TemporaryDirectory(prefix="vlmq-ptb-") as tmp:
+            src = Path(tmp) / "captions.txt"
+            src.write_text("\n".join(new), encoding="utf-8")
+            cmd = [java, "-cp", str(install_dir / _PTB_JAR), _PTB_CLASS, "-preserveLines",
+                   "-lowerCase", "-encoding", "utf-8", str(src)]
+            lines = _run_java("PTB tokenizer", cmd, tmp, timeout_s).split("\n")
+        if len(lines) < len(new):
+            raise VlmqError(f"PTBTokenizer returned {len(lines)} lines for {len(new)} captions")
+        for s, line in zip(new, lines, strict=False):
+            seen[s] = " ".join(w for w in line.rstrip().split(" ")
+                               if w and w not in COCO_PUNCTUATION)
+    return [seen[s] if s.strip() else "" for s in flat]
 
 
 class _MeteorProcess:
@@ -113,6 +121,9 @@ class _MeteorProcess:
         self.proc = subprocess.Popen(cmd, cwd=self._tmp.name, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                      encoding="utf-8")
+        # SCORE line -> the statistics it returned: EVAL combines the statistics it is handed,
+        # so a (references, caption) pair scored once for one variant is not sent again
+        self._stats: dict[str, str] = {}
         atexit.register(self.close)
 
     def alive(self) -> bool:
@@ -125,9 +136,12 @@ class _MeteorProcess:
         stats = []
         for k in gts:
             hyp = res[k][0].replace("|||", "").replace("  ", " ")
-            stdin.write(" ||| ".join(("SCORE", " ||| ".join(gts[k]), hyp)) + "\n")
-            stdin.flush()
-            stats.append(stdout.readline().strip())
+            line = " ||| ".join(("SCORE", " ||| ".join(gts[k]), hyp))
+            if line not in self._stats:  # a segment's statistics depend on its line alone
+                stdin.write(line + "\n")
+                stdin.flush()
+                self._stats[line] = stdout.readline().strip()
+            stats.append(self._stats[line])
         stdin.write("EVAL ||| " + " ||| ".join(stats) + "\n")
         stdin.flush()
         per = [float(stdout.readline()) for _ in stats]

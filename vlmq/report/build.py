@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -37,8 +38,8 @@ def build_report(run_dir: str | Path, image_lookup: ImageLookup | None = None) -
 
 
 def _fork_pool() -> ProcessPoolExecutor | None:
-    """One forked worker (it inherits the loaded modules, so it starts at once); None where
-    there is no fork (the plots are then drawn in turn)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    """One forked worker (it inherits the loaded modules, so it starts at once); None off
+    Linux, where fork is missing or unsafe (the plots are then drawn in turn)."""
+    if not sys.platform.startswith("linux"):
         return None
     return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))

@@ -151,6 +151,25 @@ def test_synthetic_entries_are_speed_only(synth_blip: str, tmp_path: Path) -> No
         == [2, 2]
 
 
+def test_synthetic_variant_gets_its_latency_ratio(synth_blip: str, tmp_path: Path) -> None:
+    session = BenchmarkSession(RunConfig(
+        models=[synth_blip], variants=["fp32", "bf16"], tasks=["caption"], samples=3,
+        batch_size=1, max_new_tokens=2, energy=False, progress=False, device="cpu",
+        warmup_rounds=0, reports_dir=str(tmp_path / "runs")))
+    results = {}
+    for variant in ("fp32", "bf16"):
+        case = Case(synth_blip, variant, "eager")
+        loaded = session.load(case)
+        try:
+            results[variant] = session.run(loaded, case, "caption")
+        finally:
+            unload(loaded)
+    ratio = results["bf16"].info["timing"]["latency_ratio"]  # speed is judged, quality is not
+    assert ratio["low"] <= ratio["value"] <= ratio["high"]
+    assert "latency_ratio" not in results["fp32"].info["timing"]
+    assert results["bf16"].thresholds == {}
+
+
 def test_overhead_on_an_eager_only_model_skips_with_the_reason(synth_blip: str) -> None:
     proc = run_bench("--vlmq-model", synth_blip, "--vlmq-variants", "fp32", "--vlmq-tasks",
                      "caption", "--vlmq-samples", "1", "--vlmq-batch-size", "1",

@@ -149,7 +149,9 @@ class BenchmarkSession:
                 raise VlmqError(f"{case.id} {key}: not finished, so it needs a loaded model")
             result = self.runner.evaluate(loaded, case, key, runner=runner, measure=measure,
                                           test=test, retime=retime)
-            if not self.plan.is_synthetic(case.model):
+            if self.plan.is_synthetic(case.model):
+                self.judge.time_against_baseline(result, case, key)
+            else:
                 self.judge.judge(result, case, key)
             self.runner.finish(case, key, result)
             return result

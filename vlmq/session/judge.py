@@ -42,6 +42,16 @@ class Judge:
 
         judge_against(result, base, self.data.task(key.task).metrics,
                       bootstrap_settings(cfg, self.gate_confidence(key)), threshold)
+        self._latency_ratio(result, base)
+
+    def time_against_baseline(self, result: TaskResult, case: Case, key: TaskKey) -> None:
+        """The latency ratio alone (a synthetic model: speed only, nothing to retain)."""
+        base = self.stored(self.plan.baseline_case(case), key)
+        if case.variant != self.plan.baseline and base is not None:
+            self._latency_ratio(result, base)
+
+    def _latency_ratio(self, result: TaskResult, base: TaskResult) -> None:
+        cfg = self.config
         ratio = latency_ratio(timed_rounds(result), timed_rounds(base), cfg.confidence,
                               cfg.bootstrap_resamples, cfg.seed)
         if ratio is not None and "timing" in result.info:

@@ -64,6 +64,25 @@ def test_the_batch_adds_kv_cache_and_activations() -> None:
     assert eight.run_peak_bytes - one.run_peak_bytes > 7 * kv_one
 
 
+def test_a_tiled_image_adds_its_vision_activations(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from vlmq.models.idefics3 import Idefics3Adapter
+
+    # SmolVLM-256M's SigLIP: 512-pixel tiles of 16-pixel patches, 768 + 3072 wide, 12 heads
+    shape = replace(SHAPE, vision_patches=1024, vision_width=768 + 3072, vision_heads=12)
+    cost = _cost("bf16", 0, 2)
+    one, many = (estimate(shape, cost, Workload(image_tiles=t)) for t in (1, 17))
+    per_tile = 1024 * 2 * (768 + 3072 + 12 * 1024)  # one width per patch, every head's scores
+    text = 640 * 4 * (4096 + 11008) * 2 + 32 * 640**2 * 4  # the language model's, larger at 1
+    assert many.run_peak_bytes - one.run_peak_bytes == 17 * per_tile - text
+    (tmp_path / "processor_config.json").write_text(json.dumps({"image_processor": {
+        "do_image_splitting": True, "size": {"longest_edge": 2048},
+        "max_image_size": {"longest_edge": 512}}}))
+    assert Idefics3Adapter().image_tiles(str(tmp_path)) == 17
+    assert Idefics3Adapter().image_tiles(str(tmp_path / "absent")) == 1
+
+
 def test_the_refusal_names_estimate_and_limit() -> None:
     est = estimate(SHAPE, _cost("fp32", 0, 4), Workload())
     assert does_not_fit(est, None, "x") is None

@@ -206,7 +206,8 @@ def _plan(model: str, variant_id: str, device: str, settings: VariantSettings,
         kept = keep.resolve(adapter.layer_paths(skeleton, keep.part))
     unsupported = tuple(variant.unsupported_layers(skeleton, parts, device_type(dev)))
     kept += unsupported
-    shape = model_shape(skeleton, parts, config.get_text_config(), checkpoint_bytes(config))
+    shape = model_shape(skeleton, parts, config.get_text_config(), checkpoint_bytes(config),
+                        getattr(config, "vision_config", None))
     del skeleton
     settings = dataclasses.replace(settings, keep_modules=tuple(settings.keep_modules) + kept)
     return _Plan(model, variant_id, variant, dev, source, config, adapter, cls, parts, kept,
@@ -261,8 +262,10 @@ def _estimate(plan: _Plan, placement: Placement, dtype: Any, max_memory: dict[st
     if placement.spread:
         return None
     try:
+        work = dataclasses.replace(workload or Workload(),
+                                   image_tiles=plan.adapter.image_tiles(plan.source))
         return check_fit(plan.variant, plan.shape, plan.config, dtype, plan.dev, max_memory,
-                         workload or Workload())
+                         work)
     except DoesNotFit as exc:
         raise DoesNotFit(f"{plan.model} as {plan.variant_id}: {exc}") from None
 

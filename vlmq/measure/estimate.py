@@ -45,6 +45,10 @@ class ModelShape:
     hidden: int = 0
     intermediate: int = 0
     heads: int = 0
+    # vision encoder: patches of one image tile, widths and heads (0: no term)
+    vision_patches: int = 0
+    vision_width: int = 0
+    vision_heads: int = 0
 
     @property
     def params(self) -> int:
@@ -58,6 +62,7 @@ class Workload:
     batch: int = 1
     prompt_tokens: int = 640
     new_tokens: int = 32
+    image_tiles: int = 1  # tiles the processor cuts each image into (SmolVLM: up to 17)
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class MemoryEstimate:
 
 
 def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
-                checkpoint_bytes: float) -> ModelShape:
+                checkpoint_bytes: float, vision_config: Any = None) -> ModelShape:
     """Count a (meta-device) model's parameters per part; a Linear is any module with
     `in_features` and `out_features` (duck typing keeps this free of torch)."""
     owner = {path: part for part, paths in parts.items() for path in paths}
@@ -119,7 +124,20 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
         largest_tensor=largest, checkpoint_bytes=checkpoint_bytes,
         kv_token_elements=kv_token_elements(tc), hidden=getattr(tc, "hidden_size", 0) or 0,
         intermediate=getattr(tc, "intermediate_size", 0) or 0, heads=heads,
+        **_vision_shape(vision_config),
     )
+
+
+def _vision_shape(vc: Any) -> dict[str, int]:
+    """A vision encoder's patches per tile (square images of `image_size`), the width of its
+    residual plus MLP, and its heads; nothing for encoders without a fixed image size."""
+    size, patch = getattr(vc, "image_size", 0) or 0, getattr(vc, "patch_size", 0) or 0
+    if not isinstance(size, int) or not isinstance(patch, int) or not size or not patch:
+        return {}
+    return {"vision_patches": (size // patch) ** 2,
+            "vision_width": (getattr(vc, "hidden_size", 0) or 0)
+            + (getattr(vc, "intermediate_size", 0) or 0),
+            "vision_heads": getattr(vc, "num_attention_heads", 0) or 0}
 
 
 def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEstimate:
@@ -138,14 +156,22 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
         transit = max(quantized * QUANTIZE_TRANSIT_BYTES, read)
     kv = int(work.batch * shape.kv_token_elements * cost.base_bytes
              * cached_tokens(work.prompt_tokens, work.new_tokens))
-    activations = work.batch * (
+    activations = work.batch * max(
         work.prompt_tokens * ACTIVATION_WIDTHS * (shape.hidden + shape.intermediate)
         * cost.base_bytes
-        + shape.heads * work.prompt_tokens**2 * 4  # one layer's attention scores, float32
-    )
+        + shape.heads * work.prompt_tokens**2 * 4,  # one layer's attention scores, float32
+        _vision_activations(shape, work.image_tiles, cost.base_bytes))
     return MemoryEstimate(variant=cost.name, weights_bytes=weights,
                           load_peak_bytes=weights + max(0, transit),
                           run_peak_bytes=weights + kv + activations, parts=parts)
+
+
+def _vision_activations(shape: ModelShape, tiles: int, element_bytes: int) -> int:
+    """One vision layer's activations over all of an image's tiles at once (encoders take the
+    tiles as one batch): one residual-plus-MLP width per patch and the attention scores of
+    every tile (what SmolVLM-256M's 17 tiles grew by, 2026-12-06: docs/real-scale.md)."""
+    return tiles * shape.vision_patches * element_bytes * (
+        shape.vision_width + shape.vision_heads * shape.vision_patches)
 
 
 def available_ram_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:

@@ -72,6 +72,11 @@ class ModelAdapter(ABC):
     def load_processor(self, source: str) -> Any:
         """The processor (or image processor) for a hub id or local folder."""
 
+    def image_tiles(self, source: str) -> int:
+        """Tiles the processor cuts each image into before the vision encoder (the memory
+        estimate's activations); one unless the family splits images."""
+        return 1
+
     def resolve_parts(self, model: Any) -> dict[str, list[str]]:
         """Map each part to the module paths it has in this model, checked against it.
 

@@ -5,6 +5,9 @@ model_type "smolvlm" with the same layout."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
+from pathlib import Path
 from typing import Any
 
 from vlmq.errors import UnavailableError
@@ -29,6 +32,24 @@ class Idefics3Adapter(GenerativeAdapter):
     def image_batch(self, images: list[Any]) -> Any:
         # This processor takes a list of images per sample.
         return [[rgb(im)] for im in images]
+
+    def image_tiles(self, source: str) -> int:
+        """An image resized to `size.longest_edge` and cut into tiles of
+        `max_image_size.longest_edge`, plus the whole image at tile size (the most it makes,
+        from a local folder's processor config; one when it cannot tell)."""
+        folder = Path(source)
+        for name in ("processor_config.json", "preprocessor_config.json"):
+            if (folder / name).is_file():
+                conf = json.loads((folder / name).read_text())
+                conf = conf.get("image_processor", conf)
+                break
+        else:
+            return 1
+        edge = (conf.get("size") or {}).get("longest_edge")
+        tile = (conf.get("max_image_size") or {}).get("longest_edge")
+        if not conf.get("do_image_splitting") or not edge or not tile:
+            return 1
+        return math.ceil(edge / tile) ** 2 + 1
 
 
 class SmolVLMAdapter(Idefics3Adapter):

@@ -191,6 +191,7 @@ def _plan(model: str, variant_id: str, device: str, settings: VariantSettings,
 
     with init_empty_weights():
         skeleton = cls._from_config(config)
+    skeleton.tie_weights()  # a tied head is the embedding's storage: counted once in the estimate
     parts = adapter.resolve_parts(skeleton)
     # A family may lack some parts (ViT has no text model, BLIP no projector): a variant
     # applies to the parts it names that the model has, and is unavailable only when none.

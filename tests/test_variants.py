@@ -236,3 +236,15 @@ def test_the_default_set_is_one_recipe_per_backend_and_precision() -> None:
     assert not {"fp4", "nf4-text", "torchao-int8", "as-saved"} & set(default)
     assert chosen_variants(["all"]) == VARIANTS.names()
     assert chosen_variants(["nf4", "fp4"]) == ["nf4", "fp4"]
+
+
+def test_nf4_on_cpu_keeps_linears_its_kernel_cannot_pack() -> None:
+    # SmolVLM-Instruct's vision MLP: fc1 1,152 -> 4,304 (output width), fc2 4,304 -> 1,152 (input)
+    model = torch.nn.Module()
+    model.tower = torch.nn.ModuleDict({"fc1": torch.nn.Linear(1152, 4304),
+                                       "fc2": torch.nn.Linear(4304, 1152),
+                                       "ok": torch.nn.Linear(1152, 1152)})
+    nf4 = VARIANTS.get("nf4")
+    parts = {nf4.quantizes[0]: ["tower"]}
+    assert nf4.unsupported_layers(model, parts, "cpu") == ["tower.fc1", "tower.fc2"]
+    assert nf4.unsupported_layers(model, parts, "cuda") == []

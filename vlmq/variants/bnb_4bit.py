@@ -9,6 +9,7 @@ from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
 CPU_BLOCK_N = 32  # bitsandbytes' CPU 4-bit kernel: output features per packed block
+CPU_BLOCK_K = 64  # its quantization blocksize: the CPU repack takes input features in whole blocks
 
 
 def compute_dtype(setting: str, device_type: str) -> Any:
@@ -33,13 +34,16 @@ class Bnb4bit(Variant):
 
     def unsupported_layers(self, model: Any, parts: dict[str, list[str]],
                            device_type: str) -> list[str]:
-        """On CPU, bitsandbytes packs 4-bit weights in blocks of 32 output features and asserts
-        (`N must be divisible by block_n`) on any other width: SmolVLM's vision MLP is 4,304."""
+        """On CPU, bitsandbytes packs 4-bit weights in blocks of 32 output features (`N must be
+        divisible by block_n` otherwise) and repacks their scales per 64 input features (a
+        reshape error otherwise): SmolVLM-Instruct's vision MLP is 4,304 wide, both ways."""
         if device_type != "cpu":
             return []
         roots = [path for part in self.quantizes for path in parts.get(part, [])]
         return [name for root in roots for name, m in model.get_submodule(root).named_modules(
-                    prefix=root) if getattr(m, "out_features", CPU_BLOCK_N) % CPU_BLOCK_N]
+                    prefix=root)
+                if getattr(m, "out_features", CPU_BLOCK_N) % CPU_BLOCK_N
+                or getattr(m, "in_features", CPU_BLOCK_K) % CPU_BLOCK_K]
 
     def scale_bits(self, bits: int) -> float:
         # an absmax per 64 weights, itself 8-bit with double quantization (float32 without)

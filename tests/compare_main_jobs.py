@@ -7,7 +7,8 @@
 Checks, ignoring every timing value: the same benchmark entries; per sample, the same
 prediction, references, error and scores; per result, the same quality metrics, retention,
 thresholds, gate intervals and verdicts and the same pass/fail under the run's gate policy;
-and the same set of JSON field paths in the benchmark JSON and in every stored result.
+and the same set of JSON field paths in the benchmark JSON and in every stored result (less
+`notes.interference`, which an entry carries only when the machine's load slowed some rounds).
 The run folders default to the JSON's `vlmq.run_dir`. Exit status 1 when anything differs.
 Not collected by pytest (its name does not start with test_); tests/test_compare_main_jobs.py
 tests it.
@@ -23,6 +24,9 @@ from typing import Any
 
 # per-sample record fields that are decided by the model and the scorer, not by the clock
 RECORD_FIELDS = ("index", "prompt", "prediction", "references", "new_tokens", "error", "scores")
+# fields that exist only when the machine slowed some timed rounds (an interfered entry's note):
+# they come and go with the load, like timings, so their presence is not compared
+LOAD_DEPENDENT = ("notes.interference",)
 # gate fields that are not statistics of the scores
 GATE_FIELDS = ("retention", "low", "high", "confidence", "threshold", "verdict", "n",
                "min_detectable_drop", "samples_needed", "method", "resamples", "seed")
@@ -41,6 +45,12 @@ def field_paths(value: Any, prefix: str = "") -> set[str]:
             out |= field_paths(item, prefix + "[]")
         return out
     return {prefix}
+
+
+def _steady(paths: set[str]) -> set[str]:
+    """The field paths less those that depend on the machine's load."""
+    return {p for p in paths if not any(p == f or p.startswith(f + ".") or p.endswith("." + f)
+                                         or ("." + f + ".") in p for f in LOAD_DEPENDENT)}
 
 
 def _records(run: Path) -> dict[str, dict[str, Any]]:
@@ -98,9 +108,9 @@ def compare_json(docs: list[dict[str, Any]]) -> tuple[list[str], dict[str, int]]
     entries = [{b["fullname"]: b for b in d["benchmarks"]} for d in docs]
     out = _diff_maps("benchmark entry params", *[{k: e["params"] for k, e in x.items()}
                                                  for x in entries])
-    paths = [set().union(*[{"benchmarks[]." + p for p in field_paths(b)}
+    paths = [_steady(set().union(*[{"benchmarks[]." + p for p in field_paths(b)}
                            for b in d["benchmarks"]], field_paths(
-                               {k: v for k, v in d.items() if k != "benchmarks"}))
+                               {k: v for k, v in d.items() if k != "benchmarks"})))
              for d in docs]
     out += [f"JSON field only before: {p}" for p in sorted(paths[0] - paths[1])]
     out += [f"JSON field only after: {p}" for p in sorted(paths[1] - paths[0])]
@@ -126,7 +136,7 @@ def compare_runs(runs: list[Path], finished_only: bool = False
     out += _diff_maps("verdict", *[{k: _judged(v, pol) for k, v in res.items()}
                                    for res, pol in zip(results, policies, strict=True)])
     for key in sorted(results[0].keys() & results[1].keys()):
-        a, b = (field_paths(res[key]) for res in results)
+        a, b = (_steady(field_paths(res[key])) for res in results)
         out += [f"result field only before: {key}: {p}" for p in sorted(a - b)]
         out += [f"result field only after: {key}: {p}" for p in sorted(b - a)]
     if not finished_only:

@@ -73,3 +73,18 @@ def test_a_run_in_progress_is_compared_on_what_both_finished(tmp_path: Path) -> 
     diffs, counts = compare(Path(before), after, finished_only=True)
     assert diffs == [] and counts["results"] == 1 and counts["records"] == 1
     assert compare(Path(before), after)[0]  # in full, the missing result is a difference
+
+
+def test_a_note_that_comes_with_the_load_is_not_a_difference(tmp_path: Path) -> None:
+    before = _main_job(tmp_path / "a")
+    after = _main_job(tmp_path / "b")
+    run = Path(json.loads(after.read_text())["vlmq"]["run_dir"])
+    (path,) = (run / "results").rglob("int8/caption.json")
+    result = json.loads(path.read_text())
+    result.setdefault("notes", {})["interference"] = "3 of 8 rounds slowed by other processes"
+    path.write_text(json.dumps(result))
+    assert compare(before, after)[0] == []
+    result["notes"]["kernel"] = "a kernel the other run did not name"
+    path.write_text(json.dumps(result))
+    assert compare(before, after)[0] == [
+        "result field only after: results/m/int8/caption.json: notes.kernel"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import re
@@ -78,14 +79,19 @@ def freeze_long_lived_objects() -> None:
     gc.freeze()
 
 
+@functools.cache
+def _glibc(function: str) -> Any:
+    """glibc's `function` through ctypes, or None where there is no glibc (looked up once:
+    find_library runs ldconfig)."""
+    name = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(name), function, None) if name else None
+
+
 def release_freed_memory() -> None:
     """Collect garbage and let glibc return freed heap pages to the kernel (malloc_trim), so
     that RSS measured next counts live memory only. A no-op where there is no glibc."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    trim = _glibc("malloc_trim")
     if trim is not None:
         trim(0)
 
@@ -105,8 +111,7 @@ def large_frees_returned(threshold_bytes: int = 1 << 20) -> Iterator[None]:
     a quantizer's per-weight temporaries (a ViT-L's are 16 MiB) then land in the heap, where
     what loading frees stays resident, and a quantized load peaked at twice its float32
     model. A no-op where there is no glibc."""
-    name = ctypes.util.find_library("c")
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+    mallopt = _glibc("mallopt")
     if mallopt is None:
         yield
         return

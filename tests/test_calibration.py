@@ -91,6 +91,18 @@ def test_the_cache_key_changes_with_each_part() -> None:
     assert len({key.digest(), *(k.digest() for k in others)}) == 5
 
 
+def test_fp8_static_keys_apart_from_its_bf16_checkpoints() -> None:
+    """fp8-static tunes in the model's dtype now: a checkpoint cached from AutoRound's bf16
+    default (other scales in the export) must not be reused; the other recipes keep their keys."""
+    from vlmq.models.llava import ADAPTER
+
+    settings = VariantSettings()
+    fp8 = VARIANTS.get("fp8-static")
+    assert fp8.recipe(settings, ADAPTER) != replace(fp8, amp=True).recipe(settings, ADAPTER)
+    w4 = VARIANTS.get("autoround-w4a16")
+    assert "amp" not in w4.recipe(settings, ADAPTER)
+
+
 def test_a_second_prepare_reuses_the_cached_checkpoint(tmp_path: Path, monkeypatch) -> None:
     from vlmq.models.llava import ADAPTER
     from vlmq.variants.calibrated import Calibrated
@@ -233,3 +245,36 @@ def test_calibrated_checkpoint_round_trip_and_a_broken_export_is_refused(
 def test_fewer_calibration_samples_than_tasks_are_that_many() -> None:
     # 2 samples over 3 tasks: the third task's share is 0, which must not mean "all its rows"
     assert len(calibration_samples(CalibrationSettings(samples=2))) == 2
+
+
+@pytest.mark.slow
+def test_fp8_static_runs_on_exactly_the_values_its_export_holds(
+        tmp_path: Path, monkeypatch) -> None:
+    """fp8-static in process and its compressed-tensors export through as-saved: the same
+    quantized weights and static input scales, bit for bit, hence the same logits. With
+    AutoRound's bf16 default the export held bf16-rounded scales that the in-process variant
+    never ran on (2 of 192 greedy outputs differed on llava-tiny)."""
+    from vlmq.loading import load_variant
+    from vlmq.variants.act_quant import INPUT_SCALE_MARK
+    from vlmq.variants.calibrated import CALIBRATED_MARK
+
+    monkeypatch.setattr("vlmq.calibration.cache.cache_home", lambda: tmp_path)
+    settings = VariantSettings(calibration=CalibrationSettings(samples=2))
+    calibrated = load_variant("llava-tiny", "fp8-static", settings=settings)
+    folder = Path(calibrated.notes["calibration"].rpartition("cached in ")[2])
+    saved = load_variant(str(folder), "as-saved")
+    saved_modules = dict(saved.model.named_modules())
+    compared = 0
+    for name, module in calibrated.model.named_modules():
+        if getattr(module, CALIBRATED_MARK, ""):
+            other = saved_modules[name]
+            assert torch.equal(module.weight, other.weight), name
+            assert getattr(module, INPUT_SCALE_MARK) == getattr(other, INPUT_SCALE_MARK), name
+            compared += 1
+    assert compared == 28
+    images = [s.image for s in calibration_samples(CalibrationSettings(samples=3, seed=9))]
+    prompts = ["Provide a one-sentence caption for the provided image."] * len(images)
+    inputs = calibrated.adapter.prepare(calibrated.processor, images, prompts)
+    with torch.no_grad():
+        logits = [loaded.model(**inputs).logits for loaded in (calibrated, saved)]
+    assert torch.equal(*logits)

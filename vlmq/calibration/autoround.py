@@ -20,11 +20,13 @@ WRAPPED = "orig_layer"  # the child holding the layer inside AutoRound's wrapper
 
 
 def run_autoround(model: Any, processor: Any, batches: list[dict[str, Any]], *, scheme: str,
-                  algorithm: str, iters: int, seed: int, out: Path) -> dict[str, Any]:
+                  algorithm: str, iters: int, seed: int, amp: bool = True,
+                  out: Path) -> dict[str, Any]:
     """Quantize `model` with `batches` as calibration data; write the compressed-tensors
     checkpoint (weights, config, processor files) into `out`. Returns the quantized layers'
     weights as AutoRound left them in memory (dequantized) and their static input scales, by
-    parameter name."""
+    parameter name. `amp` False keeps the model in its own dtype (AutoRound's default casts it
+    to bf16 on a CPU, and its export then stores the scales in bf16)."""
     from auto_round import AutoRound
 
     seqlen = max(int(b["input_ids"].shape[1]) for b in batches)
@@ -32,7 +34,7 @@ def run_autoround(model: Any, processor: Any, batches: list[dict[str, Any]], *, 
         {"alg_configs": algorithm}
     rounder = AutoRound(model, processor.tokenizer, processor=processor, scheme=scheme,
                         dataset=batches, nsamples=len(batches), seqlen=seqlen, batch_size=1,
-                        seed=seed, **options)
+                        seed=seed, amp=amp, **options)
     quantized, _ = rounder.quantize()
     # AutoRound tags every layer it quantized with its bit width and leaves its weight
     # quantized-dequantized in place; copy them before the export packs them

@@ -38,6 +38,10 @@ class Calibrated(Variant):
     # what the inputs are quantized to with static scales, simulated (vlmq.variants.act_quant);
     # "" for weight-only schemes
     activations: str = ""
+    # AutoRound's mixed precision: on a CPU it casts the model to bf16 to tune it and exports
+    # the scales in bf16. False tunes and exports in the model's own dtype, so that the export
+    # holds exactly the values the in-process variant runs on (see vlmq/variants/fp8_static.py)
+    amp: bool = True
     quantizes: tuple[str, ...] = ("text",)
     packages: tuple[str, ...] = ("auto_round", "compressed_tensors")
     save: str = ""  # the cached checkpoint is the saved artefact (disk_size)
@@ -45,8 +49,10 @@ class Calibrated(Variant):
     def recipe(self, settings: VariantSettings, adapter: Any) -> dict[str, Any]:
         """What the checkpoint depends on besides the model and the samples."""
         iters = settings.calibration.iters or self.iters if self.algorithm == "signround" else 0
+        # "amp" is named only when off: the recipes on AutoRound's default keep their keys
         return {"name": self.name, "scheme": self.scheme, "algorithm": self.algorithm,
-                "iters": iters, "seed": settings.calibration.seed, "layout": CACHE_LAYOUT}
+                "iters": iters, "seed": settings.calibration.seed, "layout": CACHE_LAYOUT,
+                **({} if self.amp else {"amp": False})}
 
     def tool_versions(self) -> dict[str, str]:
         """The library versions the checkpoint depends on (part of its cache key)."""
@@ -93,7 +99,7 @@ class Calibrated(Variant):
         start = time.perf_counter()
         weights = run_autoround(model, processor, batches, scheme=self.scheme,
                                 algorithm=self.algorithm, iters=recipe["iters"],
-                                seed=recipe["seed"], out=out)
+                                seed=recipe["seed"], amp=self.amp, out=out)
         seconds = time.perf_counter() - start
         if not weights:
             raise VlmqError(f"variant {self.name!r}: AutoRound quantized no layer of this model")

@@ -1,6 +1,7 @@
 """compare and history on runs another process slowed down: an entry whose rounds were mostly
 interfered is named, not judged on speed; its quality still is; a single-shot figure counts
-only beyond the interference the runs recorded and never when its own measurement was hit."""
+only beyond the interference the runs recorded and never when its own measurement was hit,
+while a single shot that got slower by its own work is still a regression."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from report_fixtures import make_results, write_benchmark_json
 
 from vlmq.report.compare import REGRESSION, compare, load_run
 from vlmq.report.interfered import INTERFERED, notes
+from vlmq.results.figures import FIRST_CALL, put
+from vlmq.results.measures import add_single_shot
 from vlmq.results.schema import TaskResult
 
 VIT = "vit-tiny"
@@ -84,3 +87,35 @@ def test_single_shots_count_only_beyond_the_runs_interference(tmp_path: Any) -> 
     _interfere(_entry(b, "int8"), [], 1.0)
     _entry(b, "bf16").info["load_interfered"] = True
     assert _verdicts(tmp_path, a, b)[key] == INTERFERED
+
+
+def _first_call(r: TaskResult, wall_s: float, cpu_s: float, wait_s: float) -> None:
+    """Record a first call as the runner does: its figure, and from its wall and CPU time and
+    its run-queue wait whether another process slowed it."""
+    r.info["device"] = "cpu"
+    put(r, "first_call_s", wall_s)
+    add_single_shot(r, FIRST_CALL, wall_s, cpu_s, wait_s)
+
+
+def _first_call_verdict(tmp_path: Any, wall_s: float, cpu_s: float, wait_s: float) -> str:
+    a, b = make_results(1), make_results(2)
+    for i, r in enumerate(a + b):  # every entry's first call: ~0.4 s at two threads' use
+        wall = 0.4 * (1 + 0.05 * ((7 * i) % 5 - 2))
+        _first_call(r, wall, 1.95 * wall, 0.0)
+    _first_call(_entry(b, "bf16"), wall_s, cpu_s, wait_s)
+    return _verdicts(tmp_path, a, b)[(f"{VIT}/bf16/classify", "first_call_s")]
+
+
+def test_a_genuinely_slower_first_call_is_a_regression(tmp_path: Any) -> None:
+    # 7x slower and its CPU time rose with it (more work in-process), no wait for a core
+    assert _first_call_verdict(tmp_path, 2.8, 5.5, 0.01) == REGRESSION
+    # single-threaded extra work (one CPU-second per second) is still work, not interference
+    assert _first_call_verdict(tmp_path, 2.8, 2.8, 0.0) == REGRESSION
+
+
+def test_a_first_call_under_contention_is_interfered(tmp_path: Any) -> None:
+    # a hog beside it: the pool's spinning threads keep CPU/wall near 1 (as in the A/A run of
+    # 2026-12-06: 0.41 -> 2.56 s), but the calling thread waited for a core half the call
+    assert _first_call_verdict(tmp_path, 2.8, 2.7, 1.4) == INTERFERED
+    # a stall (sleep-like: the call got no CPU for most of its wall time)
+    assert _first_call_verdict(tmp_path, 2.8, 0.5, 0.0) == INTERFERED

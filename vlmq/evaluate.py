@@ -179,7 +179,8 @@ class _Loop:
         if round_.call is not None:
             out = self.loaded.adapter.finish(self.loaded.model, self.loaded.processor,
                                              round_.inputs, round_.call)
-            recs += _records(self.task, round_.batch, out, round_.call.cpu_s)
+            recs += _records(self.task, round_.batch, out, round_.call.cpu_s,
+                             round_.call.wait_s)
         self.emit(recs)
         for rec in recs:
             self.done[rec.sample_id] = rec
@@ -201,8 +202,8 @@ class _Loop:
         return self._first
 
 
-def _records(task: Task, batch: Prepared, out: Any, cpu_s: float | None
-             ) -> list[SampleRecord]:
+def _records(task: Task, batch: Prepared, out: Any, cpu_s: float | None,
+             wait_s: float | None = None) -> list[SampleRecord]:
     """One record per sample; batch-wide timings are split evenly into per-sample shares, and
     the per-step decode times are kept once, on the batch's first record."""
     n = len(batch.indices)
@@ -221,6 +222,7 @@ def _records(task: Task, batch: Prepared, out: Any, cpu_s: float | None
             latency_s=out.total_s / n, new_tokens=new_tokens, prefill_s=prefill,
             prepare_s=batch.prepare_s / n, input_wait_s=batch.wait_s / n, token_times_s=steps,
             cpu_s=None if cpu_s is None else cpu_s / n,
+            core_wait_s=None if wait_s is None else wait_s / n,
             truncated_tokens=batch.truncated.get(i),
         ))
     return recs

@@ -19,6 +19,7 @@ from vlmq.checkpoint import checkpoint_bytes, streamed_reads, unquantized_dtype
 from vlmq.devices import DEVICE_SPELLINGS, device_type, is_cuda, is_device_setting
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.fit import DoesNotFit, check_fit
+from vlmq.measure import runqueue
 from vlmq.measure.estimate import MemoryEstimate, Workload, model_shape
 from vlmq.measure.footprint import model_bytes
 from vlmq.measure.hardware import decode_weight_bytes, image_patches
@@ -101,6 +102,7 @@ class LoadedModel:
     disk_bytes: int | None
     disk_note: str = ""
     load_cpu_s: float | None = None  # process CPU time over the same region as load_time_s
+    load_wait_s: float | None = None  # the loading thread's run-queue wait over that region
     machine_setup_s: float = 0.0  # the variant's per-machine one-time work at this load
     notes: dict[str, str] = field(default_factory=dict)
     bits: int = 0  # bits per weight of the quantized parts (the variant's, or the checkpoint's)
@@ -114,6 +116,7 @@ class LoadedModel:
     # compilation) and its input tokens (the prefill's work)
     call_times_s: list[float] = field(default_factory=list)
     call_cpu_s: list[float | None] = field(default_factory=list)  # process CPU time per call
+    call_wait_s: list[float | None] = field(default_factory=list)  # run-queue wait per call
     prompt_tokens: list[int] = field(default_factory=list)
     prompt_lengths: list[int] = field(default_factory=list)
     image_patches: list[int] = field(default_factory=list)  # the vision encoder's work per call
@@ -124,6 +127,7 @@ class LoadedModel:
         call = self.adapter.timed_call(self.model, inputs, max_new_tokens, self.generate_options)
         self.call_times_s.append(call.seconds)
         self.call_cpu_s.append(call.cpu_s)
+        self.call_wait_s.append(call.wait_s)
         self.prompt_tokens.append(self.adapter.input_tokens(inputs))
         if hasattr(self.adapter, "prompt_length"):  # generative: the batch's padded prompt
             self.prompt_lengths.append(self.adapter.prompt_length(inputs))
@@ -350,6 +354,7 @@ def load_variant(
     variant.prepare_machine(plan.dev_type)
     machine_setup = time.perf_counter() - setup_start
     prepared = variant.before_load(plan.source, plan.adapter, plan.settings)  # not load time
+    wait_start = runqueue.waited_s()
     start, cpu_start = time.perf_counter(), time.process_time()
     kwargs, load_notes = _load_kwargs(plan)
     memory_estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
@@ -361,6 +366,7 @@ def load_variant(
     if is_cuda(dev):
         torch.cuda.synchronize(dev)
     load_time, load_cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    load_wait = runqueue.since(wait_start)
     processor = plan.adapter.load_processor(plan.source)
     recipes = backends()
     counts = _checked_counts(plan, loaded, recipes)
@@ -371,7 +377,8 @@ def load_variant(
         adapter=plan.adapter, model=loaded, processor=processor, device=dev,
         attn_implementation=attn_implementation, parts=plan.parts, kept_modules=plan.kept,
         quantized_linears=counts, load_time_s=load_time, load_cpu_s=load_cpu,
-        machine_setup_s=machine_setup, footprint_bytes=model_bytes(loaded, recipes),
+        load_wait_s=load_wait, machine_setup_s=machine_setup,
+        footprint_bytes=model_bytes(loaded, recipes),
         decode_bytes=decode_weight_bytes(loaded, plan.parts, recipes),
         disk_bytes=disk, disk_note=disk_note, bits=variant.checkpoint_bits(plan.config),
         notes=_result_notes(plan, loaded, placement, load_notes, prepared),

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from vlmq.devices import is_cuda
+from vlmq.measure import runqueue
 
 
 def synchronize(device: Any) -> None:
@@ -18,8 +19,9 @@ def synchronize(device: Any) -> None:
 
 class Timer:
     """Times one block on `device`: `with Timer(device) as t: work()`, then `t.seconds` (wall
-    time) and `t.cpu_seconds` (this process's CPU time over the same region, which
-    vlmq.measure.interference sets against the wall time).
+    time), `t.cpu_seconds` (this process's CPU time over the same region) and `t.wait_seconds`
+    (how long the calling thread waited for a core meanwhile, vlmq.measure.runqueue; None where
+    unknown), which vlmq.measure.interference sets against the wall time.
 
     CUDA is synchronized on entry (earlier queued work does not count) and on exit (the block's
     own queued work does); `start` is the block's perf_counter origin, for marks taken inside it.
@@ -30,10 +32,13 @@ class Timer:
         self.start = 0.0
         self.seconds = 0.0
         self.cpu_seconds = 0.0
+        self.wait_seconds: float | None = None
         self._cpu_start = 0.0
+        self._wait_start: float | None = None
 
     def __enter__(self) -> Timer:
         synchronize(self.device)
+        self._wait_start = runqueue.waited_s()
         self._cpu_start = time.process_time()
         self.start = time.perf_counter()
         return self
@@ -42,3 +47,4 @@ class Timer:
         synchronize(self.device)
         self.seconds = time.perf_counter() - self.start
         self.cpu_seconds = time.process_time() - self._cpu_start
+        self.wait_seconds = runqueue.since(self._wait_start)

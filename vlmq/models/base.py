@@ -50,6 +50,8 @@ class ModelCall:
     # process CPU time over the same region (all threads): with `seconds` it tells a call that
     # waited for cores another process held (vlmq.measure.interference)
     cpu_s: float | None = None
+    # how long the calling thread waited for a core over the same region (vlmq.measure.runqueue)
+    wait_s: float | None = None
 
 
 class ModelAdapter(ABC):
@@ -166,7 +168,7 @@ class ModelAdapter(ABC):
                 output = self.call(model, inputs, max_new_tokens, steps, options)
         warn_once(raised)
         return ModelCall(output, timer.seconds, [t - timer.start for t in steps.times],
-                         timer.cpu_seconds)
+                         timer.cpu_seconds, timer.wait_seconds)
 
     def run_batch(self, model: Any, processor: Any, images: list[Any], prompts: list[str],
                   max_new_tokens: int, options: dict[str, Any] | None = None

@@ -82,6 +82,7 @@ import numpy as np
 from vlmq.errors import VlmqError
 from vlmq.report import interfered
 from vlmq.report.verdicts import BETTER, NA, NOISE, NON_FINITE, OK, REGRESSION, Judgement
+from vlmq.results.figures import FIGURES, shown_only
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RunStore
 from vlmq.stats.significance import (
@@ -107,15 +108,27 @@ NO_HISTORY_MIN_EFFECT: dict[str, float] = {
     "latency": 0.25, "throughput": 0.25, "energy": 0.30, "time": 0.25, "memory": 0.05,
 }
 ABSOLUTE_FLOORS: dict[str, float] = {"time": 2.0, "memory": 16.0}
+# on a CPU the memory figures are RSS readings, which the heap's arenas and trim thresholds move:
+# in an A/A pair of main jobs (2026-12-06, same code, docs/measured-results.md) entries away from
+# the hog moved model_peak_memory_mib by up to 19 MiB (median 4 MiB, 46 entries at 7-140 MiB),
+# and fp32/caption by 23.8 MiB (106.6 -> 130.4) in a third run of the same fp32
+CPU_ABSOLUTE_FLOORS: dict[str, float] = {**ABSOLUTE_FLOORS, "memory": 32.0}
+# without history, the tails (p90 and above) of the rounds, prefills or decoding steps need a
+# larger move than their kind's minimum effect: they are extreme order statistics of a few rounds.
+# In that A/A pair (36 generative entries away from the hog) tpot_p90 and tpot_p99 changed with
+# a robust sd of 0.28 and 0.25 in log ratio against 0.17 for tpot_p50, and the same intact
+# crushed/vqa moved tpot_p90 by +37% while its median moved +12%
+TAIL_MIN_EFFECT = 0.5
+TAIL = re.compile(r"_p9\d_")
 TIMING_STATS = ("min", "median", "mean", "max", "stddev")
 JUDGED_TIMING = ("median",)
 ROUNDS_KINDS = ("latency", "throughput")
 # shown, never judged: the device's bounds and efficiencies (vlmq.measure.hardware) move with a
 # bandwidth and matmul peak measured afresh in every process, so they describe the device
 SHOWN_KINDS = ("limit",)
-# shown, never judged: the time around the model call (preprocessing, waiting for input) is a
-# diagnostic of the input pipeline; compare, like the gates, judges the model's own time
-SHOWN_METRICS = ("e2e_latency_p50_ms", "e2e_latency_mean_ms", "input_wait_mean_ms")
+# shown, never judged: the figures whose definition gives a `context` (vlmq.results.figures):
+# the input pipeline's times, the process's peak RSS
+SHOWN_METRICS = tuple(name for name in FIGURES if shown_only(name))
 # entries whose changes estimate a metric's run-to-run spread (cross-entry noise, no history)
 MIN_SPREAD_ENTRIES = 5
 
@@ -286,14 +299,19 @@ def threshold_for(metric: str, kind: str, overrides: dict[str, Threshold]) -> Th
     return Threshold(DEFAULT_THRESHOLDS.get(kind, FALLBACK_THRESHOLD))
 
 
-def noise_threshold(metric: str, kind: str, overrides: dict[str, Threshold]) -> Threshold:
+def noise_threshold(metric: str, kind: str, overrides: dict[str, Threshold],
+                    device: str = "cpu") -> Threshold:
     """The threshold when no history tells the run-to-run noise: widened to the minimum effect
-    and the absolute floor of its kind, unless the user set one for it."""
+    (larger for a tail) and the absolute floor of its kind on `device`, unless the user set
+    one for it."""
     base = threshold_for(metric, kind, overrides)
     if metric in overrides or kind in overrides or base.absolute:
         return base
-    return Threshold(max(base.value, NO_HISTORY_MIN_EFFECT.get(kind, 0.0)),
-                     floor=ABSOLUTE_FLOORS.get(kind, 0.0))
+    least = NO_HISTORY_MIN_EFFECT.get(kind, 0.0)
+    if TAIL.search(metric) and kind in ROUNDS_KINDS:
+        least = max(least, TAIL_MIN_EFFECT)
+    floors = CPU_ABSOLUTE_FLOORS if str(device).startswith("cpu") else ABSOLUTE_FLOORS
+    return Threshold(max(base.value, least), floor=floors.get(kind, 0.0))
 
 
 def entry_tests(ref: Entry, new: Entry, alpha: float, seed: int) -> dict[str, SigTest]:
@@ -399,7 +417,7 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
                 judged = tests[j][key]
                 known_noise = f"history:{row.metric}" in judged or row.kind == "quality"
                 threshold = row.threshold if known_noise else \
-                    noise_threshold(row.metric, row.kind, overrides)
+                    noise_threshold(row.metric, row.kind, overrides, _device(ref))
                 ref_value = float(np.mean(past)) if f"history:{row.metric}" in judged \
                     else row.values[0]
                 pair = Row(row.entry, row.metric, row.unit, row.higher_is_better, row.kind,
@@ -414,6 +432,10 @@ def compare(runs: list[Run], overrides: dict[str, Threshold] | None = None,
                 row.judgements.append(verdict)
             rows.append(row)
     return rows
+
+
+def _device(entry: Entry) -> str:
+    return str(entry.result.info.get("device", "cpu")) if entry.result else "cpu"
 
 
 def _gated(metric: str, *entries: Entry) -> bool:

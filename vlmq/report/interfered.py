@@ -60,7 +60,9 @@ def slowdown(entry: Entry) -> float:
     utilization = found.get("utilization") or []
     if len(utilization) != len(flags(entry)):
         return 1.0
-    return stretch(utilization, flags(entry), found.get("reference"))
+    waited = found.get("waited")
+    return stretch(utilization, flags(entry), found.get("reference"),
+                   waited if waited and len(waited) == len(utilization) else None)
 
 
 def largest_slowdown(runs: list[Run]) -> float:
@@ -94,7 +96,8 @@ def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest
 
 
 def notes(runs: list[Run]) -> list[str]:
-    """One line per entry with interfered rounds, per run."""
+    """One line per entry with interfered rounds, and one per entry whose single-shot
+    measurements were interfered, per run."""
     out = []
     for run in runs:
         for e in run.entries.values():
@@ -104,4 +107,15 @@ def notes(runs: list[Run]) -> list[str]:
                     else "left out of its timing"
                 out.append(f"{run.label}: {e.label}: {sum(marks)} of {len(marks)} timed rounds "
                            f"interfered ({what})")
+            hit = single_shots_hit(e)
+            if hit:
+                out.append(f"{run.label}: {e.label}: single-shot measurement interfered "
+                           f"({', '.join(hit)} not judged)")
     return out
+
+
+def single_shots_hit(entry: Entry) -> list[str]:
+    """The entry's single-shot figures whose one measurement was interfered."""
+    info = entry.result.info if entry.result is not None else {}
+    return [name for name in (entry.result.metrics if entry.result else {})
+            if once_flag(name) and info.get(once_flag(name))]

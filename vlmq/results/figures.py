@@ -8,6 +8,8 @@ checks that the page matches). Quality metrics are defined by their tasks (vlmq.
 `once` marks single-shot figures (one measurement per entry, no within-run spread) by naming the
 info key that says whether that one measurement was interfered: compare judges them only far
 beyond the interference the runs recorded, never when interfered (vlmq.report.interfered).
+`context` marks figures that `vlmq compare` and `vlmq history` show but never judge, saying why:
+they describe what ran around the variant, not the variant.
 """
 
 from __future__ import annotations
@@ -38,14 +40,15 @@ class Figure:
     kind: str
     region: str  # what the number covers, for the docs table
     once: str = ""  # single-shot: the info key flagging its one measurement as interfered
+    context: str = ""  # shown, never judged as a regression: why
 
 
 FIGURES: dict[str, Figure] = {}
 
 
 def _define(name: str, unit: str, higher_is_better: bool, kind: str, region: str,
-            once: str = "") -> None:
-    FIGURES[name] = Figure(name, unit, higher_is_better, kind, region, once)
+            once: str = "", context: str = "") -> None:
+    FIGURES[name] = Figure(name, unit, higher_is_better, kind, region, once, context)
 
 
 for _stat in ("p50", "p90", "p95", "p99", "mean", "std"):
@@ -55,12 +58,15 @@ _define("throughput_samples_per_s", "samples/s", True, "throughput",
         f"samples / summed wall time of {TIMED}")
 _define("throughput_tokens_per_s", "tokens/s", True, "throughput",
         f"generated tokens / summed wall time of {TIMED}")
+# the time around the model call is a diagnostic of the input pipeline; compare, like the
+# gates, judges the model's own time
+PIPELINE = "a diagnostic of the input pipeline: compare, like the gates, judges the model's time"
 _define("e2e_latency_p50_ms", "ms/batch", False, "time",
-        f"median of a batch's preprocessing + its model call, over {TIMED}")
+        f"median of a batch's preprocessing + its model call, over {TIMED}", context=PIPELINE)
 _define("e2e_latency_mean_ms", "ms/batch", False, "time",
-        f"mean of a batch's preprocessing + its model call, over {TIMED}")
+        f"mean of a batch's preprocessing + its model call, over {TIMED}", context=PIPELINE)
 _define("input_wait_mean_ms", "ms/batch", False, "time",
-        f"mean time the model waited for its next batch, over {TIMED}")
+        f"mean time the model waited for its next batch, over {TIMED}", context=PIPELINE)
 _define("ttft_ms", "ms", False, "latency",
         f"median prefill (call start to the first logits) of {TIMED}")
 for _stat in ("p50", "p90", "p99"):
@@ -103,7 +109,11 @@ _define("device_process_mib", "MiB", False, "memory",
 _define("load_device_process_mib", "MiB", False, "memory",
         "GPU: the process's device memory as NVML reports it after loading")
 _define("process_peak_rss_mib", "MiB", False, "memory",
-        "CPU: the whole process's peak RSS over the task pass")
+        "CPU: the whole process's peak RSS over the task pass",
+        context="the process's high-water mark, set by whatever ran before in the process (other "
+                "variants, codecarbon, the heap's arenas): in an A/A pair of main jobs it rose "
+                "6-8% on five entries after a CPU hog with the same code; model_peak_memory_mib "
+                "and load_peak_memory_mib are the variant's and are judged")
 _define("load_peak_memory_mib", "MiB", False, "memory",
         "peak memory added while loading, over the level before it")
 _define("steady_memory_mib", "MiB", False, "memory",
@@ -132,6 +142,11 @@ def put(result: TaskResult, name: str, value: float | None) -> None:
     result.add(name, value, f.unit, f.higher_is_better, f.kind)
 
 
+def shown_only(name: str) -> bool:
+    """Whether compare and history show the figure without judging it (its `context`)."""
+    return bool(name in FIGURES and FIGURES[name].context)
+
+
 def once_flag(name: str) -> str:
     """The info key flagging a single-shot figure's measurement as interfered; "" otherwise."""
     return FIGURES[name].once if name in FIGURES else ""
@@ -142,12 +157,18 @@ START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 def regions_table() -> str:
     """The docs table: one row per figure."""
-    lines = ["| figure | unit | kind | measured once | region it covers |",
-             "|---|---|---|---|---|"]
-    lines += [f"| `{f.name}` | {f.unit} | {f.kind} | {'yes' if f.once else ''} | {f.region} |"
-              for f in FIGURES.values()]
+    lines = ["| figure | unit | kind | measured once | region it covers | compare judges it |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.unit} | {f.kind} | {'yes' if f.once else ''} | {f.region} | "
+              f"{_judged(f)} |" for f in FIGURES.values()]
     lines += [""] + [f"*{term}*: {meaning}." for term, meaning in LEGEND.items()]
     return "\n".join(lines)
+
+
+def _judged(f: Figure) -> str:
+    if f.context:
+        return f"no, shown: {f.context}"
+    return "no, shown: a bound of the device" if f.kind == "limit" else "yes"
 
 
 def with_table(page: str) -> str:

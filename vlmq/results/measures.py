@@ -33,6 +33,7 @@ class BatchTiming:
     wait_s: float | None  # how long the model waited for the batch
     token_times_s: list[float] | None  # per decoding step, from the call's start
     cpu_s: float | None = None  # process CPU time of the model call (None on older records)
+    core_wait_s: float | None = None  # the calling thread's run-queue wait during the call
 
 
 def batch_timings(records: list[SampleRecord]) -> list[BatchTiming]:
@@ -50,7 +51,8 @@ def batch_timings(records: list[SampleRecord]) -> list[BatchTiming]:
             samples=len(recs), tokens=sum(r.new_tokens or 0 for r in recs),
             prepare_s=_total(r.prepare_s for r in recs),
             wait_s=_total(r.input_wait_s for r in recs), token_times_s=steps,
-            cpu_s=_total(r.cpu_s for r in recs)))
+            cpu_s=_total(r.cpu_s for r in recs),
+            core_wait_s=_total(r.core_wait_s for r in recs)))
     return out
 
 
@@ -104,7 +106,8 @@ def add_speed(result: TaskResult, records: list[SampleRecord]) -> None:
         return
     result.rounds_s = [b.model_s for b in batches]
     found = detect(result.rounds_s, [b.cpu_s for b in batches],
-                   int(result.info.get("threads") or 1), str(result.info.get("device", "cpu")))
+                   int(result.info.get("threads") or 1), str(result.info.get("device", "cpu")),
+                   [b.core_wait_s for b in batches])
     result.info["interference"] = found.to_dict()
     if found.count:
         result.notes["interference"] = found.note + (
@@ -188,8 +191,8 @@ def add_memory(result: TaskResult, memory: Any, loaded: Any) -> None:
         result.notes["disk"] = loaded.disk_note
     put(result, "load_time_s", loaded.load_time_s)
     put(result, "machine_setup_s", loaded.machine_setup_s)
-    result.info[LOAD] = single_interfered(
-        loaded.load_time_s, loaded.load_cpu_s, str(result.info.get("device", "cpu")))
+    add_single_shot(result, LOAD, loaded.load_time_s, getattr(loaded, "load_cpu_s", None),
+                    getattr(loaded, "load_wait_s", None))
     if getattr(loaded, "calibration_s", None) is not None:
         put(result, "calibration_s", loaded.calibration_s)
 
@@ -239,21 +242,33 @@ def mark_synthetic(result: TaskResult) -> None:
 
 
 def add_first_call(result: TaskResult, first_call_s: list[float], compiled: bool,
-                   first_call_cpu_s: list[float | None] | None = None) -> None:
+                   first_call_cpu_s: list[float | None] | None = None,
+                   first_call_wait_s: list[float | None] | None = None) -> None:
     """The first model call of the task (its warm-up), and with compiled decoding what
     compilation added to it: that call minus the median timed batch, kept out of the rounds.
-    With its CPU time, info["first_call_interfered"] says whether another process slowed it."""
+    With its CPU time and run-queue wait, info["first_call_interfered"] says whether another
+    process slowed it (`add_single_shot`)."""
     if not first_call_s:
         return
     put(result, "first_call_s", first_call_s[0])
-    cpu = (first_call_cpu_s or [None])[0]
-    result.info[FIRST_CALL] = single_interfered(
-        first_call_s[0], cpu, str(result.info.get("device", "cpu")))
+    add_single_shot(result, FIRST_CALL, first_call_s[0], (first_call_cpu_s or [None])[0],
+                    (first_call_wait_s or [None])[0])
     if compiled and result.rounds_s:
         extra = max(0.0, first_call_s[0] - statistics.median(result.rounds_s))
         put(result, "compile_time_s", extra)
         result.notes["compile_time"] = ("first (warm-up) call minus the median timed batch; "
                                         "the timed rounds are all warm")
+
+
+def add_single_shot(result: TaskResult, key: str, wall_s: float | None, cpu_s: float | None,
+                    wait_s: float | None) -> None:
+    """Whether another process slowed a one-off region (info[key], vlmq.results.figures names
+    the figures it covers), and what told: its wall and CPU time and the run-queue wait, under
+    info["single_shots"][key] (vlmq.measure.interference)."""
+    result.info[key] = single_interfered(wall_s, cpu_s, str(result.info.get("device", "cpu")),
+                                         wait_s)
+    result.info.setdefault("single_shots", {})[key] = {
+        "wall_s": wall_s, "cpu_s": cpu_s, "core_wait_s": wait_s}
 
 
 def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits: dict[str, Any],

@@ -59,6 +59,8 @@ class SampleRecord:
     # on its first record (None on the others and on older records)
     token_times_s: list[float] | None = None
     cpu_s: float | None = None  # its share of the process CPU time of its batch's model call
+    # its share of how long the calling thread waited for a core during that call
+    core_wait_s: float | None = None
     scores: dict[str, float] = field(default_factory=dict)
     # prompt tokens cut so that it fits the model's context (--vlmq-long-prompts truncate)
     truncated_tokens: int | None = None

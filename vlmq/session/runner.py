@@ -146,7 +146,8 @@ class Runner:
                    max(1, len(outcome.records) - len(outcome.failed)))
         add_first_call(result, loaded.call_times_s[first_call:first_call + 1],
                        self.config.generation == "compiled" and task.kind == "generate",
-                       loaded.call_cpu_s[first_call:first_call + 1])
+                       loaded.call_cpu_s[first_call:first_call + 1],
+                       loaded.call_wait_s[first_call:first_call + 1])
         if task.kind == "generate":
             add_kv_cache(result, loaded, case.kv, outcome.records,
                          loaded.prompt_lengths[first_call:])

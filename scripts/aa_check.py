@@ -1,7 +1,8 @@
 """Check what scripts/aa_hog.sh's runs must show (issue 23), from the files it wrote:
 
 - the hog ran inside A2 (times.txt);
-- `vlmq compare A1 A2` exited 0 and named interfered entries (notes);
+- `vlmq compare A1 A2` exited 0 and named interfered entries (notes: interfered rounds or an
+  interfered single shot);
 - `vlmq compare A1 D` exited 1, and every regression it names is a quality metric of `crushed`;
 - `vlmq history A1 A2` flagged no regression.
 
@@ -56,8 +57,9 @@ def checks(out: Path) -> list[tuple[bool, str]]:
                 f"hog {hog[0] - a2[0]:.0f}..{hog[1] - a2[0]:.0f} s into A2, "
                 f"which took {a2[1] - a2[0]:.0f} s")]
     cmp_aa = (out / "cmp_A1_A2.txt").read_text()
-    named = sorted({m.group(1) for m in re.finditer(r"^note: \S*A2\.json: (\S+): \d+ of \d+ timed "
-                                                     r"rounds interfered", cmp_aa, re.M)})
+    named = sorted({m.group(1) for m in re.finditer(
+        r"^note: \S*A2\.json: (\S+): (?:\d+ of \d+ timed rounds|single-shot measurement) "
+        r"interfered", cmp_aa, re.M)})
     results.append((_exit(out, "vlmq compare A1 A2") == 0,
                     f"compare A1 A2 exit {_exit(out, 'vlmq compare A1 A2')}, "
                     f"{len(named)} entries of A2 named interfered"))

@@ -157,3 +157,43 @@ def test_device_limits_are_shown_never_judged() -> None:
     assert {r.metric for r in rows} == {"decode_bound_ms", "decode_efficiency"}
     assert not any(r.regressed for r in rows)
     assert all(r.higher_is_better is None for r in rows)
+
+
+def test_the_process_peak_rss_is_shown_never_judged() -> None:
+    from vlmq.report.compare import Entry, Run
+    from vlmq.results.figures import put
+    from vlmq.results.schema import TaskResult
+
+    def run(label: str, rss: float, model: float) -> Run:
+        r = TaskResult(info={"model": "m", "variant": "int8", "task": "vqa", "device": "cpu"})
+        put(r, "process_peak_rss_mib", rss)
+        put(r, "model_peak_memory_mib", model)
+        return Run(label, {("m", "int8", "vqa"): Entry("m/int8/vqa", r, None)})
+
+    # the A/A pair of 2026-12-06: the process's high-water mark rose 7% with the same code
+    rows = {r.metric: r for r in compare([run("a", 760.3, 90.0), run("b", 814.1, 90.5)])}
+    assert rows["process_peak_rss_mib"].higher_is_better is None
+    assert not rows["process_peak_rss_mib"].regressed
+    # the variant's own memory is still judged: doubled is a regression
+    rows = {r.metric: r for r in compare([run("a", 760.3, 90.0), run("b", 760.0, 180.0)])}
+    assert rows["model_peak_memory_mib"].regressed
+
+
+def test_noise_floors_without_history_follow_the_device_and_the_tails() -> None:
+    from vlmq.report.compare import noise_threshold
+
+    # an RSS-based peak on a CPU: 106.6 -> 130.4 MiB with unchanged code (A1 vs D, 2026-12-06)
+    assert not noise_threshold("model_peak_memory_mib", "memory", {}, "cpu").exceeded(106.6,
+                                                                                        130.4)
+    assert noise_threshold("model_peak_memory_mib", "memory", {}, "cpu").exceeded(106.6, 160.0)
+    # the CUDA allocator's figure keeps the 16 MiB floor
+    assert noise_threshold("model_peak_memory_mib", "memory", {}, "cuda:0").exceeded(106.6,
+                                                                                       130.4)
+    # a tail moved +25% with its median +8% (crushed/vqa tpot, A1 vs D): not beyond the noise
+    assert not noise_threshold("tpot_p90_ms", "latency", {}).exceeded(7.77, 9.71)
+    assert noise_threshold("tpot_p90_ms", "latency", {}).exceeded(7.77, 12.5)
+    # the median keeps the 25% minimum effect
+    assert noise_threshold("latency_p50_ms", "latency", {}).exceeded(152.7, 195.0)
+    # a threshold the user gave wins
+    assert noise_threshold("tpot_p90_ms", "latency", {"tpot_p90_ms": Threshold(0.1)}).exceeded(
+        7.77, 9.71)

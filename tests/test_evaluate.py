@@ -12,6 +12,7 @@ from PIL import Image
 
 from vlmq.config import RunConfig
 from vlmq.loading import unload
+from vlmq.measure import runqueue
 from vlmq.session import BenchmarkSession, Case
 
 
@@ -80,3 +81,11 @@ def test_energy_covers_the_timed_calls_and_the_first_call_apart(tiny_llava: str,
     assert result.metrics["energy_wh_per_sample"].value > 0
     assert result.metrics["first_call_wh"].value > 0
     assert result.info["first_call_interfered"] in (True, False)
+    # what told: the first call's and the load's wall and CPU time and run-queue wait
+    shots = result.info["single_shots"]
+    assert shots["first_call_interfered"]["wall_s"] == result.metrics["first_call_s"].value
+    assert shots["first_call_interfered"]["cpu_s"] > 0
+    assert shots["load_interfered"]["wall_s"] == result.metrics["load_time_s"].value
+    if runqueue.waited_s() is not None:
+        assert shots["first_call_interfered"]["core_wait_s"] >= 0
+        assert len(result.info["interference"]["waited"]) == 2

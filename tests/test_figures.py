@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from vlmq.results.figures import END, FIGURES, START, once_flag, put, regions_table, with_table
+from vlmq.results.figures import (
+    END,
+    FIGURES,
+    START,
+    once_flag,
+    put,
+    regions_table,
+    shown_only,
+    with_table,
+)
 from vlmq.results.schema import TaskResult
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "measurement.md"
@@ -40,3 +49,10 @@ def test_single_shot_figures_name_their_interference_flag() -> None:
     assert once_flag("load_time_s") == "load_interfered"
     assert once_flag("latency_p50_ms") == "" and once_flag("cider") == ""
     assert all(f.region and f.kind for f in FIGURES.values())
+
+
+def test_context_figures_are_shown_and_say_why() -> None:
+    assert shown_only("process_peak_rss_mib") and shown_only("e2e_latency_p50_ms")
+    assert not shown_only("model_peak_memory_mib") and not shown_only("load_peak_memory_mib")
+    assert not shown_only("cider")
+    assert "high-water mark" in regions_table()

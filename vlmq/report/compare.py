@@ -37,9 +37,11 @@ energy and memory have no test at all. Hence:
     the threshold is then taken from the past mean. Quality metrics keep the paired per-sample
     test (predictions are deterministic on one machine).
   - without history, non-quality metrics must also move by more than NO_HISTORY_MIN_EFFECT
-    (relative) and ABSOLUTE_FLOORS (in the metric's unit): run-to-run noise seen on these
-    shared CPU machines reached +21% latency and +19% energy between two runs of the same code,
-    and 0.09 s vs 0.14 s of load time. A `--threshold` given for the metric or kind wins.
+    (relative; TAIL_MIN_EFFECT for the p90-p99 tails) and ABSOLUTE_FLOORS (in the metric's
+    unit; CPU_ABSOLUTE_FLOORS on a CPU, where memory is an RSS reading): run-to-run noise seen
+    on these shared CPU machines reached +21% latency and +19% energy between two runs of the
+    same code, 0.09 s vs 0.14 s of load time, tails moving twice as far as medians and RSS peaks
+    moving 24 MiB. A `--threshold` given for the metric or kind wins.
   - without history, a metric no within-run test covers (energy, memory, load time, the
     timing of a benchmark with too few rounds) gets its noise from the runs themselves: the
     change of the same metric in every entry of the pair. Energy first has the entry's own
@@ -59,7 +61,9 @@ regression raised in 2.5% of A/A comparisons without history and 1.5% with 4 his
 60% slowdown was caught in 99% without history and 97.5% with 8 history runs (few past runs
 leave the t-test few degrees of freedom).
 Timing stats min/mean/max/stddev are shown; only the median is judged (it is robust to the
-odd slow round). The device's bounds and efficiencies (kind "limit") are shown, never judged.
+odd slow round). The device's bounds and efficiencies (kind "limit") are shown, never judged,
+and so are the figures whose definition gives a context (vlmq.results.figures: the input
+pipeline's times, the process's peak RSS).
 Reference entries missing from a later run, runs sharing no entry, and inputs without vlmq
 results make the comparison incomplete (`incomplete`; the CLI exits 3 unless
 --allow-missing).
@@ -109,9 +113,9 @@ NO_HISTORY_MIN_EFFECT: dict[str, float] = {
 }
 ABSOLUTE_FLOORS: dict[str, float] = {"time": 2.0, "memory": 16.0}
 # on a CPU the memory figures are RSS readings, which the heap's arenas and trim thresholds move:
-# in an A/A pair of main jobs (2026-12-06, same code, docs/measured-results.md) entries away from
-# the hog moved model_peak_memory_mib by up to 19 MiB (median 4 MiB, 46 entries at 7-140 MiB),
-# and fp32/caption by 23.8 MiB (106.6 -> 130.4) in a third run of the same fp32
+# in an A/A pair of main jobs (2026-12-06, same code, docs/measured-results.md) 45 entries away
+# from the hog moved model_peak_memory_mib by up to 19.2 MiB (median 3.6, 90th percentile 10.8;
+# values 7-140 MiB), and fp32/caption by 23.8 MiB (106.6 -> 130.4) in a third run of the same fp32
 CPU_ABSOLUTE_FLOORS: dict[str, float] = {**ABSOLUTE_FLOORS, "memory": 32.0}
 # without history, the tails (p90 and above) of the rounds, prefills or decoding steps need a
 # larger move than their kind's minimum effect: they are extreme order statistics of a few rounds.

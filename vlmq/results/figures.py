@@ -168,7 +168,7 @@ def regions_table() -> str:
 def _judged(f: Figure) -> str:
     if f.context:
         return f"no, shown: {f.context}"
-    return "no, shown: a bound of the device" if f.kind == "limit" else "yes"
+    return "no, shown: a bound or an estimate (kind limit)" if f.kind == "limit" else "yes"
 
 
 def with_table(page: str) -> str:

@@ -119,3 +119,29 @@ def test_a_first_call_under_contention_is_interfered(tmp_path: Any) -> None:
     assert _first_call_verdict(tmp_path, 2.8, 2.7, 1.4) == INTERFERED
     # a stall (sleep-like: the call got no CPU for most of its wall time)
     assert _first_call_verdict(tmp_path, 2.8, 0.5, 0.0) == INTERFERED
+
+
+def test_a_benchmark_timed_once_counts_only_beyond_the_runs_interference() -> None:
+    """The sensitivity sweep is one round: +26% (57.5 -> 72.2 s in a small A/A pair on a
+    loaded machine) is within the x4 slowdown another entry's rounds recorded."""
+    from vlmq.report.compare import Entry, Run
+
+    def run(label: str, sweep_s: float, stretched: bool) -> Run:
+        r = make_results(1)[0]
+        r.rounds_s = [0.1] * 8
+        r.info["interference"] = {"interfered": [stretched] * 2 + [False] * 6,
+                                  "utilization": [0.45 if stretched else 1.8] * 2 + [1.8] * 6,
+                                  "reference": 1.8}
+        stats = {"median": 0.1, "rounds": 8, "data": [0.1] * 8}
+        sweep = {"min": sweep_s, "median": sweep_s, "mean": sweep_s, "max": sweep_s,
+                 "stddev": 0.0, "rounds": 1}
+        return Run(label, {("vlmq",): Entry("vlmq-entry", r, stats),
+                           ("sweep",): Entry("sweep", None, sweep)})
+
+    def verdict(stretched: bool) -> str:
+        rows = compare([run("a", 57.5, False), run("b", 72.2, stretched)])
+        return next(r for r in rows if r.entry == "sweep" and r.metric == "time:median"
+                    ).judgements[0].verdict
+
+    assert verdict(stretched=True) != REGRESSION
+    assert verdict(stretched=False) == REGRESSION  # nothing recorded a busy machine

@@ -32,7 +32,9 @@ sees it directly: a call is also interfered when
 
 It is zero for a call that sleeps or does more work in-process (those wait for nothing), so
 neither rule calls a genuinely slower call interfered: a call that works longer uses more CPU
-time and waits no longer for a core.
+time and waits no longer for a core. One exception: a process running more busy threads than
+the machine has cores (a thread count above the core count, a busy producer thread beside the
+call) waits for its own threads, and its calls are flagged too.
 
 Single-shot regions (the first call, loading) have no sibling calls: they get the floor of the
 first rule (u < 1 - TOLERANCE: a stall or a lost core) and the wait rule.

@@ -10,7 +10,8 @@ vlmq.results.figures). Compare then:
     measurement was interfered on either side;
   - without history, judges a single-shot figure only when its change is beyond the largest
     slowdown interference caused anywhere in the runs compared: one-off measurements have no
-    within-run spread, and a burst of load can stretch them by that much.
+    within-run spread, and a burst of load can stretch them by that much. A benchmark timed in
+    fewer rounds than the rounds test needs is a single shot too (its timing statistics).
 Quality is judged as always: predictions do not depend on the machine's load.
 """
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from vlmq.measure.interference import slowdown as stretch
 from vlmq.report.verdicts import NOISE, Judgement
 from vlmq.results.figures import once_flag
+from vlmq.stats.timing import MIN_ROUNDS
 
 if TYPE_CHECKING:
     from vlmq.report.compare import Entry, Row, Run
@@ -80,12 +82,13 @@ def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest
     if busy:
         return Judgement(INTERFERED, "most timed rounds interfered in " + ", ".join(busy))
     key = once_flag(row.metric)
-    if not key:
+    if key:
+        hit = [label for label, e in zip(labels, (ref, new), strict=True)
+               if e.result is not None and e.result.info.get(key)]
+        if hit:
+            return Judgement(INTERFERED, f"its one measurement was interfered in {', '.join(hit)}")
+    elif not _too_few_rounds(row, ref, new):
         return None
-    hit = [label for label, e in zip(labels, (ref, new), strict=True)
-           if e.result is not None and e.result.info.get(key)]
-    if hit:
-        return Judgement(INTERFERED, f"its one measurement was interfered in {', '.join(hit)}")
     a, b = row.values
     if history or a is None or b is None or a <= 0 or b <= 0:
         return None
@@ -93,6 +96,14 @@ def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest
         return Judgement(NOISE, f"single shot, within the x{largest:.2f} slowdown interference "
                                 f"caused in these runs")
     return None
+
+
+def _too_few_rounds(row: Row, *entries: Entry) -> bool:
+    """A pytest-benchmark timing with fewer rounds than the rounds test needs (a benchmark timed
+    once, such as the sensitivity sweep): a single shot too, with no record of its own
+    interference."""
+    return row.metric.startswith("time:") and any(
+        int((e.stats or {}).get("rounds") or 0) < MIN_ROUNDS for e in entries)
 
 
 def notes(runs: list[Run]) -> list[str]:

@@ -145,3 +145,20 @@ def test_a_benchmark_timed_once_counts_only_beyond_the_runs_interference() -> No
 
     assert verdict(stretched=True) != REGRESSION
     assert verdict(stretched=False) == REGRESSION  # nothing recorded a busy machine
+
+
+def test_cpu_memory_under_contention_is_named_not_judged(tmp_path: Any) -> None:
+    # bnb int8 beside a hog: RSS growth 86 -> 141 MiB with the same code (2026-12-06/07)
+    a, b = make_results(1), make_results(2)
+    entry = _entry(b, "nf4")
+    entry.metrics["peak_memory_mb"].value *= 1.65
+    key = (f"{VIT}/nf4/classify", "peak_memory_mb")
+    assert _verdicts(tmp_path, a, b)[key] == REGRESSION  # a quiet entry: judged
+    entry.info["load_interfered"] = True
+    assert _verdicts(tmp_path, a, b)[key] == INTERFERED
+    entry.info["load_interfered"] = False
+    _interfere(entry, list(range(6)), 3.0)
+    assert _verdicts(tmp_path, a, b)[key] == INTERFERED
+    for r in a + b:  # the CUDA allocator's figures are exact: judged whatever the load
+        r.info["device"] = "cuda:0"
+    assert _verdicts(tmp_path, a, b)[key] == REGRESSION

@@ -12,6 +12,12 @@ vlmq.results.figures). Compare then:
     slowdown interference caused anywhere in the runs compared: one-off measurements have no
     within-run spread, and a burst of load can stretch them by that much. A benchmark timed in
     fewer rounds than the rounds test needs is a single shot too (its timing statistics).
+  - on a CPU, does not judge a memory figure whose region was interfered on either side
+    (verdict "interfered"; the load's figures by the load, the task's peak by the load or most
+    rounds): they are RSS readings, and contention moves them. Measured (docs/measured-results.md): bitsandbytes
+    int8's llava-tiny vqa and textvqa tasks grew the RSS by 141-150 MiB beside a CPU hog and at
+    a load average of 10, against 86-89 MiB on a quiet machine; fp32's did not rise (82 and
+    109 MiB at that load against 110 and 111).
 Quality is judged as always: predictions do not depend on the machine's load.
 """
 
@@ -21,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from vlmq.measure.interference import slowdown as stretch
 from vlmq.report.verdicts import NOISE, Judgement
-from vlmq.results.figures import once_flag
+from vlmq.results.figures import LOAD, once_flag
 from vlmq.stats.timing import MIN_ROUNDS
 
 if TYPE_CHECKING:
@@ -75,7 +81,11 @@ def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest
               history: bool) -> Judgement | None:
     """The verdict interference imposes on `row` (values [reference, new]), or None to judge
     it as usual."""
-    if row.higher_is_better is None or row.kind not in TIMED_KINDS:
+    if row.higher_is_better is None:
+        return None
+    if row.kind == "memory":
+        return _rss_under_contention(row, ref, new, labels)
+    if row.kind not in TIMED_KINDS:
         return None
     busy = [f"{label} ({sum(flags(e))} of {len(flags(e))} rounds)"
             for label, e in zip(labels, (ref, new), strict=True) if mostly(e)]
@@ -96,6 +106,20 @@ def judgement(row: Row, ref: Entry, new: Entry, labels: tuple[str, str], largest
         return Judgement(NOISE, f"single shot, within the x{largest:.2f} slowdown interference "
                                 f"caused in these runs")
     return None
+
+
+def _rss_under_contention(row: Row, ref: Entry, new: Entry, labels: tuple[str, str]
+                          ) -> Judgement | None:
+    """On a CPU the memory figures are RSS readings, and contention moves them: not judged when
+    their region was interfered on either side (the load for the load's figures; the load or
+    most rounds for the task's)."""
+    key = once_flag(row.metric)
+    hit = [label for label, e in zip(labels, (ref, new), strict=True)
+           if e.result is not None and str(e.result.info.get("device", "cpu")).startswith("cpu")
+           and (e.result.info.get(key or LOAD) or (not key and mostly(e)))]
+    if not hit:
+        return None
+    return Judgement(INTERFERED, f"an RSS reading under contention in {', '.join(hit)}")
 
 
 def _too_few_rounds(row: Row, *entries: Entry) -> bool:

@@ -115,10 +115,10 @@ _define("process_peak_rss_mib", "MiB", False, "memory",
                 "6-8% on five entries after a CPU hog with the same code; model_peak_memory_mib "
                 "and load_peak_memory_mib are the variant's and are judged")
 _define("load_peak_memory_mib", "MiB", False, "memory",
-        "peak memory added while loading, over the level before it")
+        "peak memory added while loading, over the level before it", once=LOAD)
 _define("steady_memory_mib", "MiB", False, "memory",
         "memory the loaded model holds once loading's freed transit is handed back (the RSS "
-        "after loading over the level before it; CUDA: allocated after loading)")
+        "after loading over the level before it; CUDA: allocated after loading)", once=LOAD)
 _define("memory_estimate_mib", "MiB", False, "limit",
         "the peak estimated before loading from the config (vlmq.measure.estimate): weights at "
         "the variant's bits, loading's transit, the batch's KV cache and activations")

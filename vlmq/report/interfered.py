@@ -14,10 +14,10 @@ vlmq.results.figures). Compare then:
     fewer rounds than the rounds test needs is a single shot too (its timing statistics).
   - on a CPU, does not judge a memory figure whose region was interfered on either side
     (verdict "interfered"; the load's figures by the load, the task's peak by the load or most
-    rounds): they are RSS readings, and contention moves them. Measured (docs/measured-results.md): bitsandbytes
-    int8's llava-tiny vqa and textvqa tasks grew the RSS by 141-150 MiB beside a CPU hog and at
-    a load average of 10, against 86-89 MiB on a quiet machine; fp32's did not rise (82 and
-    109 MiB at that load against 110 and 111).
+    rounds): they are RSS readings, and contention moves them. Measured
+    (docs/measured-results.md): bitsandbytes int8's llava-tiny vqa and textvqa tasks grew the
+    RSS by 141-150 MiB beside a CPU hog and at a load average of 10, against 86-89 MiB on a
+    quiet machine; fp32's did not rise (82 and 109 MiB at that load against 110 and 111).
 Quality is judged as always: predictions do not depend on the machine's load.
 """
 

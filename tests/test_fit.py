@@ -14,6 +14,7 @@ from vlmq.fit import DoesNotFit
 from vlmq.loading import load_variant, resolve_source, unload
 from vlmq.measure.estimate import (
     MIB,
+    KernelTransit,
     ModelShape,
     VariantCost,
     Workload,
@@ -81,6 +82,91 @@ def test_a_tiled_image_adds_its_vision_activations(tmp_path: Path) -> None:
         "max_image_size": {"longest_edge": 512}}}))
     assert Idefics3Adapter().image_tiles(str(tmp_path)) == 17
     assert Idefics3Adapter().image_tiles(str(tmp_path / "absent")) == 1
+
+
+def test_a_cast_holds_the_tensor_as_read_and_a_read_in_its_own_dtype_holds_nothing() -> None:
+    """Qwen2.5-VL-3B int8 (bfloat16 read for bfloat16): its 622 MiB embedding needs no copy."""
+    same = VariantCost("int8", 8, ALL, 2, False, casts=False)
+    cast = VariantCost("int8", 8, ALL, 2, False, casts=True)
+    small = {**SHAPE.largest_linear, "text": 1_000_000}
+    from dataclasses import replace
+
+    shape = replace(SHAPE, largest_linear=small)  # the read, not the quantizer, is the larger
+    one, other = (estimate(shape, c, Workload()) for c in (same, cast))
+    assert one.load_peak_bytes == one.weights_bytes + 1_000_000 * 15
+    assert other.load_peak_bytes == other.weights_bytes + 131_000_000 * 2
+
+
+def test_a_kernel_adds_its_per_token_temporaries_at_its_most_demanding_layer() -> None:
+    """bitsandbytes int8 on SmolVLM-256M's vision MLP over 17 tiles: 7 bytes per input and 16
+    per output feature of each of the 17,408 patches; the larger of fc1 and fc2 counts."""
+    from dataclasses import replace
+
+    shape = replace(SHAPE, vision_patches=1024, vision_width=768 + 3072, vision_heads=12,
+                    linear_shapes={"vision": ((768, 3072), (3072, 768))})
+    plain = VariantCost("int8", 8, ALL, 2, False)
+    int8 = replace(plain, kernel=KernelTransit(per_input=7.0, per_output=16.0))
+    work = Workload(image_tiles=17)
+    grown = estimate(shape, int8, work).run_peak_bytes - estimate(shape, plain, work).run_peak_bytes
+    fc1, fc2 = 768 * 7 + 3072 * (16 - 2), 3072 * 7 + 768 * (16 - 2)
+    assert grown == 17 * 1024 * max(fc1, fc2)
+
+
+def test_a_dequantizing_kernel_holds_a_copy_of_its_largest_weight_per_call() -> None:
+    from dataclasses import replace
+
+    shape = replace(SHAPE, linear_shapes={"text": ((4096, 4096), (4096, 11008))})
+    plain = VariantCost("hqq-int4", 4.5, ALL, 4, True)
+    hqq = replace(plain, kernel=KernelTransit(per_weight=12))
+    grown = (estimate(shape, hqq, Workload()).run_peak_bytes
+             - estimate(shape, plain, Workload()).run_peak_bytes)
+    assert grown == 12 * 4096 * 11008
+
+
+def test_the_first_call_of_a_repacking_kernel_adds_over_every_quantized_weight() -> None:
+    """bitsandbytes 4-bit on CPU: a second packed copy until the first call ends (0.5 bytes per
+    weight) and bfloat16 scales for good (1/8 bit more per weight)."""
+    from dataclasses import replace
+
+    plain = VariantCost("nf4", 4.125, ("text",), 2, False)
+    nf4 = replace(plain, kernel=KernelTransit(first_call_bytes=0.5, extra_bits=0.125))
+    grown = (estimate(SHAPE, nf4, Workload()).run_peak_bytes
+             - estimate(SHAPE, plain, Workload()).run_peak_bytes)
+    assert grown == int(6_476_000_000 * (0.125 / 8 + 0.5))
+
+
+def test_a_classifier_keeps_no_cache_and_runs_its_patches_once() -> None:
+    loaded = load_variant("vit-tiny", "fp32", measure_disk=False)
+    try:
+        est = loaded.memory_estimate
+        generating = estimate(_shape_of(loaded), _cost("fp32", 0, 4), Workload())
+        assert est.run_peak_bytes < generating.run_peak_bytes
+    finally:
+        unload(loaded)
+
+
+def _shape_of(loaded: object) -> ModelShape:
+    from vlmq.loading import _plan
+    from vlmq.variants.base import VariantSettings
+
+    return _plan(loaded.name, "fp32", "cpu", VariantSettings(), "sdpa").shape
+
+
+def test_each_backend_states_the_transit_measured_for_its_cpu_kernel() -> None:
+    from vlmq.variants.registry import VARIANTS
+
+    int8 = VARIANTS.get("int8").kernel_transit("cpu", "bfloat16")
+    assert (int8.per_input, int8.per_output) == (7.0, 16.0)
+    assert VARIANTS.get("quanto-int8").kernel_transit("cpu", "float32").per_weight == 8
+    assert VARIANTS.get("quanto-int8").kernel_transit("cpu", "bfloat16") == KernelTransit()
+    assert VARIANTS.get("torchao-int8").kernel_transit("cpu", "float32").per_weight == 4
+    from bitsandbytes.functional import has_avx512bf16
+
+    if has_avx512bf16():  # the fused bfloat16 kernel: 6 bytes per input and output feature
+        nf4 = VARIANTS.get("nf4").kernel_transit("cpu", "bfloat16")
+        assert (nf4.per_input, nf4.per_output) == (6, 6)
+        nf4 = VARIANTS.get("nf4").kernel_transit("cpu", "float32")
+        assert (nf4.per_input, nf4.per_output) == (2, 6)
 
 
 def test_the_refusal_names_estimate_and_limit() -> None:

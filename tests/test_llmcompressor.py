@@ -75,7 +75,7 @@ def test_the_variants_are_registered_apart_from_the_default_set() -> None:
     assert (gptq.bits, sq.bits) == (4, 8) and not gptq.by_default and not sq.by_default
     assert gptq.quantizes == sq.quantizes == ("text",)
     assert "dequantized from W4A16" in gptq.kernel("cpu")
-    assert "int8 per token" in sq.kernel("cpu") and "dense fp32" in sq.kernel("cpu")
+    assert "int8 per token" in sq.kernel("cpu") and "dense float32" in sq.kernel("cpu")
 
 
 def test_cache_key_parts_recipe_and_tool_versions(monkeypatch) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vlmq.checkpoint import checkpoint_dtype
 from vlmq.errors import UnavailableError
 from vlmq.measure.estimate import (
     MemoryEstimate,
@@ -21,7 +22,7 @@ from vlmq.measure.estimate import (
     estimate,
 )
 from vlmq.placement import max_memory_map, size_bytes
-from vlmq.variants.base import Variant
+from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
 
@@ -29,13 +30,18 @@ class DoesNotFit(UnavailableError):
     """The estimate of a variant's peak memory exceeds what the device has."""
 
 
-def variant_cost(variant: Variant, config: Any, dtype: Any) -> VariantCost:
-    """The estimator's view of `variant` loading with its unquantized parts in `dtype`."""
+def variant_cost(variant: Variant, config: Any, dtype: Any, device_type: str,
+                 settings: VariantSettings | None = None) -> VariantCost:
+    """The estimator's view of `variant` loading with its unquantized parts in `dtype` (a
+    torch dtype) on `device_type`: its bits, what loading casts, what its kernel holds."""
     bits = variant.checkpoint_bits(config)
     quantizes = variant.quantizes if variant.bits != 0 else ("vision", "projector", "text")
+    name = str(dtype).replace("torch.", "")
     return VariantCost(name=variant.name, bits=bits + variant.scale_bits(bits) if bits < 16
                        else 0.0, quantizes=quantizes if bits < 16 else (),
-                       base_bytes=dtype.itemsize, after_load=not variant.spreads)
+                       base_bytes=dtype.itemsize, after_load=not variant.spreads,
+                       casts=checkpoint_dtype(config) != name,
+                       kernel=variant.kernel_transit(device_type, name, settings))
 
 
 def memory_limit(device: str, max_memory: dict[str, str] | None) -> tuple[int | None, str]:
@@ -56,9 +62,11 @@ def memory_limit(device: str, max_memory: dict[str, str] | None) -> tuple[int | 
 
 
 def check_fit(variant: Variant, shape: ModelShape, config: Any, dtype: Any, device: str,
-              max_memory: dict[str, str] | None, work: Workload) -> MemoryEstimate:
+              max_memory: dict[str, str] | None, work: Workload,
+              settings: VariantSettings | None = None) -> MemoryEstimate:
     """The variant's estimate; DoesNotFit when it exceeds the device's limit."""
-    est = estimate(shape, variant_cost(variant, config, dtype), work)
+    est = estimate(shape, variant_cost(variant, config, dtype, device.split(":")[0], settings),
+                   work)
     limit, where = memory_limit(device, max_memory)
     problem = does_not_fit(est, limit, where)
     if problem is None:
@@ -76,7 +84,8 @@ def _baseline_that_fits(shape: ModelShape, config: Any, device: str, limit: int,
                 device.split(":")[0]):
             continue
         dtype = candidate.base_dtype(device.split(":")[0])
-        est = estimate(shape, variant_cost(candidate, config, dtype), work)
+        est = estimate(shape, variant_cost(candidate, config, dtype, device.split(":")[0]),
+                       work)
         if est.peak_bytes <= limit:
             return (f"; as the baseline, --vlmq-baseline {candidate.name} would fit (about "
                     f"{est.peak_mib:,.0f} MiB)")

@@ -20,7 +20,7 @@ from vlmq.devices import DEVICE_SPELLINGS, device_type, is_cuda, is_device_setti
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.fit import DoesNotFit, check_fit
 from vlmq.measure import runqueue
-from vlmq.measure.estimate import MemoryEstimate, Workload, model_shape
+from vlmq.measure.estimate import MemoryEstimate, Workload, encoder_patches, model_shape
 from vlmq.measure.footprint import model_bytes
 from vlmq.measure.hardware import decode_weight_bytes, image_patches
 from vlmq.measure.memory import large_frees_returned
@@ -260,6 +260,17 @@ def _load_kwargs(plan: _Plan) -> tuple[dict[str, Any], dict[str, str]]:
     return kwargs, notes
 
 
+def estimated_workload(plan: _Plan, workload: Workload | None) -> Workload:
+    """The batch the estimate sizes, with what the model itself decides: the tiles its
+    processor cuts an image into; for a classifier, one pass over its patches and no cache."""
+    work = dataclasses.replace(workload or Workload(),
+                               image_tiles=plan.adapter.image_tiles(plan.source))
+    if plan.adapter.kind == "generate":
+        return work
+    return dataclasses.replace(work, prompt_tokens=encoder_patches(plan.config), new_tokens=0,
+                               caches=False)
+
+
 def _estimate(plan: _Plan, placement: Placement, dtype: Any, max_memory: dict[str, str] | None,
               workload: Workload | None) -> MemoryEstimate | None:
     """The memory estimate, refused (DoesNotFit) when over what the device has; none for a
@@ -267,10 +278,9 @@ def _estimate(plan: _Plan, placement: Placement, dtype: Any, max_memory: dict[st
     if placement.spread:
         return None
     try:
-        work = dataclasses.replace(workload or Workload(),
-                                   image_tiles=plan.adapter.image_tiles(plan.source))
+        work = estimated_workload(plan, workload)
         return check_fit(plan.variant, plan.shape, plan.config, dtype, plan.dev, max_memory,
-                         work)
+                         work, plan.settings)
     except DoesNotFit as exc:
         raise DoesNotFit(f"{plan.model} as {plan.variant_id}: {exc}") from None
 
@@ -291,7 +301,8 @@ def _checked_counts(plan: _Plan, loaded: Any, recipes: Any) -> dict[str, Any]:
 def _result_notes(plan: _Plan, loaded: Any, placement: Placement, load_notes: dict[str, str],
                   prepared: Any) -> dict[str, str]:
     notes = {**load_notes, **(prepared.notes if prepared is not None else {})}
-    kernel = plan.variant.kernel(plan.dev_type)
+    kernel = plan.variant.kernel(plan.dev_type, str(loaded.dtype).replace("torch.", ""),
+                                 plan.settings)
     if kernel:
         notes["kernel"] = kernel
     if placement.spread:

@@ -7,7 +7,9 @@ The estimate is the memory the model adds to the process (what `load_peak_memory
   while loading, the largest tensor being read, cast and quantized; for one applied after
   loading (torchao, HQQ, quanto), the whole model in full precision first;
 - running: the weights plus the batch's KV cache (prompt, image tokens and new tokens, every
-  layer) and activations (the widest layer's, attention scores included).
+  layer), activations (the widest layer's, attention scores included) and what the quantized
+  kernel holds while its widest layer runs (`KernelTransit`: int32 accumulators, float32
+  rescales and casts per token, a dequantized copy of the weight).
 It is checked against what the device has (`fits`): available RAM, free GPU memory, or the
 user's `--vlmq-max-memory`. Torch-free: the shape is counted from a meta-device skeleton by
 duck typing, the numbers are plain arithmetic.
@@ -33,6 +35,25 @@ ACTIVATION_WIDTHS = 4
 
 
 @dataclass(frozen=True)
+class KernelTransit:
+    """What a quantized Linear's kernel holds while one call runs on a device, in bytes: per
+    input and per output feature of every token (casts, int8 copies, the int32 accumulator and
+    float32 rescale; per output the output itself included, so a fused kernel's is no more
+    than the activation dtype's bytes, which the activations already count), per element of
+    its weight (a copy dequantized per call, or the first call's repacking); and what the
+    first call adds over all quantized weights: bytes per weight it holds until it ends (a
+    repack's retained copies) and bits per weight it adds for good (a repacked layout's larger
+    scales). Each backend states its own (`Variant.kernel_transit`), read from the library's
+    code and measured on one layer or a stack of them (docs/real-scale.md)."""
+
+    per_input: float = 0.0
+    per_output: float = 0.0
+    per_weight: float = 0.0
+    first_call_bytes: float = 0.0
+    extra_bits: float = 0.0
+
+
+@dataclass(frozen=True)
 class ModelShape:
     """What the estimate needs of a model, counted once from its skeleton and config."""
 
@@ -41,6 +62,8 @@ class ModelShape:
     largest_linear: dict[str, int]  # elements of the largest Linear weight, per part
     largest_tensor: int  # elements of the largest parameter of any kind
     checkpoint_bytes: float  # bytes per parameter in the checkpoint (2 for float16)
+    # (in, out) features of every distinct Linear shape, per part (the kernels' per-token terms)
+    linear_shapes: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
     kv_token_elements: int = 0  # language model: one cached token's keys and values, widths
     hidden: int = 0
     intermediate: int = 0
@@ -63,6 +86,7 @@ class Workload:
     prompt_tokens: int = 640
     new_tokens: int = 32
     image_tiles: int = 1  # tiles the processor cuts each image into (SmolVLM: up to 17)
+    caches: bool = True  # generates, keeping a KV cache (a classifier does not)
 
 
 @dataclass(frozen=True)
@@ -75,6 +99,9 @@ class VariantCost:
     quantizes: tuple[str, ...]
     base_bytes: int  # bytes per element of what it does not quantize (and of activations)
     after_load: bool  # quantizes after a full-precision load (torchao, HQQ, quanto)
+    # loading converts the checkpoint's tensors to another dtype (float32 -> bfloat16 ...)
+    casts: bool = True
+    kernel: KernelTransit = field(default_factory=KernelTransit)
 
 
 @dataclass(frozen=True)
@@ -102,11 +129,13 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
     """Count a (meta-device) model's parameters per part; a Linear is any module with
     `in_features` and `out_features` (duck typing keeps this free of torch)."""
     owner = {path: part for part, paths in parts.items() for path in paths}
-    linear_weights = {f"{name}.weight" for name, m in skeleton.named_modules()
+    linear_weights = {f"{name}.weight": (m.in_features, m.out_features)
+                      for name, m in skeleton.named_modules()
                       if hasattr(m, "in_features") and hasattr(m, "out_features")}
     per_part: dict[str, int] = {}
     per_part_linear: dict[str, int] = {}
     largest_linear: dict[str, int] = {}
+    shapes: dict[str, set[tuple[int, int]]] = {}
     largest = 0
     for name, p in skeleton.named_parameters():
         part = next((owner[path] for path in owner
@@ -117,15 +146,23 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
         if name in linear_weights:
             per_part_linear[part] = per_part_linear.get(part, 0) + n
             largest_linear[part] = max(largest_linear.get(part, 0), n)
+            shapes.setdefault(part, set()).add(linear_weights[name])
     tc = text_config
     heads = getattr(tc, "num_attention_heads", 0) or 0
     return ModelShape(
         part_params=per_part, part_linear_params=per_part_linear, largest_linear=largest_linear,
         largest_tensor=largest, checkpoint_bytes=checkpoint_bytes,
+        linear_shapes={part: tuple(sorted(s)) for part, s in shapes.items()},
         kv_token_elements=kv_token_elements(tc), hidden=getattr(tc, "hidden_size", 0) or 0,
         intermediate=getattr(tc, "intermediate_size", 0) or 0, heads=heads,
         **_vision_shape(vision_config),
     )
+
+
+def encoder_patches(config: Any) -> int:
+    """Patches a vision encoder's config takes from one image (a classifier's whole input,
+    its class token aside); 0 for a config without a fixed image size."""
+    return _vision_shape(config).get("vision_patches", 0)
 
 
 def _vision_shape(vc: Any) -> dict[str, int]:
@@ -149,21 +186,43 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
     weights = sum(parts.values())
     quantized = max((n for part, n in shape.largest_linear.items() if part in cost.quantizes),
                     default=0)
-    read = int(shape.largest_tensor * (shape.checkpoint_bytes + cost.base_bytes))
+    # A tensor read in the dtype it loads in becomes the parameter itself; a cast holds the
+    # tensor as read beside its converted copy (the parameter) until the copy is made.
+    read = int(shape.largest_tensor * shape.checkpoint_bytes) if cost.casts else 0
     if cost.after_load:
         transit = shape.params * cost.base_bytes - weights + quantized * cost.base_bytes
     else:
         transit = max(quantized * QUANTIZE_TRANSIT_BYTES, read)
     kv = int(work.batch * shape.kv_token_elements * cost.base_bytes
-             * cached_tokens(work.prompt_tokens, work.new_tokens))
+             * cached_tokens(work.prompt_tokens, work.new_tokens)) if work.caches else 0
     activations = work.batch * max(
         work.prompt_tokens * ACTIVATION_WIDTHS * (shape.hidden + shape.intermediate)
         * cost.base_bytes
         + shape.heads * work.prompt_tokens**2 * 4,  # one layer's attention scores, float32
         _vision_activations(shape, work.image_tiles, cost.base_bytes))
+    quantized_weights = sum(shape.part_linear_params.get(p, 0) for p in cost.quantizes)
+    first_call = int(quantized_weights * (cost.kernel.extra_bits / 8
+                                          + cost.kernel.first_call_bytes))
     return MemoryEstimate(variant=cost.name, weights_bytes=weights,
                           load_peak_bytes=weights + max(0, transit),
-                          run_peak_bytes=weights + kv + activations, parts=parts)
+                          run_peak_bytes=weights + first_call + kv + activations
+                          + _kernel_transit(shape, cost, work), parts=parts)
+
+
+def _kernel_transit(shape: ModelShape, cost: VariantCost, work: Workload) -> int:
+    """What the quantized kernel holds beyond a dense layer's output while its most demanding
+    Linear runs: per token of the inputs its part takes at once (every tile of an image for
+    the vision encoder, the prompt for the rest), plus its per-call copy of the weight."""
+    k = cost.kernel
+    worst = 0.0
+    for part in cost.quantizes:
+        tokens = work.batch * (work.image_tiles * shape.vision_patches
+                               if part == "vision" and shape.vision_patches
+                               else work.prompt_tokens)
+        for n_in, n_out in shape.linear_shapes.get(part, ()):
+            per_token = k.per_input * n_in + max(0.0, k.per_output - cost.base_bytes) * n_out
+            worst = max(worst, tokens * per_token + k.per_weight * n_in * n_out)
+    return int(worst)
 
 
 def _vision_activations(shape: ModelShape, tiles: int, element_bytes: int) -> int:

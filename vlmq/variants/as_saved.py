@@ -162,7 +162,9 @@ class AsSaved(Variant):
 
         qc = quantization_config(read_config(source)) or {}
         if qc.get("quant_method") != COMPRESSED_TENSORS:
-            return None
+            return Prepared(source, None, {"kernel": (
+                f"the layers transformers' {qc.get('quant_method', 'unnamed')} integration "
+                f"builds from the saved checkpoint; vlmq does not name their kernel")})
         return Prepared(source, None, {"kernel": (
             "compressed-tensors weights dequantized to dense layers at load "
             "(CompressedTensorsConfig(dequantize=True)); static FP8 input scales or dynamic "
@@ -177,6 +179,8 @@ class AsSaved(Variant):
         from vlmq.variants.grid import on_grid
 
         qc = quantization_config(read_config(prepared.folder)) or {}
+        if qc.get("quant_method") != COMPRESSED_TENSORS:
+            return
         groups = weight_groups(qc)
         for module in model.modules():
             if type(module) is not nn.Linear:

@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 
 from vlmq.devices import DEVICE_TYPES
 from vlmq.errors import VlmqError
+from vlmq.measure.estimate import KernelTransit
 from vlmq.measure.footprint import SavedSize, saved_bytes
 from vlmq.variants.inspect import check_counts
 from vlmq.variants.settings import VariantSettings
@@ -142,10 +143,18 @@ class Variant:
     def apply_prepared(self, model: Any, prepared: Prepared) -> None:
         """Put what `before_load` made into the loaded model."""
 
-    def kernel(self, device_type: str) -> str:
-        """The kernel the quantized layers run on `device_type` (`notes.kernel`); "" when the
-        recipe does not say."""
+    def kernel(self, device_type: str, dtype: str = "float32",
+               settings: VariantSettings | None = None) -> str:
+        """The kernel the quantized layers run on `device_type` with activations in `dtype`
+        (a torch dtype name), written into every entry's `notes.kernel`; "" for a recipe that
+        quantizes nothing."""
         return ""
+
+    def kernel_transit(self, device_type: str, dtype: str = "float32",
+                       settings: VariantSettings | None = None) -> KernelTransit:
+        """What that kernel holds while a layer runs, for the memory estimate (vlmq.fit);
+        nothing beyond a dense layer unless the recipe says."""
+        return KernelTransit()
 
     def quantized_linear(self, module: Any) -> bool:
         """True when `module` is a Linear layer this backend stored quantized."""

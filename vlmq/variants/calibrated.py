@@ -132,9 +132,10 @@ class Calibrated(Variant):
     def quantized_linear(self, module: Any) -> bool:
         return bool(getattr(module, CALIBRATED_MARK, ""))
 
-    def kernel(self, device_type: str) -> str:
+    def kernel(self, device_type: str, dtype: str = "float32",
+               settings: VariantSettings | None = None) -> str:
         inputs = f"; inputs fake-quantized to {self.activations}" if self.activations else ""
-        return (f"dense {'fp32' if device_type == 'cpu' else 'fp16'} matmul on weights "
+        return (f"dense {dtype} matmul on weights "
                 f"dequantized from {self.scheme} ({self.algorithm}){inputs}: quality is the "
                 f"method's, latency and memory are the dense model's")
 

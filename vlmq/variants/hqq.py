@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vlmq.measure.estimate import KernelTransit
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
@@ -25,6 +26,21 @@ class Hqq(Variant):
             for value in [*getattr(module, "meta", {}).values(), getattr(module, "bias", None)]:
                 if hasattr(value, "untyped_storage"):
                     add(value)
+
+    def kernel(self, device_type: str, dtype: str = "float32",
+               settings: VariantSettings | None = None) -> str:
+        # hqq 0.2.8, HQQLinear with its default backend (HQQBackend.PYTORCH): forward_pytorch
+        return (f"HQQ {self.bits}-bit, its default PyTorch backend on {device_type.upper()}: "
+                f"every call unpacks the whole weight and dequantizes it to {dtype} "
+                f"((W_q - zero) x scale per group of {GROUP_SIZE}), then a dense matmul; no "
+                f"fused kernel (hqq's ATen/torchao backends are not set)")
+
+    def kernel_transit(self, device_type: str, dtype: str = "float32",
+                       settings: VariantSettings | None = None) -> KernelTransit:
+        """The unpacked weight and its dequantized copies (measured on a 4096 x 4096 Linear,
+        float32: 12.0 bytes per weight at 8 bits, 13.0 at 4)."""
+        size = 4 if dtype == "float32" else 2
+        return KernelTransit(per_weight=3 * size)
 
     def post_load(
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vlmq.measure.estimate import KernelTransit
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
@@ -33,6 +34,40 @@ class Quanto(Variant):
         with torch.inference_mode():
             quanto.freeze(model)
 
+
+    def kernel(self, device_type: str, dtype: str = "float32",
+               settings: VariantSettings | None = None) -> str:
+        """Read from optimum-quanto 0.2.7 (qbytes_mm's CPU and CUDA implementations,
+        WeightQBitsTensor.create): which tensor and matmul its frozen weights get."""
+        dense = (f"every call dequantizes the whole weight to {dtype} (scale x int "
+                 f"values) and runs a dense matmul")
+        if self.bits == 8:
+            if device_type == "cpu" and dtype == "bfloat16":
+                return ("optimum-quanto int8 weights on CPU, bfloat16 activations: "
+                        "torch._weight_int8pack_mm (fused int8-weight matmul) for layers whose "
+                        f"input width is a multiple of 4; else {dense}")
+            return (f"optimum-quanto int8 weights on {device_type.upper()}, {dtype} activations "
+                    f"(qbytes_mm): {dense} (torch._int_mm only takes int8 activations, which "
+                    f"weight-only quantization does not make)")
+        if device_type == "cpu" and dtype == "bfloat16":
+            return ("optimum-quanto int4 weights on CPU, bfloat16 activations: TinyGemm "
+                    "(torch._weight_int4pack_mm_for_cpu, fused) for layers quantized in groups "
+                    f"of 128 (input width a multiple of 128); else {dense}")
+        if device_type == "cuda" and dtype == "float16":
+            return ("optimum-quanto int4 weights on CUDA, float16 activations: quanto's AWQ "
+                    "int4 GEMM (quanto_cuda extension, compute capability 8+, groups of 128, "
+                    f"at least 128 outputs); else {dense}")
+        return f"optimum-quanto int4 weights on {device_type.upper()}, {dtype}: {dense}"
+
+    def kernel_transit(self, device_type: str, dtype: str = "float32",
+                       settings: VariantSettings | None = None) -> KernelTransit:
+        """Dequantizing paths hold a full-size copy of the weight per call (measured on a
+        4096 x 4096 Linear, float32: int8 8 bytes per weight, the int values cast and then
+        scaled; int4 10.5, unpacked first); the fused bfloat16 CPU kernels hold none."""
+        if device_type == "cpu" and dtype == "bfloat16":
+            return KernelTransit()
+        size = 4 if dtype == "float32" else 2
+        return KernelTransit(per_weight=2 * size if self.bits == 8 else 2 * size + 2)
 
     def prepare_machine(self, device_type: str) -> None:
         # int4 weights are packed: unpacking them is a C++ (or CUDA) extension that

@@ -45,10 +45,15 @@ VARIANTS.add("torchao-float8", TorchaoFloat8(
     name="torchao-float8", bits=8, quantizes=_ALL, devices=("cuda",), packages=("torchao",),
     save="torch.save", config="Float8WeightOnlyConfig",
     description="torchao float8 (e4m3) weight-only of every Linear but the head; CUDA >= 8.9",
+    cuda_kernel="torchao Float8Tensor, weight-only: every call dequantizes the float8 weight to "
+                "the activation dtype and runs a dense matmul (cuBLAS)",
 ))
 VARIANTS.add("torchao-float8-dynamic", TorchaoFloat8(
     name="torchao-float8-dynamic", bits=8, quantizes=_ALL, devices=("cuda",),
     packages=("torchao",), save="torch.save", config="Float8DynamicActivationFloat8WeightConfig",
     description="torchao float8 dynamic activations and weights (per-row scales) of every "
                 "Linear but the head; CUDA >= 8.9",
+    cuda_kernel="torchao Float8Tensor, dynamic: every call quantizes the activations per row "
+                "to float8 e4m3 and runs torch._scaled_mm (float8 tensor cores; mslk's "
+                "f8f8bf16_rowwise gemm instead where mslk is installed on SM90+)",
 ))

@@ -42,4 +42,6 @@ VARIANTS.add("torchao-int4", TorchaoInt4(
     packages=("torchao",), save="torch.save", config="Int4WeightOnlyConfig",
     description="torchao int4 weight-only (groups of 128) of every Linear but the head; CUDA "
                 "with the mslk kernels",
+    cuda_kernel="torchao Int4Tensor: mslk's fused bf16i4bf16_rowwise gemm (int4 weights with "
+                "groups of 128, bfloat16 activations)",
 ))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vlmq.measure.estimate import KernelTransit
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
@@ -19,9 +20,10 @@ class TorchaoInt8(Variant):
     arguments."""
 
     config: str = "Int8WeightOnlyConfig"
-    # which kernels its Linear layers run on CPU (profiled with torch.profiler on torch 2.13 and
-    # torchao 0.18, eager mode: what vlmq runs, not compiled)
+    # which kernels its Linear layers run (CPU: profiled with torch.profiler on torch 2.13 and
+    # torchao 0.18, eager mode: what vlmq runs, not compiled; CUDA: read from torchao's code)
     cpu_kernel: str = ""
+    cuda_kernel: str = ""
 
     def torchao_config(self) -> Any:
         import torchao.quantization as tq
@@ -35,8 +37,22 @@ class TorchaoInt8(Variant):
         weight = getattr(module, "weight", None) if isinstance(module, nn.Linear) else None
         return weight is not None and type(weight.data).__module__.startswith("torchao")
 
-    def kernel(self, device_type: str) -> str:
-        return self.cpu_kernel if device_type == "cpu" else ""
+    def kernel(self, device_type: str, dtype: str = "float32",
+               settings: VariantSettings | None = None) -> str:
+        return self.cpu_kernel if device_type == "cpu" else self.cuda_kernel
+
+    def kernel_transit(self, device_type: str, dtype: str = "float32",
+                       settings: VariantSettings | None = None) -> KernelTransit:
+        """Weight-only: the whole int8 weight converted to the activation dtype per call
+        (measured: 4 bytes per weight, float32). Dynamic: per token, the activations'
+        quantization temporaries and int8 copy, the int32 product and its rescale (measured
+        5.8 bytes per input and 13.5 per output feature, output included; 768 x 3072 and
+        3072 x 768, 8,192 tokens). docs/real-scale.md."""
+        if self.config == "Int8WeightOnlyConfig":
+            return KernelTransit(per_weight=4 if dtype == "float32" else 2)
+        if self.config == "Int8DynamicActivationInt8WeightConfig":
+            return KernelTransit(per_input=6.0, per_output=13.5)
+        return KernelTransit()
 
     def post_load(
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str
@@ -59,6 +75,9 @@ VARIANTS.add("torchao-int8", TorchaoInt8(
                "the activation dtype (aten::_to_copy, a full-size float copy) and runs a dense "
                "aten::mm, so it moves more bytes than the float model; a CPU deployment compiles "
                "it (torch.compile fuses the dequantization into the matmul) or runs dynamic-int8",
+    cuda_kernel="eager torchao Int8Tensor, weight-only: every call converts the int8 weight to "
+                "the activation dtype and runs a dense aten::mm (cuBLAS); torch.compile fuses "
+                "the conversion into the matmul",
 ))
 VARIANTS.add("dynamic-int8", TorchaoInt8(
     name="dynamic-int8", bits=8, quantizes=_ALL, devices=("cpu",), packages=("torchao",),

@@ -1,0 +1,73 @@
+"""The memory estimate against the measured peak, for every committed real-size entry.
+
+    PYTHONPATH=$PWD python scripts/estimate_vs_peak.py [reports/cpu/real-scale]
+
+For each entry of every bench.json (and result JSON) under the folder: the estimate the entry
+recorded, the estimate the current code computes before loading for the same model folder,
+variant, batch and new tokens ("estimate now": load_variant's plan and estimate, no weight
+read), and the measured peak (the larger of load peak and model peak), with the difference
+and whether it is within 20%. Needs the synthetic folders the entries name (`vlmq synth`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from vlmq.fit import variant_cost
+from vlmq.loading import _load_kwargs, _plan, estimated_workload
+from vlmq.measure.estimate import MIB, Workload, estimate
+from vlmq.variants.base import VariantSettings
+
+WITHIN = 0.20
+
+
+def entries(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(file, result) for every benchmark entry and standalone result under `folder`."""
+    found = []
+    for path in sorted(folder.rglob("*.json")):
+        data = json.loads(path.read_text())
+        if "benchmarks" in data:
+            found += [(str(path), b["extra_info"]) for b in data["benchmarks"]]
+        elif "vlmq" in data and "metrics" in data:
+            found.append((str(path), data))
+    return found
+
+
+def estimate_now(info: dict[str, Any]) -> float:
+    """MiB the current estimator gives the entry's variant on its folder, before loading."""
+    import torch
+
+    v = info["vlmq"]
+    plan = _plan(v["model"], v["base_variant"], v["device"], VariantSettings(),
+                 v["attn_implementation"])
+    kwargs, _notes = _load_kwargs(plan)
+    work = estimated_workload(plan, Workload(batch=v["batch_size"],
+                                             new_tokens=v["max_new_tokens"] or 64))
+    cost = variant_cost(plan.variant, plan.config, kwargs.get("dtype", torch.float32),
+                        plan.dev_type, plan.settings)
+    return estimate(plan.shape, cost, work).peak_bytes / MIB
+
+
+def main(folder: str = "reports/cpu/real-scale") -> None:
+    print("| folder | variant | load peak | model peak | estimate in the entry | estimate now "
+          "| vs peak | within 20% |")
+    print("|---|---|---|---|---|---|---|---|")
+    for path, info in entries(Path(folder)):
+        metrics = {k: m.get("value") for k, m in info.get("metrics", {}).items()}
+        load, model = metrics.get("load_peak_memory_mib"), metrics.get("model_peak_memory_mib")
+        if load is None or model is None:
+            continue
+        peak = max(load, model)
+        now = estimate_now(info)
+        off = now / peak - 1
+        where = str(Path(path).parent.relative_to(folder))
+        print(f"| {where} | {info['vlmq']['base_variant']} | {load:,.0f} | {model:,.0f} | "
+              f"{metrics.get('memory_estimate_mib') or 0:,.0f} | {now:,.0f} | {off:+.0%} | "
+              f"{'yes' if abs(off) <= WITHIN else 'no'} |")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

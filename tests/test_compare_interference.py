@@ -162,3 +162,15 @@ def test_cpu_memory_under_contention_is_named_not_judged(tmp_path: Any) -> None:
     for r in a + b:  # the CUDA allocator's figures are exact: judged whatever the load
         r.info["device"] = "cuda:0"
     assert _verdicts(tmp_path, a, b)[key] == REGRESSION
+
+
+def test_energy_keeps_the_interfered_calls_it_measured(tmp_path: Any) -> None:
+    # 2 of 8 rounds stretched 4x: the timing leaves them out, but the energy windows held them
+    # (on a CPU energy is watts x time), so energy is set against every round's mean
+    a, b = make_results(1), make_results(2)
+    entry = _entry(b, "int8")
+    before = sum(entry.rounds_s) / len(entry.rounds_s)
+    _interfere(entry, [2, 5], 4.0)
+    entry.metrics["energy_per_sample_j"].value *= sum(entry.rounds_s) / len(entry.rounds_s) / before
+    verdicts = _verdicts(tmp_path, a, b)
+    assert verdicts[(f"{VIT}/int8/classify", "energy_per_sample_j")] != REGRESSION

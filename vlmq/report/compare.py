@@ -148,11 +148,13 @@ class Entry:
 
     def rounds(self) -> list[float]:
         """The timed rounds, without those another process slowed down (unless most were)."""
+        return interfered.clean_rounds(self, self.measured_rounds())
+
+    def measured_rounds(self) -> list[float]:
+        """Every timed round as measured, the interfered ones included."""
         if self.stats and self.stats.get("data"):
-            rounds = [float(x) for x in self.stats["data"]]
-        else:
-            rounds = list(self.result.rounds_s) if self.result else []
-        return interfered.clean_rounds(self, rounds)
+            return [float(x) for x in self.stats["data"]]
+        return list(self.result.rounds_s) if self.result else []
 
 
 @dataclass
@@ -488,8 +490,12 @@ def _scales_with_speed(row: Row) -> bool:
 
 def _speed_change(ref: Entry, new: Entry, row: Row) -> float:
     """Log ratio of the entry's rounds (the model's own time), 0 without rounds: their mean for
-    energy and means (a few slow batches move those), their median otherwise."""
-    a, b = ref.rounds(), new.rounds()
+    energy and means (a few slow batches move those), their median otherwise. Energy's windows
+    hold every timed call, so its rounds keep the interfered ones."""
+    if row.kind == "energy":
+        a, b = ref.measured_rounds(), new.measured_rounds()
+    else:
+        a, b = ref.rounds(), new.rounds()
     stat = np.mean if row.kind == "energy" or "mean" in row.metric else np.median
     if not a or not b or stat(a) <= 0 or stat(b) <= 0:
         return 0.0

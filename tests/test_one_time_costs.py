@@ -42,3 +42,27 @@ def test_a_fresh_quanto_build_is_paid_at_load_not_in_the_first_call(
     assert built > 5.0 and first < built / 5, (built, first)
     assert result.metrics["load_time_s"].value < built
 
+
+
+@pytest.mark.parametrize(("generation", "warmed_again"), [("eager", False), ("static", True)])
+def test_a_load_warms_up_once_unless_its_shapes_compile_again(
+        tmp_path: Path, generation: str, warmed_again: bool) -> None:
+    """The second task of one load starts warm in eager mode (no warm-up call, no
+    first_call_s, a note saying which task warmed it); static-cache decoding warms every task."""
+    session = BenchmarkSession(RunConfig(
+        models=["llava-tiny"], tasks=["vqa", "textvqa"], samples=4, batch_size=2,
+        max_new_tokens=3, energy=False, progress=False, device="cpu", generation=generation,
+        reports_dir=str(tmp_path / "runs")))
+    case = Case("llava-tiny", "fp32")
+    loaded = session.load(case)
+    try:
+        first = session.run(loaded, case, "vqa")
+        calls = len(loaded.call_times_s)
+        second = session.run(loaded, case, "textvqa")
+    finally:
+        unload(loaded)
+    assert "first_call_s" in first.metrics and loaded.warmed_by == "vqa"
+    assert len(loaded.call_times_s) - calls == 2 + warmed_again  # two timed batches
+    assert ("first_call_s" in second.metrics) is warmed_again
+    assert ("warm_start" in second.notes) is not warmed_again
+    assert len(second.rounds_s) == 2

@@ -17,7 +17,7 @@ import pytest
 
 from vlmq.metrics.base import MetricInfo
 from vlmq.results.schema import Measurement, TaskResult
-from vlmq.stats.bootstrap import BootstrapSettings, paired_retention
+from vlmq.stats.bootstrap import BootstrapSettings, paired_retention, resample_weights
 from vlmq.stats.corpus import CiderTables, bleu_stats, bleu_values, mean_values
 from vlmq.stats.gates import describe, gate_fails, gate_record, samples_needed, verdict
 from vlmq.stats.retention import result_gates
@@ -197,3 +197,27 @@ def test_meteor_mean_of_samples_stays_close_to_the_corpus_value() -> None:
     corpus_ret = ca / cb
     mean_ret = float(np.mean(pa) / np.mean(pb))
     assert abs(corpus_ret - mean_ret) < 0.01, (corpus_ret, mean_ret)
+
+
+def test_cider_values_of_a_set_are_computed_once_per_weights(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The baseline's half of every caption gate is computed once, and the kept values are the
+    ones a fresh computation gives."""
+    hyps_b, refs = _captions(30, 5)
+    hyps_v = hyps_b[:20] + _captions(10, 6)[0]
+    weights = resample_weights(30, 50, 0)
+    tables = CiderTables(refs)
+    computed: list[int] = []
+    real = tables._computed
+    monkeypatch.setattr(tables, "_computed",
+                        lambda sets, w, chunk: computed.append(len(sets)) or real(sets, w, chunk))
+    first_v, first_b = tables.values([hyps_v, hyps_b], weights)
+    again_b, = tables.values([hyps_b], weights)
+    other = tables.values([hyps_b], weights[:10])
+    assert computed == [2, 1]  # the baseline again under the same weights: kept
+    assert again_b is first_b
+    fresh_v, fresh_b = CiderTables(refs).values([hyps_v, hyps_b], weights)
+    np.testing.assert_array_equal(first_v, fresh_v)
+    np.testing.assert_array_equal(first_b, fresh_b)
+    np.testing.assert_array_equal(other[0], first_b[:10])
+    assert not weights.flags.writeable  # shared between gates: nobody may change them

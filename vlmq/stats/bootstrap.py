@@ -25,6 +25,7 @@ close to the corpus one on real METEOR scores.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,10 +62,14 @@ class RetentionInterval:
     clusters: int | None = None  # clusters resampled (None: samples were)
 
 
+@functools.lru_cache(maxsize=4)
 def resample_weights(n: int, resamples: int, seed: int) -> np.ndarray:
-    """(resamples, n) multiplicities of n draws with replacement; row sums are n."""
+    """(resamples, n) multiplicities of n draws with replacement; row sums are n. Read-only and
+    kept: every gate of a task draws the same seeded resamples."""
     rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
+    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
+    weights.flags.writeable = False
+    return weights
 
 
 def retention_array(value: np.ndarray, baseline: np.ndarray, higher_is_better: bool

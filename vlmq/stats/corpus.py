@@ -17,6 +17,8 @@ estimator here maps a (B, n) matrix of them to B corpus values, vectorized:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections import Counter
 from collections.abc import Sequence
 
@@ -85,6 +87,7 @@ class CiderTables:
         # a hypothesis set's matrices, built once: the gates call `values` on the same sets for
         # the bootstrap and again for the jackknife, and the build is the slow, Python part
         self._built: dict[tuple[str, ...], tuple] = {}
+        self._values: dict[tuple, np.ndarray] = {}  # (set, weights' shape and digest, chunk)
 
     def _id(self, gram: tuple) -> int:
         return self._vocab.setdefault(gram, len(self._vocab))
@@ -126,7 +129,19 @@ class CiderTables:
 
     def values(self, hyp_sets: Sequence[Sequence[str]], weights: np.ndarray,
                chunk: int = 64) -> list[np.ndarray]:
-        """Corpus CIDEr-D of each hypothesis set under each row of `weights` (B, n)."""
+        """Corpus CIDEr-D of each hypothesis set under each row of `weights` (B, n). A set's
+        values under the same weights are kept: every variant's gate resamples the baseline's
+        captions with the same seeded weights, so the baseline's half is computed once a run."""
+        digest = hashlib.blake2b(np.ascontiguousarray(weights).tobytes(), digest_size=16)
+        keys = [(tuple(h), weights.shape, digest.hexdigest(), chunk) for h in hyp_sets]
+        todo = [k for k in dict.fromkeys(keys) if k not in self._values]
+        if todo:
+            fresh = self._computed([k[0] for k in todo], weights, chunk)
+            self._values.update(zip(todo, fresh, strict=True))
+        return [self._values[k] for k in keys]
+
+    def _computed(self, hyp_sets: Sequence[Sequence[str]], weights: np.ndarray,
+                  chunk: int) -> list[np.ndarray]:
         built = [self._matrices(h) for h in hyp_sets]
         g = len(self._vocab)
         docs = sparse.csr_matrix((np.ones(len(self._doc_rows)), (self._doc_rows,
@@ -157,3 +172,9 @@ class CiderTables:
                 per_sample *= 10.0 / (ORDERS * refs_per[:, None])
                 out[start:start + chunk] = np.einsum("bn,nb->b", w, per_sample) / size
         return outs
+
+
+@functools.lru_cache(maxsize=8)
+def cider_tables(refs: tuple[tuple[str, ...], ...]) -> CiderTables:
+    """The tables of one reference set, shared by every variant's gate on that task."""
+    return CiderTables(refs)

@@ -20,7 +20,7 @@ from vlmq.stats.bootstrap import (
     paired_retention,
 )
 from vlmq.stats.clusters import cluster_codes
-from vlmq.stats.corpus import CiderTables, bleu_stats, bleu_values, mean_values
+from vlmq.stats.corpus import bleu_stats, bleu_values, cider_tables, mean_values
 from vlmq.stats.gates import agreement_interval, gate_record
 
 if TYPE_CHECKING:  # the record's type only: stats sits below results
@@ -50,7 +50,7 @@ def _estimator(info: MetricInfo, variant: TaskResult, baseline: TaskResult, pv: 
             hb = [tb["hyp_tokens"][k] for k in pb]
             refs = [tb["ref_tokens"][k] for k in pb]
             if agg == "cider":
-                tables = CiderTables(refs)
+                tables = cider_tables(tuple(tuple(r) for r in refs))
                 return (lambda w: tuple(tables.values([hv, hb], w))), METHOD  # type: ignore
             order = int(agg.split("-")[1])
             sv, sb = bleu_stats(hv, refs), bleu_stats(hb, refs)

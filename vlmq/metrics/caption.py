@@ -176,6 +176,27 @@ def meteor_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: st
                 from None
 
 
+def start_meteor(java: str, install_dir: Path) -> threading.Thread:
+    """Start METEOR's JVM in a background thread and score one probe line, which loads its
+    paraphrase table (about 6 s of one core); `meteor_scores` waits for it on the same lock.
+    A failure here is left for `meteor_scores` to report, when scoring needs METEOR."""
+
+    def probe() -> None:
+        global _meteor
+        with _meteor_lock:
+            if _meteor is None or not _meteor.alive():
+                _meteor = _MeteorProcess(java, install_dir)
+            try:
+                _meteor.score({0: ["a probe"]}, {0: ["a probe"]})
+            except (ValueError, OSError):
+                _meteor.close()
+                _meteor = None
+
+    thread = threading.Thread(target=probe, name="vlmq-meteor-start", daemon=True)
+    thread.start()
+    return thread
+
+
 def spice_scores(gts: dict[int, list[str]], res: dict[int, list[str]], java: str,
                  install_dir: Path, timeout_s: float = 1800) -> tuple[float, list[float]]:
     """SPICE F-scores; UnavailableError when Stanford CoreNLP was never downloaded (no attempt)."""
@@ -219,6 +240,13 @@ class CaptionScorer:
 
     def metrics(self) -> tuple[MetricInfo, ...]:
         return CAPTION_METRICS + ((SPICE_METRIC,) if self.spice else ())
+
+    def start(self) -> threading.Thread | None:
+        """METEOR's JVM started in the background (`start_meteor`); None without Java."""
+        java = shutil.which("java")
+        if java is None:
+            return None
+        return start_meteor(java, self.install_dir or pycocoevalcap_dir())
 
     def score(self, predictions: Sequence[str], references: Sequence[Sequence[str]]) -> CorpusScore:
         if len(predictions) != len(references):

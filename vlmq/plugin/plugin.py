@@ -136,7 +136,9 @@ def vlmq_session(config: pytest.Config) -> Any:
             raise pytest.UsageError(config.stash[ERROR_KEY])
         try:
             worker = config.workerinput["workerid"] if distributed.is_worker(config) else ""
-            config.stash[SESSION_KEY] = BenchmarkSession(config.stash[CONFIG_KEY], worker=worker)
+            config.stash[SESSION_KEY] = BenchmarkSession(
+                config.stash[CONFIG_KEY], worker=worker,
+                prestart=not config.getoption("collectonly"))
         except VlmqError as exc:
             config.stash[ERROR_KEY] = str(exc)
             raise pytest.UsageError(str(exc)) from None

@@ -31,13 +31,17 @@ from vlmq.session.machine import prepare_machine
 from vlmq.session.plan import Planner
 from vlmq.session.runner import Runner
 from vlmq.session.taskdata import TaskData
+from vlmq.tasks import TASKS, prestart
 from vlmq.tasks.base import Task
 from vlmq.variants.keep import split_variant_id
 from vlmq.variants.registry import VARIANTS
 
 
 class BenchmarkSession:
-    def __init__(self, config: RunConfig, worker: str = "") -> None:
+    def __init__(self, config: RunConfig, worker: str = "", prestart: bool = False) -> None:
+        """prestart: start the scorers' one-time set-up (METEOR's JVM) now, in the background,
+        so that it overlaps the checks' imports; the first load waits for it
+        (`vlmq.tasks.prestart`). The pytest plugin asks for it unless it only collects."""
         self.config = config
         self.worker = worker  # the pytest-xdist worker running this session, if any
         self.device = resolve_device(config.device)
@@ -54,6 +58,8 @@ class BenchmarkSession:
         self.runner = Runner(config, machine, self.plan, self.tasks, self.folder)
         self.judge = Judge(config, self.plan, self.tasks, self.runner.stored)
         self.looks = Looks(config, self.runner, self.judge)
+        if prestart:
+            self._prestart()
         self.preflight()
         freeze_long_lived_objects()  # nothing is loaded yet; see its docstring
 
@@ -72,6 +78,17 @@ class BenchmarkSession:
                             "would grow its own baseline; decide the undecided variants with "
                             "auto in one run, or set --vlmq-samples to a number")
         self.folder.check()
+
+    def _prestart(self) -> None:
+        """Start the set-up of the tasks this run will score, when every model's kind can be
+        read from its folder without importing transformers (otherwise scoring starts it)."""
+        models = [*self.config.models, *filter(None, [self.config.baseline_model])]
+        kinds = {self.plan.declared_kind(m) for m in models}
+        if None in kinds:
+            return
+        names = self.config.tasks or TASKS.names()
+        prestart.start(self.tasks.task(n) for n in names if n in TASKS
+                       and TASKS.get(n).kind in kinds)
 
     def _resolved(self, run_id: str) -> RunConfig:
         """The config as stored in the run folder: device, baseline and run id resolved."""

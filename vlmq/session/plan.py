@@ -3,8 +3,13 @@ and this process's shard of them. Reads model configs only; loads nothing."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from vlmq.config import RunConfig
+from vlmq.errors import VlmqError
 from vlmq.loading import adapter_for, get_variant, read_config, resolve_source
+from vlmq.models.base import ADAPTERS
 from vlmq.session.case import Case
 from vlmq.shard import shard_items
 from vlmq.tasks import TASKS
@@ -38,6 +43,16 @@ class Planner:
 
             self._synthetic[model] = is_synthetic(read_config(resolve_source(model)))
         return self._synthetic[model]
+
+    def declared_kind(self, model: str) -> str | None:
+        """The model's kind read from its folder's config.json alone, without importing
+        transformers; None for a hub id, an unreadable config or an unknown model type."""
+        try:
+            path = Path(resolve_source(model)) / "config.json"
+            model_type = json.loads(path.read_text()).get("model_type")
+        except (VlmqError, OSError, ValueError):
+            return None
+        return ADAPTERS.get(model_type).kind if model_type in ADAPTERS else None
 
     def tasks_for(self, model: str) -> list[str]:
         """The tasks this model can do among those asked for (all of its kind by default)."""

@@ -34,6 +34,7 @@ from vlmq.session.machine import Machine
 from vlmq.session.plan import Planner
 from vlmq.session.scoring import Scorer, add_timing_intervals
 from vlmq.session.taskdata import TaskData
+from vlmq.tasks import prestart
 from vlmq.tasks.base import Task
 
 
@@ -59,6 +60,7 @@ class Runner:
             # import the family's model code first: its modules' pages are the process's, not
             # the model's memory
             adapter_for(read_config(resolve_source(case.model))).auto_class()
+            prestart.wait()  # the scorers' set-up never runs beside a load or a timed call
             # measured, so that the model's memory can be told from the process's
             with PeakMemory(device) as memory:
                 loaded = load_variant(case.model, case.variant, device=device,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -42,6 +43,11 @@ class Task(ABC):
     @abstractmethod
     def score(self, predictions: Sequence[Any], rows: Sequence[dict[str, Any]]) -> CorpusScore:
         """Score all predictions against their rows, per sample and over the corpus."""
+
+    def start_scoring(self) -> threading.Thread | None:
+        """Start the scorer's one-time set-up in the background (a thread, joined by
+        `vlmq.tasks.prestart.wait`), or None when there is none."""
+        return None
 
     def metric(self, name: str) -> MetricInfo:
         for m in self.metrics:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ class CaptionTask(Task):
 
     def references(self, row: dict[str, Any]) -> list[str]:
         return [str(r) for r in row["references"]]
+
+    def start_scoring(self) -> threading.Thread | None:
+        return self.scorer.start()
 
     def score(self, predictions: Sequence[Any], rows: Sequence[dict[str, Any]]) -> CorpusScore:
         return self.scorer.score([str(p) for p in predictions],

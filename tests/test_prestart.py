@@ -60,9 +60,16 @@ def test_a_session_starts_meteor_only_when_it_will_score_captions(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models: list[str],
         started: bool) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(caption, "start_meteor",
-                        lambda java, install: calls.append(java) or threading.Thread())
+
+    def start_meteor(java: str, install: Path) -> threading.Thread:
+        calls.append(java)
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        return thread
+
+    monkeypatch.setattr(caption, "start_meteor", start_meteor)
     _session(tmp_path, models, start=True)
+    prestart.wait()  # nothing left pending for the next test's first load
     assert bool(calls) is started
     calls.clear()
     _session(tmp_path, models, start=False)  # library default: nothing in the background

@@ -112,7 +112,7 @@ class LoadedModel:
     memory_estimate: MemoryEstimate | None = None  # vlmq.fit's estimate, made before loading
     # options for every generate call (generation mode, fixed token count; vlmq.models.modes)
     generate_options: dict[str, Any] = field(default_factory=dict)
-    warmed_by: str = ""  # the first task this load warmed up on (vlmq.session.runner)
+    warmed_by: str = ""  # the first task this load ran: its first call warmed the load up
     # per call through `timed_call`, in order: its wall time (the first, the warm-up, absorbs
     # compilation) and its input tokens (the prefill's work)
     call_times_s: list[float] = field(default_factory=list)

@@ -81,9 +81,10 @@ _define("energy_wh_per_sample", "Wh/sample", False, "energy",
 _define("co2_kg_per_sample", "kgCO2eq/sample", False, "energy",
         "energy_wh_per_sample x the country's carbon intensity")
 _define("first_call_s", "s", False, "time",
-        "wall time of the load's first model call (the warm-up, on its first task's first "
-        "batch; with static-cache or compiled decoding every task's): allocator growth, lazy "
-        "kernel set-up and compilation land here", once=FIRST_CALL)
+        "wall time of the load's first model call (the warm-up on its first task's first "
+        "batch, or that batch's timed call with --vlmq-warmup 0; with static-cache or "
+        "compiled decoding every task's): allocator growth, lazy kernel set-up and "
+        "compilation land here", once=FIRST_CALL)
 _define("first_call_wh", "Wh", False, "energy",
         "energy of the task's first model call alone", once=FIRST_CALL)
 _define("compile_time_s", "s", False, "time",

@@ -124,6 +124,7 @@ class Runner:
         if task.kind == "classify" and not synthetic:
             check_label_space(loaded, data)
         first_call = len(loaded.call_times_s)
+        first_task = not loaded.warmed_by  # this task makes the load's first call
         warmup = self.warmup_rounds(loaded)
         done = self.store.completed(case.model, case.variant_key, str(key))
         device = self.machine.device
@@ -135,7 +136,7 @@ class Runner:
             outcome = self.evaluation_pass(loaded, case, task, key, data, done, runner=runner,
                                            warmup_rounds=warmup, retime=retime,
                                            energy=energy)
-        if warmup and not loaded.warmed_by and len(loaded.call_times_s) > first_call:
+        if first_task and len(loaded.call_times_s) > first_call:
             loaded.warmed_by = str(key)
         result = self.scored(loaded, case, task, key, data, outcome)
         if test:
@@ -149,11 +150,11 @@ class Runner:
         add_memory(result, memory.result, loaded)
         add_energy(result, energy.result("timed"), energy.result("first_call"),
                    max(1, len(outcome.records) - len(outcome.failed)))
-        first = slice(first_call, first_call + 1 if warmup else first_call)
+        first = slice(first_call, first_call + 1 if warmup or first_task else first_call)
         add_first_call(result, loaded.call_times_s[first],
                        self.config.generation == "compiled" and task.kind == "generate",
                        loaded.call_cpu_s[first], loaded.call_wait_s[first])
-        if not warmup and loaded.warmed_by:
+        if not warmup and not first_task and self.config.warmup_rounds:
             result.notes["warm_start"] = (
                 f"no warm-up call: this load had run {loaded.warmed_by} first, so the task "
                 f"started warm (eager mode); first_call_s is that task's")

@@ -9,6 +9,7 @@ folder as working directory, so a read-only install works and nothing is left in
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import math
@@ -182,15 +183,9 @@ def start_meteor(java: str, install_dir: Path) -> threading.Thread:
     A failure here is left for `meteor_scores` to report, when scoring needs METEOR."""
 
     def probe() -> None:
-        global _meteor
-        with _meteor_lock:
-            if _meteor is None or not _meteor.alive():
-                _meteor = _MeteorProcess(java, install_dir)
-            try:
-                _meteor.score({0: ["a probe"]}, {0: ["a probe"]})
-            except (ValueError, OSError):
-                _meteor.close()
-                _meteor = None
+        # a failure is left for scoring, which starts METEOR again and says why
+        with contextlib.suppress(UnavailableError, OSError):
+            meteor_scores({0: ["a probe"]}, {0: ["a probe"]}, java, install_dir)
 
     thread = threading.Thread(target=probe, name="vlmq-meteor-start", daemon=True)
     thread.start()

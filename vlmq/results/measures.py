@@ -244,8 +244,9 @@ def mark_synthetic(result: TaskResult) -> None:
 def add_first_call(result: TaskResult, first_call_s: list[float], compiled: bool,
                    first_call_cpu_s: list[float | None] | None = None,
                    first_call_wait_s: list[float | None] | None = None) -> None:
-    """The first model call of the task (its warm-up), and with compiled decoding what
-    compilation added to it: that call minus the median timed batch, kept out of the rounds.
+    """The load's first model call where this task made it (its warm-up), and with compiled
+    decoding what compilation added to it: that call minus the median timed batch, kept out of
+    the rounds.
     With its CPU time and run-queue wait, info["first_call_interfered"] says whether another
     process slowed it (`add_single_shot`)."""
     if not first_call_s:

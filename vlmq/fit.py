@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from vlmq.checkpoint import checkpoint_dtype
+from vlmq.devices import device_type
 from vlmq.errors import UnavailableError
 from vlmq.measure.estimate import (
     MemoryEstimate,
@@ -65,7 +66,7 @@ def check_fit(variant: Variant, shape: ModelShape, config: Any, dtype: Any, devi
               max_memory: dict[str, str] | None, work: Workload,
               settings: VariantSettings | None = None) -> MemoryEstimate:
     """The variant's estimate; DoesNotFit when it exceeds the device's limit."""
-    est = estimate(shape, variant_cost(variant, config, dtype, device.split(":")[0], settings),
+    est = estimate(shape, variant_cost(variant, config, dtype, device_type(device), settings),
                    work)
     limit, where = memory_limit(device, max_memory)
     problem = does_not_fit(est, limit, where)
@@ -79,13 +80,12 @@ def check_fit(variant: Variant, shape: ModelShape, config: Any, dtype: Any, devi
 def _baseline_that_fits(shape: ModelShape, config: Any, device: str, limit: int,
                         work: Workload) -> str:
     """'; as the baseline, --vlmq-baseline bf16 fits (about N MiB)', or what to do instead."""
+    kind = device_type(device)
     for candidate in VARIANTS.values():
-        if candidate.quantizes or candidate.bits == 0 or candidate.unavailable_reason(
-                device.split(":")[0]):
+        if candidate.quantizes or candidate.bits == 0 or candidate.unavailable_reason(kind):
             continue
-        dtype = candidate.base_dtype(device.split(":")[0])
-        est = estimate(shape, variant_cost(candidate, config, dtype, device.split(":")[0]),
-                       work)
+        dtype = candidate.base_dtype(kind)
+        est = estimate(shape, variant_cost(candidate, config, dtype, kind), work)
         if est.peak_bytes <= limit:
             return (f"; as the baseline, --vlmq-baseline {candidate.name} would fit (about "
                     f"{est.peak_mib:,.0f} MiB)")

@@ -34,6 +34,12 @@ QUANTIZE_TRANSIT_BYTES = 2 + 4 + 4 + 4 + 1
 ACTIVATION_WIDTHS = 4
 
 
+def element_bytes(dtype: str) -> int:
+    """Bytes per element of a floating activation dtype named as torch names it: 4 for
+    float32, 2 for the 16-bit ones (bfloat16, float16)."""
+    return 4 if dtype == "float32" else 2
+
+
 @dataclass(frozen=True)
 class KernelTransit:
     """What a quantized Linear's kernel holds while one call runs on a device, in bytes: per

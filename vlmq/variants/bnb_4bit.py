@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.measure.estimate import KernelTransit
+from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
@@ -78,15 +78,15 @@ class Bnb4bit(Variant):
             return KernelTransit()
         settings = settings or VariantSettings()
         compute = _dtype_name(compute_dtype(settings.bnb_4bit_compute_dtype, device_type))
-        size = {"float32": 4, "bfloat16": 2, "float16": 2}
-        cast_in = size[compute] if compute != dtype else 0
+        cast_in = element_bytes(compute) if compute != dtype else 0
         if not _cpu_bf16_kernel():  # dequantized weight in the compute dtype, a dense matmul
             return KernelTransit(per_input=cast_in,
-                                 per_output=size[compute] + (size[dtype] if cast_in else 0),
-                                 per_weight=size[compute])
+                                 per_output=element_bytes(compute)
+                                 + (element_bytes(dtype) if cast_in else 0),
+                                 per_weight=element_bytes(compute))
         to_bf16 = 2 if compute != "bfloat16" else 0  # the kernel takes and gives bfloat16
-        to_compute = size[compute] if to_bf16 else 0
-        to_input = size[dtype] if dtype != compute else 0
+        to_compute = element_bytes(compute) if to_bf16 else 0
+        to_input = element_bytes(dtype) if dtype != compute else 0
         return KernelTransit(per_input=cast_in + to_bf16,
                              per_output=max(2 + to_compute, to_compute + to_input),
                              per_weight=4 + 1 + 1 + 1, first_call_bytes=0.5,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.measure.estimate import KernelTransit
+from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
@@ -39,8 +39,7 @@ class Hqq(Variant):
                        settings: VariantSettings | None = None) -> KernelTransit:
         """The unpacked weight and its dequantized copies (measured on a 4096 x 4096 Linear,
         float32: 12.0 bytes per weight at 8 bits, 13.0 at 4)."""
-        size = 4 if dtype == "float32" else 2
-        return KernelTransit(per_weight=3 * size)
+        return KernelTransit(per_weight=3 * element_bytes(dtype))
 
     def post_load(
         self, model: Any, parts: dict[str, list[str]], settings: VariantSettings, device_type: str

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vlmq.measure.estimate import KernelTransit
+from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
 
@@ -66,7 +66,7 @@ class Quanto(Variant):
         scaled; int4 10.5, unpacked first); the fused bfloat16 CPU kernels hold none."""
         if device_type == "cpu" and dtype == "bfloat16":
             return KernelTransit()
-        size = 4 if dtype == "float32" else 2
+        size = element_bytes(dtype)
         return KernelTransit(per_weight=2 * size if self.bits == 8 else 2 * size + 2)
 
     def prepare_machine(self, device_type: str) -> None:

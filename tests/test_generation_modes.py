@@ -7,7 +7,7 @@ import pytest
 from vlmq.config import RunConfig
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.loading import load_variant, unload
-from vlmq.measure.hardware import hardware_limits
+from vlmq.measure.hardware import HardwareLimits, hardware_limits
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import add_hardware_limits
 from vlmq.results.schema import SampleRecord, TaskResult
@@ -116,6 +116,45 @@ def test_bounds_and_efficiency_arithmetic() -> None:
     assert m["decode_efficiency"] == pytest.approx(0.5)
     assert m["prefill_bound_ms"] == pytest.approx(20.0)
     assert m["prefill_efficiency"] == pytest.approx(0.2)
+
+
+def _limits(bandwidth: float, peak: float, probes: int = 1) -> HardwareLimits:
+    return HardwareLimits("cpu", bandwidth, peak, "bfloat16", 1, 1,
+                          {"float32": peak / 2, "bfloat16": peak}, probes)
+
+
+def test_a_beaten_bound_is_probed_again_and_the_best_kept(monkeypatch) -> None:
+    # the first probe (slowed) puts the prefill at 2x its bound; the second, faster, at 0.5x
+    from vlmq.measure import hardware
+    from vlmq.session import runner
+
+    probes = iter([_limits(1e9, 1e11), _limits(5e8, 4e11)])
+    monkeypatch.setattr(hardware, "_MEASURED", {})
+    monkeypatch.setattr(hardware, "_measure", lambda device: next(probes))
+    records = [SampleRecord(str(i), i, i, "p", "x", [], latency_s=0.25, new_tokens=5,
+                            prefill_s=0.1) for i in range(2)]
+    result = TaskResult(info={})
+    runner.add_bounds(result, records, "cpu", (20_000_000, 2e10))
+    limits = result.info["hardware_limits"]
+    assert limits["probes"] == 2
+    assert limits["bandwidth_bytes_per_s"] == 1e9  # the better of the two probes
+    assert limits["matmul_flops_per_s"] == 4e11
+    assert result.metrics["prefill_efficiency"].value == pytest.approx(0.5)
+    assert "bound_beaten" not in result.notes
+
+
+def test_a_bound_still_beaten_after_the_probes_says_so(monkeypatch) -> None:
+    from vlmq.measure import hardware
+    from vlmq.session import runner
+
+    monkeypatch.setattr(hardware, "_MEASURED", {})
+    monkeypatch.setattr(hardware, "_measure", lambda device: _limits(1e9, 1e11))
+    records = [SampleRecord("0", 0, 0, "p", "x", [], latency_s=0.25, new_tokens=5,
+                            prefill_s=0.1)]
+    result = TaskResult(info={})
+    runner.add_bounds(result, records, "cpu", (20_000_000, 2e10))
+    assert result.info["hardware_limits"]["probes"] == runner.BOUND_PROBES
+    assert "3 probes" in result.notes["bound_beaten"]
 
 
 def test_fast_variants_skip_with_the_reason_off_gpu() -> None:

@@ -310,6 +310,12 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
             f"first logits")
 
 
+def beats_bound(result: TaskResult) -> bool:
+    """Whether a decode or prefill efficiency of the entry is above 1 (faster than the limit)."""
+    return any(name in result.metrics and result.metrics[name].value > 1
+               for name in ("decode_efficiency", "prefill_efficiency"))
+
+
 def add_kv_cache(result: TaskResult, loaded: Any, setting: str, records: list[SampleRecord],
                  prompt_lengths: list[int]) -> None:
     """The KV cache per sample (`kv_cache_mib`) and the prompt length it holds (info)."""

@@ -14,7 +14,7 @@ from vlmq.kvcache import kv_cache_options, kv_unavailable_reason
 from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
 from vlmq.measure.energy import EnergyTracker
 from vlmq.measure.estimate import Workload
-from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits
+from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits, remeasured_limits
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import (
     add_energy,
@@ -23,6 +23,7 @@ from vlmq.results.measures import (
     add_kv_cache,
     add_memory,
     add_speed,
+    beats_bound,
     mark_synthetic,
 )
 from vlmq.results.schema import SampleRecord, TaskResult
@@ -36,6 +37,25 @@ from vlmq.session.scoring import Scorer, add_timing_intervals
 from vlmq.session.taskdata import TaskData
 from vlmq.tasks import prestart
 from vlmq.tasks.base import Task
+
+BOUND_PROBES = 3  # per process: the first probe and two more when a model beat it
+
+
+def add_bounds(result: TaskResult, records: list[SampleRecord], device: str,
+               work: tuple[int, float | None]) -> None:
+    """The entry's decode and prefill against the device's limits. A model cannot beat a bound
+    measured right: an efficiency above 1 means every repeat of the probe was slowed, so the
+    limits are probed again (up to BOUND_PROBES probes a process, keeping the best) before the
+    figures stand."""
+    limits = hardware_limits(device)
+    add_hardware_limits(result, records, limits.to_dict(), *work)
+    while beats_bound(result) and limits.probes < BOUND_PROBES:
+        limits = remeasured_limits(device)
+        add_hardware_limits(result, records, limits.to_dict(), *work)
+    if beats_bound(result):
+        result.notes["bound_beaten"] = (
+            f"an efficiency above 1 after {limits.probes} probes of this device's limits: the "
+            f"bound is a measurement, slowed here in every probe")
 
 
 class Runner:
@@ -162,8 +182,8 @@ class Runner:
             add_kv_cache(result, loaded, case.kv, outcome.records,
                          loaded.prompt_lengths[first_call:])
         if measure and task.kind == "generate":
-            add_hardware_limits(result, outcome.records, hardware_limits(device).to_dict(),
-                                *decode_and_prefill_work(loaded, first_call))
+            add_bounds(result, outcome.records, device,
+                       decode_and_prefill_work(loaded, first_call))
         if synthetic:
             mark_synthetic(result)
         return result

@@ -248,3 +248,40 @@ def test_nf4_on_cpu_keeps_linears_its_kernel_cannot_pack() -> None:
     parts = {nf4.quantizes[0]: ["tower"]}
     assert nf4.unsupported_layers(model, parts, "cpu") == ["tower.fc1", "tower.fc2"]
     assert nf4.unsupported_layers(model, parts, "cuda") == []
+
+
+def _first_4bit_layer_output(x: torch.Tensor) -> tuple[torch.Tensor, bool, int]:
+    """llava-tiny in nf4 on CPU: the first 4-bit layer's output for `x`, whether every 4-bit
+    weight was in the CPU layout before that call, and how many a second repack finds."""
+    from vlmq.loading import load_variant, unload
+    from vlmq.variants import bnb_4bit
+
+    loaded = load_variant("llava-tiny", "nf4", measure_disk=False)
+    try:
+        layers = [m for m in loaded.model.modules()
+                  if type(getattr(m, "weight", None)).__name__ == "Params4bit"]
+        packed = bool(layers) and all(
+            getattr(m.weight.quant_state, "packing_format_for_cpu", False) for m in layers)
+        with torch.inference_mode():
+            out = layers[0](x[:, :layers[0].in_features])
+        return out, packed, bnb_4bit._repack_for_cpu(loaded.model)
+    finally:
+        unload(loaded)
+
+
+def test_nf4_on_cpu_is_repacked_while_loading_as_its_first_call_would(monkeypatch) -> None:
+    """The CPU kernel's layout is made at load (its transit in the load peak, freed memory
+    handed back), and gives the outputs bitsandbytes' own first-call repack gives."""
+    from bitsandbytes.functional import has_avx512bf16
+
+    from vlmq.variants import bnb_4bit
+
+    if not has_avx512bf16():
+        pytest.skip("bitsandbytes repacks 4-bit weights only for AVX-512 BF16 CPUs")
+    x = torch.randn(3, 4096)
+    at_load, packed, left = _first_4bit_layer_output(x)
+    assert packed and left == 0
+    monkeypatch.setattr(bnb_4bit, "_repack_for_cpu", lambda model: 0)
+    lazily, packed, _ = _first_4bit_layer_output(x)  # bitsandbytes repacks on this call
+    assert not packed
+    torch.testing.assert_close(at_load, lazily, rtol=0, atol=0)

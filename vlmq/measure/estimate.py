@@ -46,16 +46,14 @@ class KernelTransit:
     input and per output feature of every token (casts, int8 copies, the int32 accumulator and
     float32 rescale; per output the output itself included, so a fused kernel's is no more
     than the activation dtype's bytes, which the activations already count), per element of
-    its weight (a copy dequantized per call, or the first call's repacking); and what the
-    first call adds over all quantized weights: bytes per weight it holds until it ends (a
-    repack's retained copies) and bits per weight it adds for good (a repacked layout's larger
-    scales). Each backend states its own (`Variant.kernel_transit`), read from the library's
-    code and measured on one layer or a stack of them (docs/real-scale.md)."""
+    its weight (a copy dequantized per call); and the bits per quantized weight its layout
+    adds for good (a CPU repacking's larger scales, part of the loaded weights). Each backend
+    states its own (`Variant.kernel_transit`), read from the library's code and measured on one
+    layer or a stack of them (docs/real-scale.md)."""
 
     per_input: float = 0.0
     per_output: float = 0.0
     per_weight: float = 0.0
-    first_call_bytes: float = 0.0
     extra_bits: float = 0.0
 
 
@@ -188,7 +186,8 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
     parts = {}
     for part, n in shape.part_params.items():
         quantized = shape.part_linear_params.get(part, 0) if part in cost.quantizes else 0
-        parts[part] = int(quantized * cost.bits / 8 + (n - quantized) * cost.base_bytes)
+        parts[part] = int(quantized * (cost.bits + cost.kernel.extra_bits) / 8
+                          + (n - quantized) * cost.base_bytes)
     weights = sum(parts.values())
     quantized = max((n for part, n in shape.largest_linear.items() if part in cost.quantizes),
                     default=0)
@@ -206,12 +205,9 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
         * cost.base_bytes
         + shape.heads * work.prompt_tokens**2 * 4,  # one layer's attention scores, float32
         _vision_activations(shape, work.image_tiles, cost.base_bytes))
-    quantized_weights = sum(shape.part_linear_params.get(p, 0) for p in cost.quantizes)
-    first_call = int(quantized_weights * (cost.kernel.extra_bits / 8
-                                          + cost.kernel.first_call_bytes))
     return MemoryEstimate(variant=cost.name, weights_bytes=weights,
                           load_peak_bytes=weights + max(0, transit),
-                          run_peak_bytes=weights + first_call + kv + activations
+                          run_peak_bytes=weights + kv + activations
                           + _kernel_transit(shape, cost, work), parts=parts)
 
 

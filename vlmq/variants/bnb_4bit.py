@@ -57,23 +57,34 @@ class Bnb4bit(Variant):
         if not _cpu_bf16_kernel():
             return (f"{what} on CPU (no AVX-512 BF16 here): every call dequantizes the whole "
                     f"weight to {compute} and runs a dense matmul")
-        return (f"{what} on CPU: the first call repacks each weight into bitsandbytes' AVX-512 "
-                f"BF16 layout (blocks of {CPU_BLOCK_N} outputs, bfloat16 scales); every call "
+        return (f"{what} on CPU: loading repacks each weight into bitsandbytes' AVX-512 "
+                f"BF16 layout (blocks of {CPU_BLOCK_N} outputs, bfloat16 scales), which its "
+                f"first call would otherwise do; every call "
                 f"casts the {dtype} input to {compute}, then to bfloat16 for the fused 4-bit x "
                 f"bfloat16 kernel ({_cpu_gemm(self.quant_type)}), whose bfloat16 output goes "
                 f"back to {compute}, then to {dtype}")
+
+    def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
+                  device_type: str) -> None:
+        """On an AVX-512 BF16 CPU, repack every 4-bit weight into the CPU kernel's layout now,
+        exactly as bitsandbytes' first call would (`_convert_weight_packed_for_cpu`, which its
+        Linear4bit.forward calls once per layer). The repack is loading's work: done here its
+        temporaries (the weight unpacked to int32 and two uint8 copies, 7 bytes per weight)
+        count in the load peak and go back to the kernel as they are freed, where on the first
+        call glibc kept the replaced copies until the call ended (LLaVA-1.5-7B nf4: 1,742 MiB,
+        half its 4-bit weights; stacks of nf4 layers: all of them), and the first call times
+        the kernel, not the repack."""
+        if device_type == "cpu" and _cpu_bf16_kernel():
+            _repack_for_cpu(model)
 
     def kernel_transit(self, device_type: str, dtype: str = "float32",
                        settings: VariantSettings | None = None) -> KernelTransit:
         """On an AVX-512 BF16 CPU, per token: the input cast to the compute dtype (unless it is
         in it) and to bfloat16; the kernel's bfloat16 output, its cast to the compute dtype and
         back to the input's (measured 6 bytes per input and per output feature, bfloat16
-        input, float32 compute: 768 x 3072 and 3072 x 768, 8,192 tokens). The first call's
-        repack holds each weight unpacked to int32 and two uint8 copies (7 bytes per weight),
-        keeps a second packed copy of every repacked weight until the call ends (measured on
-        stacks of nf4 layers: 0.40-0.48 bytes per weight, 24 and 48 of 1024 x 4096, 8 of
-        4096 x 11008; the memory comes back after the call) and its scales in bfloat16 for good
-        (16 bits per 64 weights; 8 with double quantization)."""
+        input, float32 compute: 768 x 3072 and 3072 x 768, 8,192 tokens). The repack at load
+        (`post_load`) keeps the scales in bfloat16 (16 bits per 64 weights; 8 with double
+        quantization) and its temporaries are within the load-time quantizer's."""
         if device_type != "cpu":
             return KernelTransit()
         settings = settings or VariantSettings()
@@ -89,7 +100,6 @@ class Bnb4bit(Variant):
         to_input = element_bytes(dtype) if dtype != compute else 0
         return KernelTransit(per_input=cast_in + to_bf16,
                              per_output=max(2 + to_compute, to_compute + to_input),
-                             per_weight=4 + 1 + 1 + 1, first_call_bytes=0.5,
                              extra_bits=8 / 64 if settings.bnb_4bit_double_quant else 0.0)
 
     def scale_bits(self, bits: int) -> float:
@@ -122,10 +132,26 @@ def _dtype_name(dtype: Any) -> str:
 
 def _cpu_bf16_kernel() -> bool:
     """bitsandbytes runs 4-bit layers through its fused bfloat16 CPU kernel where the CPU has
-    AVX-512 BF16 (and repacks the weights for it on the first call)."""
+    AVX-512 BF16 (its weights repacked for it, at load by `post_load`)."""
     from bitsandbytes.functional import has_avx512bf16
 
     return bool(has_avx512bf16())
+
+
+def _repack_for_cpu(model: Any) -> int:
+    """Repack the model's 4-bit weights not yet in the CPU kernel's layout; how many were."""
+    from bitsandbytes.functional import _convert_weight_packed_for_cpu
+
+    repacked = 0
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        state = getattr(weight, "quant_state", None)
+        if (type(weight).__name__ != "Params4bit" or state is None
+                or getattr(state, "packing_format_for_cpu", False)):
+            continue
+        weight.data, weight.quant_state = _convert_weight_packed_for_cpu(weight.data, state)
+        repacked += 1
+    return repacked
 
 
 def _cpu_gemm(quant_type: str) -> str:

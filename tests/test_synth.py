@@ -229,3 +229,22 @@ def test_weights_stream_into_an_index_of_shards_and_load(tmp_path: Path) -> None
     a, b, c = (load_file(tmp_path / d / shard)[name] for d in "abc")
     assert torch.equal(a, b) and not torch.equal(a, c)  # seeded per tensor
     assert 0.015 < float(a.float().std()) < 0.025  # the configs' initializer range
+
+
+def test_blip_calibrates_on_its_caption_without_a_chat_template(synth_blip: str) -> None:
+    """BLIP has no chat template: a calibration sample is the image and the caption the decoder
+    reads (the calibrated recipes failed on it at real size, 2026-12-07)."""
+    from PIL import Image
+
+    from vlmq.calibration.data import CalibrationSample, calibration_batches
+    from vlmq.loading import adapter_for, read_config
+
+    adapter = adapter_for(read_config(synth_blip))
+    processor = adapter.load_processor(synth_blip)
+    sample = CalibrationSample("s0", Image.new("RGB", (64, 48), "red"), "Describe it.",
+                               "a red square")
+    (batch,) = calibration_batches(adapter, processor, [sample])
+    assert batch["pixel_values"].shape[-1] == 384
+    caption = processor.tokenizer("a red square", add_special_tokens=False)["input_ids"]
+    ids = batch["input_ids"][0].tolist()
+    assert any(ids[i:i + len(caption)] == caption for i in range(len(ids)))

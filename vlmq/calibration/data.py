@@ -81,11 +81,7 @@ def overlap(calibration_ids: Iterable[str], evaluated_ids: Iterable[str]) -> set
 
 def calibration_batches(adapter: Any, processor: Any,
                         samples: list[CalibrationSample]) -> list[dict[str, Any]]:
-    """One model input per sample (no padding): the chat turn with its image, then the answer."""
-    batches = []
-    for s in samples:
-        text = adapter.chat_text(processor, s.prompt) + s.answer
-        inputs = processor(images=adapter.image_batch([s.image]), text=[text],
-                           return_tensors="pt")
-        batches.append(dict(inputs))
-    return batches
+    """One model input per sample (no padding), as the adapter feeds its model a sample and
+    its answer (a chat turn, then the answer; BLIP: the caption after the image)."""
+    return [dict(adapter.calibration_inputs(processor, s.image, s.prompt, s.answer))
+            for s in samples]

@@ -31,6 +31,10 @@ class BlipAdapter(GenerativeAdapter):
     def build_inputs(self, processor: Any, images: list[Any], prompts: list[str]) -> Any:
         return processor(images=[rgb(im) for im in images], return_tensors="pt")
 
+    def calibration_inputs(self, processor: Any, image: Any, prompt: str, answer: str) -> Any:
+        # no chat turn: the decoder reads the caption itself after the image
+        return processor(images=[rgb(image)], text=[answer], return_tensors="pt")
+
     def prompt_length(self, inputs: Any) -> int:
         return 1  # generate() starts every caption from the BOS token it adds itself
 

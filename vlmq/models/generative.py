@@ -61,6 +61,12 @@ class GenerativeAdapter(ModelAdapter):
                      "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]
         return processor.apply_chat_template(messages, add_generation_prompt=True)
 
+    def calibration_inputs(self, processor: Any, image: Any, prompt: str, answer: str) -> Any:
+        """One calibration sample as the model reads it in training: the chat turn with its
+        image, then the answer (no padding)."""
+        return processor(images=self.image_batch([image]),
+                         text=[self.chat_text(processor, prompt) + answer], return_tensors="pt")
+
     def image_batch(self, images: list[Any]) -> Any:
         """The images argument of the processor; one image per sample."""
         return [rgb(im) for im in images]

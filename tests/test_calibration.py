@@ -278,3 +278,27 @@ def test_fp8_static_runs_on_exactly_the_values_its_export_holds(
     with torch.no_grad():
         logits = [loaded.model(**inputs).logits for loaded in (calibrated, saved)]
     assert torch.equal(*logits)
+
+
+def test_awq_without_layer_mappings_for_the_model_is_a_skip_with_the_reason(
+        monkeypatch, tmp_path: Path) -> None:
+    """AutoRound's AWQ has no mappings for BLIP's post-norm BERT decoder: the variant cannot
+    run on that model, a skip naming it, not a failed benchmark."""
+    import auto_round
+
+    from vlmq.calibration.autoround import run_autoround
+    from vlmq.errors import UnavailableError
+
+    class NoMappings:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def quantize(self):
+            raise ValueError("AWQ: no layer mappings were resolved for this model.")
+
+    monkeypatch.setattr(auto_round, "AutoRound", NoMappings)
+    batches = [{"input_ids": torch.zeros(1, 4, dtype=torch.long)}]
+    processor = type("P", (), {"tokenizer": None})()
+    with pytest.raises(UnavailableError, match="no layer mappings for Linear"):
+        run_autoround(torch.nn.Linear(2, 2), processor, batches, scheme="W4A16",
+                      algorithm="awq", iters=0, seed=0, out=tmp_path)

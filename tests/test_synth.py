@@ -103,6 +103,7 @@ def test_synth_folder_loads_with_its_parts_counted(name: str, tmp_path: Path) ->
                           attn_implementation=attn)
     try:
         assert set(loaded.parts) == FAMILY_PARTS[name]
+        assert config["architectures"] == [type(loaded.model).__name__]  # as on the hub
         assert all(c["linear"] > 0 for c in loaded.quantized_linears.values())
         full = SPECS.get(name).config(depth_rule(None, None))
         text = getattr(full, "text_config", full)

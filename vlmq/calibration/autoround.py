@@ -14,6 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from vlmq.errors import UnavailableError
+
 PACKAGES = ("auto-round", "compressed-tensors")
 EXPORT_FORMAT = "llm_compressor"  # AutoRound's name for its compressed-tensors export
 WRAPPED = "orig_layer"  # the child holding the layer inside AutoRound's wrappers
@@ -35,7 +37,14 @@ def run_autoround(model: Any, processor: Any, batches: list[dict[str, Any]], *, 
     rounder = AutoRound(model, processor.tokenizer, processor=processor, scheme=scheme,
                         dataset=batches, nsamples=len(batches), seqlen=seqlen, batch_size=1,
                         seed=seed, amp=amp, **options)
-    quantized, _ = rounder.quantize()
+    try:
+        quantized, _ = rounder.quantize()
+    except ValueError as exc:  # AWQ pairs each Linear with the norm before it, per model class
+        if "no layer mappings" not in str(exc):
+            raise
+        raise UnavailableError(f"AutoRound's {algorithm} has no layer mappings for "
+                               f"{type(model).__name__} (it smooths each Linear through the "
+                               f"norm before it); use another calibrated variant") from exc
     # AutoRound tags every layer it quantized with its bit width and leaves its weight
     # quantized-dequantized in place; copy them before the export packs them
     in_process = {}

@@ -38,8 +38,7 @@ def main(job_file: str) -> None:
 
     job = json.loads(Path(job_file).read_text())
     torch.manual_seed(job["seed"])
-    config = transformers.AutoConfig.from_pretrained(job["source"])
-    model_class = getattr(transformers, config.architectures[0])
+    model_class = getattr(transformers, job["model_class"])
     model = model_class.from_pretrained(job["source"], dtype=torch.float32).eval()
     processor = transformers.AutoProcessor.from_pretrained(job["source"])
     batches = torch.load(job["batches"])

@@ -55,6 +55,7 @@ def write_synthetic(name: str, out: str | Path, *, layers: int | None = None,
         skeleton = cls._from_config(config)
     skeleton.tie_weights()  # as from_pretrained does: a tied weight is stored once
     written = write_random_weights(skeleton, folder, getattr(torch, dtype), seed)
+    config.architectures = [cls.__name__]  # as a hub checkpoint's config.json names it
     config.save_pretrained(folder)
     if adapter.kind == "generate":
         gen = transformers.GenerationConfig.from_model_config(config)

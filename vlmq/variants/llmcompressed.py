@@ -65,7 +65,8 @@ class LlmCompressed(Calibrated):
         processor = adapter.load_processor(source)
         batches = work / "batches.pt"
         torch.save(calibration_batches(adapter, processor, samples), batches)
-        job = {"source": str(local_folder(source).resolve()), "recipe": recipe["llmcompressor"],
+        job = {"source": str(local_folder(source).resolve()), "model_class": adapter.model_class,
+               "recipe": recipe["llmcompressor"],
                "seed": recipe["seed"], "batches": str(batches),
                "smoothed": smoothed_patterns(recipe["llmcompressor"]),
                "out": str(out), "in_process": str(out / IN_PROCESS_FILE),

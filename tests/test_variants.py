@@ -281,6 +281,7 @@ def test_nf4_on_cpu_is_repacked_while_loading_as_its_first_call_would(monkeypatc
     x = torch.randn(3, 4096)
     at_load, packed, left = _first_4bit_layer_output(x)
     assert packed and left == 0
+    assert VARIANTS.get("nf4").spreads  # quantized while loading, only repacked after
     monkeypatch.setattr(bnb_4bit, "_repack_for_cpu", lambda model: 0)
     lazily, packed, _ = _first_4bit_layer_output(x)  # bitsandbytes repacks on this call
     assert not packed

@@ -64,6 +64,12 @@ class Bnb4bit(Variant):
                 f"bfloat16 kernel ({_cpu_gemm(self.quant_type)}), whose bfloat16 output goes "
                 f"back to {compute}, then to {dtype}")
 
+    @property
+    def spreads(self) -> bool:
+        """Quantized while loading: `post_load` only repacks, for the CPU kernel, weights on
+        the CPU, so a device map spreads it (and the estimate has no full-precision transit)."""
+        return True
+
     def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
                   device_type: str) -> None:
         """On an AVX-512 BF16 CPU, repack every 4-bit weight into the CPU kernel's layout now,
@@ -146,7 +152,7 @@ def _repack_for_cpu(model: Any) -> int:
     for module in model.modules():
         weight = getattr(module, "weight", None)
         state = getattr(weight, "quant_state", None)
-        if (type(weight).__name__ != "Params4bit" or state is None
+        if (type(weight).__name__ != "Params4bit" or state is None or weight.device.type != "cpu"
                 or getattr(state, "packing_format_for_cpu", False)):
             continue
         weight.data, weight.quant_state = _convert_weight_packed_for_cpu(weight.data, state)

@@ -243,3 +243,28 @@ def test_under_the_fp32_estimate_fp32_is_refused_and_nf4_runs(synthetic_tiny: st
     metrics = ran["nf4"]["metrics"]
     assert metrics["memory_estimate_mib"]["value"] == pytest.approx(peaks["nf4"] / MIB)
     assert metrics["steady_memory_mib"]["value"] is not None
+
+
+def test_calibration_counts_the_float32_model_apart_from_the_measured_peak() -> None:
+    from dataclasses import replace
+
+    plain = VariantCost("gptq-w4a16", 4.125, ("text",), 2, False)
+    est = estimate(SHAPE, replace(plain, calibrates=True), Workload())
+    assert est.peak_bytes == estimate(SHAPE, plain, Workload()).peak_bytes  # what entries read
+    assert est.calibration_bytes > SHAPE.params * 4 > est.peak_bytes
+    assert est.needed_bytes == est.calibration_bytes
+    line = does_not_fit(est, SHAPE.params * 3, "this machine (available RAM)")
+    assert line and "calibrating the float32 model first" in line
+
+
+def test_a_calibrated_variant_that_cannot_calibrate_here_is_refused_before_calibrating(
+        monkeypatch) -> None:
+    from vlmq.variants.calibrated import Calibrated
+
+    def never(*args, **kwargs):
+        raise AssertionError("calibrated although it does not fit")
+
+    monkeypatch.setattr(Calibrated, "before_load", never)
+    with pytest.raises(DoesNotFit, match="calibrating the float32 model first"):
+        load_variant("llava-tiny", "autoround-w4a16", measure_disk=False,
+                     max_memory={"cpu": "20MiB"})

@@ -42,7 +42,8 @@ def variant_cost(variant: Variant, config: Any, dtype: Any, device_type: str,
                        else 0.0, quantizes=quantizes if bits < 16 else (),
                        base_bytes=dtype.itemsize, after_load=not variant.spreads,
                        casts=checkpoint_dtype(config) != name,
-                       kernel=variant.kernel_transit(device_type, name, settings))
+                       kernel=variant.kernel_transit(device_type, name, settings),
+                       calibrates=variant.calibrates)
 
 
 def memory_limit(device: str, max_memory: dict[str, str] | None) -> tuple[int | None, str]:

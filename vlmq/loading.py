@@ -365,12 +365,13 @@ def load_variant(
     setup_start = time.perf_counter()
     variant.prepare_machine(plan.dev_type)
     machine_setup = time.perf_counter() - setup_start
+    kwargs, load_notes = _load_kwargs(plan)
+    # before calibrating: a recipe whose calibration cannot fit is refused, not OOM-killed
+    memory_estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
+                                workload)
     prepared = variant.before_load(plan.source, plan.adapter, plan.settings)  # not load time
     wait_start = runqueue.waited_s()
     start, cpu_start = time.perf_counter(), time.process_time()
-    kwargs, load_notes = _load_kwargs(plan)
-    memory_estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
-                                workload)
     with large_frees_returned():
         loaded, loading_info = _from_pretrained(plan, placement, attn_implementation, kwargs,
                                                 device_map, max_memory)

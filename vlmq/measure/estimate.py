@@ -106,6 +106,7 @@ class VariantCost:
     # loading converts the checkpoint's tensors to another dtype (float32 -> bfloat16 ...)
     casts: bool = True
     kernel: KernelTransit = field(default_factory=KernelTransit)
+    calibrates: bool = False  # calibrates the full-precision model first (AutoRound, GPTQ ...)
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,18 @@ class MemoryEstimate:
     load_peak_bytes: int  # weights + loading's transit
     run_peak_bytes: int  # weights + KV cache + activations
     parts: dict[str, int] = field(default_factory=dict)  # weight bytes per part
+    # calibrating first: the float32 model and a forward's activations, before the variant
+    # loads (in its own process for llm-compressor), so not part of what the entry measures
+    calibration_bytes: int = 0
 
     @property
     def peak_bytes(self) -> int:
         return max(self.load_peak_bytes, self.run_peak_bytes)
+
+    @property
+    def needed_bytes(self) -> int:
+        """What the machine must hold at some point: the peak, or calibration's if larger."""
+        return max(self.peak_bytes, self.calibration_bytes)
 
     @property
     def peak_mib(self) -> float:
@@ -205,10 +214,14 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
         * cost.base_bytes
         + shape.heads * work.prompt_tokens**2 * 4,  # one layer's attention scores, float32
         _vision_activations(shape, work.image_tiles, cost.base_bytes))
+    # calibration loads the model in float32 and runs it on one sample at a time
+    calibration = (shape.params * 4 + activations * 4 // cost.base_bytes
+                   if cost.calibrates else 0)
     return MemoryEstimate(variant=cost.name, weights_bytes=weights,
                           load_peak_bytes=weights + max(0, transit),
                           run_peak_bytes=weights + kv + activations
-                          + _kernel_transit(shape, cost, work), parts=parts)
+                          + _kernel_transit(shape, cost, work), parts=parts,
+                          calibration_bytes=calibration)
 
 
 def _kernel_transit(shape: ModelShape, cost: VariantCost, work: Workload) -> int:
@@ -248,9 +261,11 @@ def available_ram_bytes(meminfo: Path = Path("/proc/meminfo")) -> int | None:
 
 def does_not_fit(est: MemoryEstimate, limit_bytes: int | None, where: str) -> str | None:
     """One line when the estimate exceeds the limit, else None."""
-    if limit_bytes is None or est.peak_bytes <= limit_bytes:
+    if limit_bytes is None or est.needed_bytes <= limit_bytes:
         return None
-    return (f"{est.variant} needs about {est.peak_mib:,.0f} MiB (estimated: weights "
+    calibration = (f", calibrating the float32 model first {est.calibration_bytes / MIB:,.0f}"
+                   if est.calibration_bytes else "")
+    return (f"{est.variant} needs about {est.needed_bytes / MIB:,.0f} MiB (estimated: weights "
             f"{est.weights_bytes / MIB:,.0f}, loading peak {est.load_peak_bytes / MIB:,.0f}, "
-            f"running peak {est.run_peak_bytes / MIB:,.0f}) but {where} has "
+            f"running peak {est.run_peak_bytes / MIB:,.0f}{calibration}) but {where} has "
             f"{limit_bytes / MIB:,.0f} MiB")

@@ -103,6 +103,11 @@ class Variant:
         return None
 
     @property
+    def calibrates(self) -> bool:
+        """Whether preparing it calibrates the full-precision model before loading."""
+        return False
+
+    @property
     def spreads(self) -> bool:
         """Whether a device map can spread this variant over devices: true for recipes that
         from_pretrained applies while loading; a post-load quantizer would meet weights that

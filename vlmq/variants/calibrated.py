@@ -46,6 +46,10 @@ class Calibrated(Variant):
     packages: tuple[str, ...] = ("auto_round", "compressed_tensors")
     save: str = ""  # the cached checkpoint is the saved artefact (disk_size)
 
+    @property
+    def calibrates(self) -> bool:
+        return True
+
     def recipe(self, settings: VariantSettings, adapter: Any) -> dict[str, Any]:
         """What the checkpoint depends on besides the model and the samples."""
         iters = settings.calibration.iters or self.iters if self.algorithm == "signround" else 0

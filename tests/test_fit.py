@@ -159,7 +159,9 @@ def test_each_backend_states_the_transit_measured_for_its_cpu_kernel() -> None:
     int8 = VARIANTS.get("int8").kernel_transit("cpu", "bfloat16")
     assert (int8.per_input, int8.per_output) == (7.0, 16.0)
     assert VARIANTS.get("quanto-int8").kernel_transit("cpu", "float32").per_weight == 8
-    assert VARIANTS.get("quanto-int8").kernel_transit("cpu", "bfloat16") == KernelTransit()
+    # the fused bfloat16 kernel: no weight copy, its result and the rescaled copy per output
+    assert VARIANTS.get("quanto-int8").kernel_transit("cpu", "bfloat16") == KernelTransit(
+        per_output=4.0)
     assert VARIANTS.get("torchao-int8").kernel_transit("cpu", "float32").per_weight == 4
     from bitsandbytes.functional import has_avx512bf16
 

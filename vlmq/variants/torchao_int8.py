@@ -44,12 +44,15 @@ class TorchaoInt8(Variant):
     def kernel_transit(self, device_type: str, dtype: str = "float32",
                        settings: VariantSettings | None = None) -> KernelTransit:
         """Weight-only: the whole int8 weight converted to the activation dtype per call
-        (measured: 4 bytes per weight, float32). Dynamic: per token, the activations'
-        quantization temporaries and int8 copy, the int32 product and its rescale (measured
-        5.8 bytes per input and 13.5 per output feature, output included; 768 x 3072 and
-        3072 x 768, 8,192 tokens). docs/real-scale.md."""
+        (measured: 4 bytes per weight, float32), and with bfloat16 activations 4 bytes per
+        output feature, the output included. Dynamic: per token, the activations'
+        quantization temporaries and int8 copy, the int32 product and its rescale (5.8 bytes
+        per input and 13.5 per output feature, output included). Measured on 768 x 3072 and
+        3072 x 768 Linears over 8,192 tokens (docs/real-scale.md)."""
         if self.config == "Int8WeightOnlyConfig":
-            return KernelTransit(per_weight=4 if dtype == "float32" else 2)
+            if dtype == "float32":
+                return KernelTransit(per_weight=4)
+            return KernelTransit(per_output=4.0, per_weight=2)
         if self.config == "Int8DynamicActivationInt8WeightConfig":
             return KernelTransit(per_input=6.0, per_output=13.5)
         return KernelTransit()

@@ -86,6 +86,16 @@ def test_peak_rss_covers_only_the_block() -> None:
     assert idle.result.growth_bytes < 16 * MiB
 
 
+
+def test_a_restarted_peak_leaves_out_what_ran_before() -> None:
+    """A calibrated variant's load is measured from after its calibration (Runner.load)."""
+    with PeakMemory("cpu") as mem:
+        _touch(96)  # calibration's float32 model, freed before the load
+        mem.restart()
+        _touch(48)
+    assert 44 * MiB <= mem.result.growth_bytes < 90 * MiB
+
+
 # Run in a fresh interpreter (the allocator's state is the process's): the RSS left after
 # freeing 8 and 12 MiB blocks allocated between small live ones, once a freed 16 MiB block has
 # raised glibc's mmap threshold past them, plainly and inside large_frees_returned.

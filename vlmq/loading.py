@@ -10,6 +10,7 @@ import dataclasses
 import gc
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from vlmq.models.base import (
 )
 from vlmq.models.embedded import ZOO
 from vlmq.placement import Placement, bytes_per_device
-from vlmq.variants.base import Variant, VariantSettings
+from vlmq.variants.base import Prepared, Variant, VariantSettings
 from vlmq.variants.inspect import count_linears, quantized_test
 from vlmq.variants.keep import split_variant_id
 from vlmq.variants.registry import VARIANTS, backends
@@ -335,6 +336,31 @@ def _disk(plan: _Plan, loaded: Any, prepared: Any, measure: bool,
                   else "not measured for a model spread with a device map")
 
 
+def _fit_and_prepare(plan: _Plan, placement: Placement, kwargs: dict[str, Any],
+                     max_memory: dict[str, str] | None, workload: Workload | None,
+                     after_preparing: Callable[[], Any] | None,
+                     ) -> tuple[MemoryEstimate | None, Prepared | None]:
+    """The memory estimate (refused when it does not fit), then the variant's preparation
+    (calibration): a recipe whose calibration cannot fit is refused, not OOM-killed."""
+    import torch
+
+    estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
+                         workload)
+    prepared = plan.variant.before_load(plan.source, plan.adapter, plan.settings)
+    if after_preparing is not None:
+        after_preparing()
+    return estimate, prepared
+
+
+def _placement(plan: _Plan, device_map: str, max_memory: dict[str, str] | None) -> Placement:
+    placement = Placement(plan.dev, device_map, max_memory)
+    if placement.spread and not plan.variant.spreads:
+        raise UnavailableError(f"variant {plan.variant_id!r} quantizes after loading, so it "
+                               f"cannot be spread over devices with a device map; run it "
+                               f"without --vlmq-device-map")
+    return placement
+
+
 def load_variant(
     model: str,
     variant_id: str,
@@ -346,30 +372,27 @@ def load_variant(
     device_map: str = "",
     max_memory: dict[str, str] | None = None,
     workload: Workload | None = None,
+    after_preparing: Callable[[], Any] | None = None,
 ) -> LoadedModel:
     """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
     `device_map` under `max_memory`, see vlmq.placement), and check what it quantized.
     Refused (DoesNotFit) before loading when the memory estimate for `workload` exceeds what
-    the device has (or `max_memory`'s limit for it; see vlmq.fit)."""
+    the device has (or `max_memory`'s limit for it; see vlmq.fit). `after_preparing` runs
+    once the variant is prepared (calibrated), before its weights load: where a deployment's
+    load of the calibrated checkpoint starts."""
     import torch
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     plan = _plan(model, variant_id, device, settings or VariantSettings(), attn_implementation)
     variant, dev = plan.variant, plan.dev
-    placement = Placement(dev, device_map, max_memory)
-    if placement.spread and not variant.spreads:
-        raise UnavailableError(f"variant {variant_id!r} quantizes after loading, so it cannot be "
-                               f"spread over devices with a device map; run it without "
-                               f"--vlmq-device-map")
+    placement = _placement(plan, device_map, max_memory)
     setup_start = time.perf_counter()
     variant.prepare_machine(plan.dev_type)
     machine_setup = time.perf_counter() - setup_start
     kwargs, load_notes = _load_kwargs(plan)
-    # before calibrating: a recipe whose calibration cannot fit is refused, not OOM-killed
-    memory_estimate = _estimate(plan, placement, kwargs.get("dtype", torch.float32), max_memory,
-                                workload)
-    prepared = variant.before_load(plan.source, plan.adapter, plan.settings)  # not load time
+    memory_estimate, prepared = _fit_and_prepare(plan, placement, kwargs, max_memory, workload,
+                                                 after_preparing)
     wait_start = runqueue.waited_s()
     start, cpu_start = time.perf_counter(), time.process_time()
     with large_frees_returned():

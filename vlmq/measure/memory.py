@@ -226,6 +226,12 @@ class PeakMemory:
                               "(short spikes can be missed)")
         return self
 
+    def restart(self) -> None:
+        """Measure from now on, as if the block started here (what ran before is handed back
+        first): the load of a variant after its calibration."""
+        self.__exit__()
+        self.__enter__()
+
     def __exit__(self, *exc: object) -> None:
         peak: int | None = None
         reserved: int | None = None

@@ -88,7 +88,8 @@ class Runner:
                                       attn_implementation=case.attn,
                                       device_map=self.config.device_map,
                                       max_memory=self.config.max_memory,
-                                      workload=self.workload())
+                                      workload=self.workload(),
+                                      after_preparing=memory.restart)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise

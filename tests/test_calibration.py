@@ -302,3 +302,19 @@ def test_awq_without_layer_mappings_for_the_model_is_a_skip_with_the_reason(
     with pytest.raises(UnavailableError, match="no layer mappings for Linear"):
         run_autoround(torch.nn.Linear(2, 2), processor, batches, scheme="W4A16",
                       algorithm="awq", iters=0, seed=0, out=tmp_path)
+
+
+def test_a_grouped_scheme_on_layers_not_a_multiple_of_its_group_is_a_skip() -> None:
+    """SmolVLM-256M's text model is 576 wide: W4A16's groups of 128 cannot pack it (AutoRound's
+    export failed on it at real size); per-tensor schemes have no such limit."""
+    from vlmq.errors import UnavailableError
+
+    model = torch.nn.Module()
+    model.text = torch.nn.ModuleDict({"q": torch.nn.Linear(576, 576),
+                                      "down": torch.nn.Linear(1536, 576)})
+    parts = {"text": ["text"]}
+    with pytest.raises(UnavailableError, match=r"1 of the 2 Linear .* text.q, 576"):
+        VARIANTS.get("awq-w4a16").unsupported_layers(model, parts, "cpu")
+    assert VARIANTS.get("fp8-static").unsupported_layers(model, parts, "cpu") == []
+    model.text["q"] = torch.nn.Linear(512, 576)
+    assert VARIANTS.get("autoround-w4a16").unsupported_layers(model, parts, "cpu") == []

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vlmq.errors import VlmqError
+from vlmq.errors import UnavailableError, VlmqError
 from vlmq.variants.base import Prepared, Variant, VariantSettings
 
 # in a subfolder, so that neither transformers nor the disk size takes it for the checkpoint's
@@ -26,6 +26,9 @@ IN_PROCESS_FILE = "vlmq/in-process.safetensors"
 CACHE_LAYOUT = 1
 # set on each Linear whose weight came from the calibrated checkpoint: the counts read it
 CALIBRATED_MARK = "vlmq_calibrated"
+# input features per quantization group of the grouped schemes (AutoRound's and llm-compressor's
+# presets); their packing refuses a Linear whose input width is not a multiple of it
+GROUP_SIZE = {"W4A16": 128}
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,28 @@ class Calibrated(Variant):
     @property
     def calibrates(self) -> bool:
         return True
+
+    def unsupported_layers(self, model: Any, parts: dict[str, list[str]],
+                           device_type: str) -> list[str]:
+        """None: the calibrating libraries quantize every Linear of the decoder, so a grouped
+        scheme meeting an input width that is not a multiple of its group (SmolVLM-256M's
+        576-wide text model and W4A16's groups of 128) cannot run on the model at all, an
+        UnavailableError naming the layers, before anything loads."""
+        group = GROUP_SIZE.get(self.scheme)
+        if not group:
+            return []
+        roots = [path for part in self.quantizes for path in parts.get(part, [])]
+        linears = [(name, m.in_features) for root in roots
+                   for name, m in model.get_submodule(root).named_modules(prefix=root)
+                   if hasattr(m, "in_features") and hasattr(m, "out_features")]
+        odd = [(name, width) for name, width in linears if width % group]
+        if odd:
+            raise UnavailableError(
+                f"variant {self.name!r} quantizes in groups of {group} input features, and "
+                f"{len(odd)} of the {len(linears)} Linear layers it would quantize are not a "
+                f"multiple of {group} wide (e.g. {odd[0][0]}, {odd[0][1]}); the calibrating "
+                f"library cannot pack them")
+        return []
 
     def recipe(self, settings: VariantSettings, adapter: Any) -> dict[str, Any]:
         """What the checkpoint depends on besides the model and the samples."""

@@ -270,3 +270,18 @@ def test_a_calibrated_variant_that_cannot_calibrate_here_is_refused_before_calib
     with pytest.raises(DoesNotFit, match="calibrating the float32 model first"):
         load_variant("llava-tiny", "autoround-w4a16", measure_disk=False,
                      max_memory={"cpu": "20MiB"})
+
+
+def test_a_calibrated_recipe_is_estimated_as_the_dense_model_it_runs() -> None:
+    """In process, a calibrated recipe holds its dequantized weights in the model's dtype (its
+    kernel note says so): BLIP's gptq and autoround entries measured the float32 footprint."""
+    import torch
+
+    from vlmq.fit import variant_cost
+    from vlmq.loading import read_config, resolve_source
+    from vlmq.variants.registry import VARIANTS
+
+    config = read_config(resolve_source("llava-tiny"))
+    gptq = variant_cost(VARIANTS.get("gptq-w4a16"), config, torch.float32, "cpu")
+    fp32 = variant_cost(VARIANTS.get("fp32"), config, torch.float32, "cpu")
+    assert (gptq.bits, gptq.quantizes, gptq.calibrates) == (fp32.bits, (), True)

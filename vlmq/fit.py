@@ -35,7 +35,8 @@ def variant_cost(variant: Variant, config: Any, dtype: Any, device_type: str,
                  settings: VariantSettings | None = None) -> VariantCost:
     """The estimator's view of `variant` loading with its unquantized parts in `dtype` (a
     torch dtype) on `device_type`: its bits, what loading casts, what its kernel holds."""
-    bits = variant.checkpoint_bits(config)
+    # a calibrated recipe runs its dequantized weights in the model's dtype: the dense model
+    bits = 16 if variant.calibrates else variant.checkpoint_bits(config)
     quantizes = variant.quantizes if variant.bits != 0 else ("vision", "projector", "text")
     name = str(dtype).replace("torch.", "")
     return VariantCost(name=variant.name, bits=bits + variant.scale_bits(bits) if bits < 16

@@ -286,3 +286,15 @@ def test_nf4_on_cpu_is_repacked_while_loading_as_its_first_call_would(monkeypatc
     lazily, packed, _ = _first_4bit_layer_output(x)  # bitsandbytes repacks on this call
     assert not packed
     torch.testing.assert_close(at_load, lazily, rtol=0, atol=0)
+
+
+def test_a_variants_libraries_are_imported_before_its_load_is_measured() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from vlmq.loading import import_backend; "
+            "import_backend('fp32'); a = 'bitsandbytes' in sys.modules; "
+            "import_backend('nf4+keep=text:0'); print(a, 'bitsandbytes' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -352,6 +352,19 @@ def _fit_and_prepare(plan: _Plan, placement: Placement, kwargs: dict[str, Any],
     return estimate, prepared
 
 
+def import_backend(variant_id: str) -> None:
+    """Import the libraries `variant_id` quantizes with (those installed): their code and
+    native kernels are the process's memory, not the model's, so a load measured next does not
+    count them (the first bitsandbytes variant of a run did)."""
+    import importlib
+    import importlib.util
+
+    variant = VARIANTS.get(split_variant_id(variant_id)[0])
+    for package in variant.packages:
+        if importlib.util.find_spec(package.split(".")[0]) is not None:
+            importlib.import_module(package)
+
+
 def _placement(plan: _Plan, device_map: str, max_memory: dict[str, str] | None) -> Placement:
     placement = Placement(plan.dev, device_map, max_memory)
     if placement.spread and not plan.variant.spreads:

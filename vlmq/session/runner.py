@@ -11,7 +11,15 @@ from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.inputs import default_prefetch
 from vlmq.kvcache import kv_cache_options, kv_unavailable_reason
-from vlmq.loading import LoadedModel, adapter_for, load_variant, read_config, resolve_source, unload
+from vlmq.loading import (
+    LoadedModel,
+    adapter_for,
+    import_backend,
+    load_variant,
+    read_config,
+    resolve_source,
+    unload,
+)
 from vlmq.measure.energy import EnergyTracker
 from vlmq.measure.estimate import Workload
 from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits, remeasured_limits
@@ -80,6 +88,7 @@ class Runner:
             # import the family's model code first: its modules' pages are the process's, not
             # the model's memory
             adapter_for(read_config(resolve_source(case.model))).auto_class()
+            import_backend(case.variant)
             prestart.wait()  # the scorers' set-up never runs beside a load or a timed call
             # measured, so that the model's memory can be told from the process's
             with PeakMemory(device) as memory:

@@ -185,7 +185,7 @@ def test_llmcompressor_round_trip(name: str, tmp_path: Path, monkeypatch) -> Non
     images = [s.image for s in calibration_samples(CalibrationSettings(samples=4, seed=9))]
     prompts = ["Provide a one-sentence caption for the provided image."] * len(images)
     calibrated = load_variant("llava-tiny", name, settings=settings)
-    assert calibrated.calibration_s > 0 and "dense fp32" in calibrated.notes["kernel"]
+    assert calibrated.calibration_s > 0 and "dense float32" in calibrated.notes["kernel"]
     folder = Path(calibrated.notes["calibration"].rpartition("cached in ")[2])
     saved = load_variant(str(folder), "as-saved")
     for loaded in (calibrated, saved):

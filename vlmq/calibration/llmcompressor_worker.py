@@ -4,7 +4,7 @@
 
 It imports only torch, transformers and llm-compressor (the venv's versions), calibrates the
 model with the job's recipe on the job's batches (prepared by the main environment), and writes:
-- the compressed-tensors checkpoint (with the processor's files) into `out`;
+- the compressed-tensors checkpoint (with the source's processor files) into `out`;
 - `in_process`: the weights llm-compressor left in memory (quantized-dequantized Linear weights,
   and the norms SmoothQuant rescaled), which the in-process variant loads;
 - `result`: {"seconds": calibration time, "quantized": how many Linear layers}.
@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json", "chat_template.json",
+                   "chat_template.jinja", "special_tokens_map.json", "vocab.json", "merges.txt")
+
 
 def _in_process(model: Any, smoothed: list[str]) -> dict[str, Any]:
     out = {}
@@ -27,6 +30,25 @@ def _in_process(model: Any, smoothed: list[str]) -> dict[str, Any]:
         if quantized or any(re.match(p, name) for p in smoothed):
             out[f"{name}.weight"] = module.weight.detach().float().clone().contiguous()
     return out
+
+
+def _processor(transformers: Any, source: str) -> Any:
+    """The model's processor, or its tokenizer where this venv's transformers cannot build the
+    image processor (its Idefics3 one needs torchvision, which the venv does not have): the
+    batches come ready-made from the main environment, so llm-compressor only reads text."""
+    try:
+        return transformers.AutoProcessor.from_pretrained(source)
+    except (ImportError, ValueError):
+        return transformers.AutoTokenizer.from_pretrained(source)
+
+
+def _copy_processor_files(source: Path, out: Path) -> None:
+    """The checkpoint's processor is the source model's: its files, copied as they are."""
+    import shutil
+
+    for f in source.iterdir():
+        if f.is_file() and (f.name in PROCESSOR_FILES or f.name.startswith("tokenizer")):
+            shutil.copy2(f, out / f.name)
 
 
 def main(job_file: str) -> None:
@@ -40,7 +62,7 @@ def main(job_file: str) -> None:
     torch.manual_seed(job["seed"])
     model_class = getattr(transformers, job["model_class"])
     model = model_class.from_pretrained(job["source"], dtype=torch.float32).eval()
-    processor = transformers.AutoProcessor.from_pretrained(job["source"])
+    processor = _processor(transformers, job["source"])
     batches = torch.load(job["batches"])
     start = time.perf_counter()
     model = oneshot(model=model, processor=processor, recipe=json.dumps(job["recipe"]),
@@ -51,7 +73,7 @@ def main(job_file: str) -> None:
                     if getattr(m, "quantization_scheme", None) is not None)
     save_file(_in_process(model, job["smoothed"]), job["in_process"])
     model.save_pretrained(job["out"], save_compressed=True)  # packs the weights in place
-    processor.save_pretrained(job["out"])
+    _copy_processor_files(Path(job["source"]), Path(job["out"]))
     Path(job["result"]).write_text(json.dumps({"seconds": seconds, "quantized": quantized}))
 
 

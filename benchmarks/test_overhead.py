@@ -49,10 +49,13 @@ def _bare(model: Any, processor: Any, rows: list[dict], image_root: str | None,
 
     start = time.perf_counter()
     images = [decode_image(r["image"], str(r["sample_id"]), image_root) for r in rows]
-    texts = [processor.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": p}]}],
-        add_generation_prompt=True) for p in prompts]
-    inputs = processor(images=images, text=texts, return_tensors="pt", padding=True)
+    if getattr(processor, "chat_template", None):
+        texts = [processor.apply_chat_template(
+            [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": p}]}],
+            add_generation_prompt=True) for p in prompts]
+        inputs = processor(images=images, text=texts, return_tensors="pt", padding=True)
+    else:  # BLIP: no chat turn, it captions the image unprompted
+        inputs = processor(images=images, return_tensors="pt")
     inputs = inputs.to(model.device, dtype=model.dtype)
     with torch.inference_mode():
         synchronize(model.device)

@@ -5,7 +5,11 @@
 # writes reports/cpu/real-scale/SPEC/{bench.json,report.md,command.txt}; the synthetic folder goes
 # to $SYNTH_DIR/SPEC (default /tmp/vlmq-synth; LLaVA-1.5-7B is 14 GB). Every run is one process
 # and one model in memory at a time; variants that will not fit are skipped before loading.
-# VLMQ_EXTRA adds options (BLIP: VLMQ_EXTRA="--vlmq-attn eager").
+# VLMQ_EXTRA adds options (BLIP: VLMQ_EXTRA="--vlmq-attn eager"). ISOLATE=1 runs each variant
+# in its own pytest process (`--vlmq-shard K/N`, one shard per variant, joined by `vlmq merge`):
+# a load or running peak measured after other variants in the same process carries what
+# glibc kept of their heaps (SmolVLM-256M quanto-int8 loaded with 935 MiB of growth in a
+# multi-variant process, 532 in a fresh one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=$1
@@ -27,8 +31,23 @@ cmd=(python -m pytest benchmarks/ -p no:cacheprovider -rs
 printf '%q ' "${cmd[@]}" > "$out/command.txt"
 echo >> "$out/command.txt"
 status=0
-nice -n 19 "${cmd[@]}" 2>&1 | tr '\r' '\n' | grep -v -e '^Loading weights' -e 'Warning' \
-    > "$out/pytest.log" || status=$?
+quiet() { tr '\r' '\n' | grep -v -e '^Loading weights' -e 'Warning'; }
+if [ "${ISOLATE:-}" = 1 ]; then
+  n=$(python -c "import sys; from vlmq.variants.registry import chosen_variants
+print(len(chosen_variants(sys.argv[1].split(','))))" "$variants")
+  echo "ISOLATE=1: $n shards, one process each (--vlmq-shard K/$n), joined by vlmq merge" \
+      >> "$out/command.txt"
+  : > "$out/pytest.log"
+  for k in $(seq 1 "$n"); do
+    nice -n 19 "${cmd[@]}" --vlmq-shard "$k/$n" --vlmq-reports-dir "$runs/$k" \
+        --benchmark-json "$runs/$k.json" 2>&1 | quiet >> "$out/pytest.log" || status=$?
+  done
+  shards=$(ls -d "$runs"/*/"$spec")
+  vlmq merge $shards --out "$runs/$spec" --json "$out/bench.json" --allow-incomplete \
+      >> "$out/pytest.log" 2>&1 || status=$?
+else
+  nice -n 19 "${cmd[@]}" 2>&1 | quiet > "$out/pytest.log" || status=$?
+fi
 tail -30 "$out/pytest.log"
 cp "$runs/$spec/report.md" "$out/report.md" 2>/dev/null || true
 rm -rf "$runs"

@@ -120,6 +120,21 @@ def saved_bits(qc: dict[str, Any]) -> int:
 class AsSaved(Variant):
     """Loads with no quantization_config; checks that the checkpoint is quantized at all."""
 
+    @property
+    def spreads(self) -> bool:
+        return True  # quantized as saved, while loading; post_load only repacks CPU layouts
+
+    def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
+                  device_type: str) -> None:
+        """A bitsandbytes 4-bit checkpoint runs the kernel the nf4 variant runs: repacked at
+        load the same way (vlmq.variants.bnb_4bit)."""
+        import importlib.util
+
+        if importlib.util.find_spec("bitsandbytes") is not None:
+            from vlmq.variants.bnb_4bit import repack_for_cpu_kernel
+
+            repack_for_cpu_kernel(model, device_type)
+
     def quantized_linear(self, module: Any) -> bool:
         return getattr(module, DEQUANTIZED_MARK, False) or any(
             c.__module__.startswith(SAVED_FORMAT_MODULES) for c in type(module).__mro__)

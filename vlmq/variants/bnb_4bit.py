@@ -80,8 +80,7 @@ class Bnb4bit(Variant):
         call glibc kept the replaced copies until the call ended (LLaVA-1.5-7B nf4: 1,742 MiB,
         half its 4-bit weights; stacks of nf4 layers: all of them), and the first call times
         the kernel, not the repack."""
-        if device_type == "cpu" and _cpu_bf16_kernel():
-            _repack_for_cpu(model)
+        repack_for_cpu_kernel(model, device_type)
 
     def kernel_transit(self, device_type: str, dtype: str = "float32",
                        settings: VariantSettings | None = None) -> KernelTransit:
@@ -142,6 +141,14 @@ def _cpu_bf16_kernel() -> bool:
     from bitsandbytes.functional import has_avx512bf16
 
     return bool(has_avx512bf16())
+
+
+def repack_for_cpu_kernel(model: Any, device_type: str) -> None:
+    """Put a loaded model's bitsandbytes 4-bit weights in the AVX-512 BF16 CPU kernel's layout
+    now rather than on the first call (the nf4/fp4 variants, and as-saved on a 4-bit
+    checkpoint, which runs the same kernel); nothing elsewhere."""
+    if device_type == "cpu" and _cpu_bf16_kernel():
+        _repack_for_cpu(model)
 
 
 def _repack_for_cpu(model: Any) -> int:

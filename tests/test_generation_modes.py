@@ -164,3 +164,24 @@ def test_fast_variants_skip_with_the_reason_off_gpu() -> None:
         assert "cuda" in VARIANTS.get(name).unavailable_reason("cpu")
     if importlib.util.find_spec("mslk") is None and importlib.util.find_spec("torchao"):
         assert "pip install mslk-cuda" in VARIANTS.get("torchao-int4").unavailable_reason("cuda")
+
+
+def test_an_unquantized_variants_prefill_bound_is_at_its_own_dtypes_peak(monkeypatch) -> None:
+    """fp16 on a CPU without float16 kernels is bound by float16's peak (measured when first
+    asked for), not bfloat16's: BLIP fp16 read 0.04 against the fastest dtype's."""
+    from vlmq.measure import hardware
+    from vlmq.session import runner
+
+    monkeypatch.setattr(hardware, "_MEASURED", {})
+    monkeypatch.setattr(hardware, "_measure", lambda device: _limits(1e9, 4e11))
+    monkeypatch.setattr(hardware, "_matmul_peak", lambda device, dtype, n: 2e10)
+    records = [SampleRecord("0", 0, 0, "p", "x", [], latency_s=0.25, new_tokens=5,
+                            prefill_s=1.0)]
+    fp16, quantized = TaskResult(info={}), TaskResult(info={})
+    runner.add_bounds(fp16, records, "cpu", (20_000_000, 1e10), "float16")
+    runner.add_bounds(quantized, records, "cpu", (20_000_000, 1e10))
+    assert fp16.info["hardware_limits"]["matmul_dtype"] == "float16"
+    assert fp16.metrics["prefill_efficiency"].value == pytest.approx(0.5)  # 1e10 / 2e10 / 1 s
+    assert quantized.info["hardware_limits"]["matmul_dtype"] == "bfloat16"  # the fastest
+    assert quantized.metrics["prefill_efficiency"].value == pytest.approx(0.025)
+    assert hardware.hardware_limits("cpu").matmul_peaks["float16"] == 2e10  # kept

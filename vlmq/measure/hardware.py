@@ -9,8 +9,10 @@ Bandwidth: the best of several copies of a 256 MiB buffer (each copy reads and w
 2 x its bytes), after filling the source: a source never written reads the kernel's shared
 zero page, which made earlier runs report 32.5 GB/s where copies of real data reach 3.4-3.7.
 Peak: the best of several square matmuls in each floating dtype the device runs models in
-(float32 and bfloat16 on CPU, float16 and bfloat16 on CUDA); `matmul_flops_per_s` is the
-fastest of them, so the prefill bound holds whatever dtype a variant computes in. Best-of
+(float32 and bfloat16 on CPU, float16 and bfloat16 on CUDA; another dtype, such as float16 on
+a CPU, the first time an unquantized variant computes in it). An unquantized variant's prefill
+bound uses the peak of its own dtype; a quantized one's the fastest measured, since its kernel
+may compute in another. Best-of
 rather than mean: other jobs on a shared machine only ever slow a repeat down. Both are
 measured, not taken from a spec sheet, so they are what this device reaches here. A model that
 beats a bound shows the probe was slowed throughout (one LLaVA-7B process measured half the
@@ -74,14 +76,42 @@ def remeasured_limits(device: str) -> HardwareLimits:
     """Probe `device` again and keep, figure by figure, the best of this and every earlier
     probe of the process (a bound a model beat was measured low)."""
     old, new = hardware_limits(device), _measure(device)
-    peaks = {k: max(v, (old.matmul_peaks or {}).get(k, 0.0))
-             for k, v in (new.matmul_peaks or {}).items()}
+    old_peaks, new_peaks = old.matmul_peaks or {}, new.matmul_peaks or {}
+    peaks = {k: max(new_peaks.get(k, 0.0), old_peaks.get(k, 0.0))
+             for k in {**old_peaks, **new_peaks}}
     fastest = max(peaks, key=peaks.__getitem__)
     _MEASURED[device] = dataclasses.replace(
         new, bandwidth_bytes_per_s=max(old.bandwidth_bytes_per_s, new.bandwidth_bytes_per_s),
         matmul_flops_per_s=peaks[fastest], matmul_dtype=fastest, matmul_peaks=peaks,
         probes=old.probes + 1)
     return _MEASURED[device]
+
+
+def limits_for(device: str, dtype: str | None) -> dict[str, Any]:
+    """The device's limits with the matmul peak of `dtype` (a torch dtype's name: what an
+    unquantized variant computes in; measured the first time it is asked for) as the prefill
+    bound's peak; None: the fastest dtype measured (a quantized kernel's own may be faster
+    than any dense one)."""
+    import torch
+
+    limits = hardware_limits(device)
+    peaks = dict(limits.matmul_peaks or {})
+    if dtype is None:
+        return limits.to_dict()
+    if dtype not in peaks:
+        n = limits.matmul_size
+        peaks[dtype] = _matmul_peak(device, getattr(torch, dtype), min(n, 512))
+        limits = _MEASURED[device] = dataclasses.replace(limits, matmul_peaks=peaks)
+    return {**limits.to_dict(), "matmul_flops_per_s": peaks[dtype], "matmul_dtype": dtype}
+
+
+def _matmul_peak(device: str, dtype: Any, n: int) -> float:
+    """FLOP/s of the best of 10 square n x n matmuls in `dtype`."""
+    import torch
+
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    return 2 * n**3 / _best_time(functools.partial(torch.matmul, a, b), device, repeats=10)
 
 
 def _measure(device: str) -> HardwareLimits:
@@ -94,13 +124,9 @@ def _measure(device: str) -> HardwareLimits:
     copy_s = _best_time(functools.partial(dst.copy_, src), device, repeats=10 if on_gpu else 7)
     del src, dst  # free the copy buffers before the matmul operands
     n = 8192 if on_gpu else 1024
-    peaks = {}
-    for dtype in (torch.float16, torch.bfloat16) if on_gpu else (torch.float32, torch.bfloat16):
-        a = torch.randn(n, n, device=device).to(dtype)
-        b = torch.randn(n, n, device=device).to(dtype)
-        mm_s = _best_time(functools.partial(torch.matmul, a, b), device,
-                          repeats=10)
-        peaks[str(dtype).replace("torch.", "")] = 2 * n**3 / mm_s
+    peaks = {str(dtype).replace("torch.", ""): _matmul_peak(device, dtype, n)
+             for dtype in ((torch.float16, torch.bfloat16) if on_gpu
+                           else (torch.float32, torch.bfloat16))}
     fastest = max(peaks, key=peaks.__getitem__)
     return HardwareLimits(
         device=device, bandwidth_bytes_per_s=2 * copy_bytes / copy_s,

@@ -117,7 +117,12 @@ _define("process_peak_rss_mib", "MiB", False, "memory",
                 "6-8% on five entries after a CPU hog with the same code; model_peak_memory_mib "
                 "and load_peak_memory_mib are the variant's and are judged")
 _define("load_peak_memory_mib", "MiB", False, "memory",
-        "peak memory added while loading, over the level before it", once=LOAD)
+        "peak memory added while loading, over the level before it (a calibrated recipe: "
+        "from after its calibration). On CPU a variant loaded late in a process that ran "
+        "others first can peak higher than in a fresh one (glibc keeps their heaps' shape: "
+        "LLaVA-1.5-7B nf4 7,259 vs 4,363 MiB, docs/real-scale.md); to compare variants' "
+        "memory at real size, run each in its own process (one `--vlmq-shard K/N` per case, "
+        "then `vlmq merge`)", once=LOAD)
 _define("steady_memory_mib", "MiB", False, "memory",
         "memory the loaded model holds once loading's freed transit is handed back (the RSS "
         "after loading over the level before it; CUDA: allocated after loading)", once=LOAD)

@@ -305,8 +305,9 @@ def add_hardware_limits(result: TaskResult, records: list[SampleRecord], limits:
             f"2 x parameters x inputs per part (vision encoder x image patches, language model "
             f"less its embedding table x prompt tokens, image tokens included) = "
             f"{prefill_flops / 1e9:.1f} GFLOP per batch at "
-            f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s (the fastest matmul measured "
-            f"here, {limits['matmul_dtype']}); the measured prefill is the model call's, to its "
+            f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s (the matmul peak measured "
+            f"here in {limits['matmul_dtype']}: an unquantized variant's own dtype, else the "
+            f"fastest); the measured prefill is the model call's, to its "
             f"first logits")
 
 

@@ -22,7 +22,7 @@ from vlmq.loading import (
 )
 from vlmq.measure.energy import EnergyTracker
 from vlmq.measure.estimate import Workload
-from vlmq.measure.hardware import decode_and_prefill_work, hardware_limits, remeasured_limits
+from vlmq.measure.hardware import decode_and_prefill_work, limits_for, remeasured_limits
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import (
     add_energy,
@@ -50,20 +50,30 @@ BOUND_PROBES = 3  # per process: the first probe and two more when a model beat 
 
 
 def add_bounds(result: TaskResult, records: list[SampleRecord], device: str,
-               work: tuple[int, float | None]) -> None:
+               work: tuple[int, float | None], dtype: str | None = None) -> None:
     """The entry's decode and prefill against the device's limits. A model cannot beat a bound
     measured right: an efficiency above 1 means every repeat of the probe was slowed, so the
     limits are probed again (up to BOUND_PROBES probes a process, keeping the best) before the
-    figures stand."""
-    limits = hardware_limits(device)
-    add_hardware_limits(result, records, limits.to_dict(), *work)
-    while beats_bound(result) and limits.probes < BOUND_PROBES:
-        limits = remeasured_limits(device)
-        add_hardware_limits(result, records, limits.to_dict(), *work)
+    figures stand. `dtype`: what an unquantized variant computes in (its prefill bound is at
+    that dtype's peak; vlmq.measure.hardware.limits_for)."""
+    limits = limits_for(device, dtype)
+    add_hardware_limits(result, records, limits, *work)
+    while beats_bound(result) and limits["probes"] < BOUND_PROBES:
+        remeasured_limits(device)
+        limits = limits_for(device, dtype)
+        add_hardware_limits(result, records, limits, *work)
     if beats_bound(result):
         result.notes["bound_beaten"] = (
-            f"an efficiency above 1 after {limits.probes} probes of this device's limits: the "
-            f"bound is a measurement, slowed here in every probe")
+            f"an efficiency above 1 after {limits['probes']} probes of this device's limits: "
+            f"the bound is a measurement, slowed here in every probe")
+
+
+def dense_dtype(loaded: LoadedModel) -> str | None:
+    """The dtype an unquantized variant computes in; None for a quantized one (its kernel may
+    compute in another)."""
+    if loaded.variant.quantizes or loaded.variant.bits == 0:
+        return None
+    return str(loaded.model.dtype).replace("torch.", "")
 
 
 class Runner:
@@ -193,7 +203,7 @@ class Runner:
                          loaded.prompt_lengths[first_call:])
         if measure and task.kind == "generate":
             add_bounds(result, outcome.records, device,
-                       decode_and_prefill_work(loaded, first_call))
+                       decode_and_prefill_work(loaded, first_call), dense_dtype(loaded))
         if synthetic:
             mark_synthetic(result)
         return result

@@ -256,8 +256,8 @@ def _first_4bit_layer_output(x: torch.Tensor) -> tuple[torch.Tensor, bool, int]:
     from vlmq.loading import load_variant, unload
     from vlmq.variants import bnb_4bit
 
-    loaded = load_variant("llava-tiny", "nf4", measure_disk=False)
-    try:
+    loaded = load_variant("llava-tiny", "nf4")  # the disk size saves the model: before the
+    try:  # repack, which saving would undo
         layers = [m for m in loaded.model.modules()
                   if type(getattr(m, "weight", None)).__name__ == "Params4bit"]
         packed = bool(layers) and all(

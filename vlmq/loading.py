@@ -326,14 +326,19 @@ def _after_load(plan: _Plan, loaded: Any, loading_info: dict[str, Any], placemen
         plan.variant.apply_prepared(loaded, prepared)
 
 
-def _disk(plan: _Plan, loaded: Any, prepared: Any, measure: bool,
-          placement: Placement) -> tuple[int | None, str]:
-    """The saved variant's size on disk, or why it was not measured."""
+def _disk_then_finish(plan: _Plan, loaded: Any, prepared: Any, measure: bool,
+                      placement: Placement) -> tuple[int | None, str]:
+    """The saved variant's size on disk (or why it was not measured), then the variant's last
+    step of loading (`finish_load`: the 4-bit CPU repack), in that order: saving puts a
+    repacked weight back in the saved layout, lossily."""
+    disk: tuple[int | None, str] = (None, "not measured" if not placement.spread
+                                    else "not measured for a model spread with a device map")
     if measure:
         saved = prepared.folder if prepared is not None else plan.source
-        return plan.variant.disk_size(loaded, saved)
-    return None, ("not measured" if not placement.spread
-                  else "not measured for a model spread with a device map")
+        disk = plan.variant.disk_size(loaded, saved)
+    with large_frees_returned():
+        plan.variant.finish_load(loaded, plan.dev_type)
+    return disk
 
 
 def _fit_and_prepare(plan: _Plan, placement: Placement, kwargs: dict[str, Any],
@@ -391,8 +396,7 @@ def load_variant(
     `device_map` under `max_memory`, see vlmq.placement), and check what it quantized.
     Refused (DoesNotFit) before loading when the memory estimate for `workload` exceeds what
     the device has (or `max_memory`'s limit for it; see vlmq.fit). `after_preparing` runs
-    once the variant is prepared (calibrated), before its weights load: where a deployment's
-    load of the calibrated checkpoint starts."""
+    once the variant is prepared (calibrated), where loading its checkpoint starts."""
     import torch
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
@@ -419,7 +423,8 @@ def load_variant(
     processor = plan.adapter.load_processor(plan.source)
     recipes = backends()
     counts = _checked_counts(plan, loaded, recipes)
-    disk, disk_note = _disk(plan, loaded, prepared, measure_disk and not placement.spread,
+    disk, disk_note = _disk_then_finish(plan, loaded, prepared,
+                                        measure_disk and not placement.spread,
                             placement)
     return LoadedModel(
         name=model, source=plan.source, variant_id=variant_id, variant=variant,

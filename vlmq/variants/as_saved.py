@@ -120,12 +120,7 @@ def saved_bits(qc: dict[str, Any]) -> int:
 class AsSaved(Variant):
     """Loads with no quantization_config; checks that the checkpoint is quantized at all."""
 
-    @property
-    def spreads(self) -> bool:
-        return True  # quantized as saved, while loading; post_load only repacks CPU layouts
-
-    def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
-                  device_type: str) -> None:
+    def finish_load(self, model: Any, device_type: str) -> None:
         """A bitsandbytes 4-bit checkpoint runs the kernel the nf4 variant runs: repacked at
         load the same way (vlmq.variants.bnb_4bit)."""
         import importlib.util

@@ -131,6 +131,10 @@ class Variant:
     ) -> None:
         """Changes applied to the loaded model (post-training quantizers)."""
 
+    def finish_load(self, model: Any, device_type: str) -> None:
+        """The last step of loading, after the disk size is measured (the bitsandbytes 4-bit
+        CPU repack, which saving would undo)."""
+
     def config_load_kwargs(self, config: Any, device_type: str) -> dict[str, Any]:
         """More from_pretrained arguments that depend on the checkpoint's config."""
         return {}

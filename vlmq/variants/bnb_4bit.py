@@ -64,14 +64,7 @@ class Bnb4bit(Variant):
                 f"bfloat16 kernel ({_cpu_gemm(self.quant_type)}), whose bfloat16 output goes "
                 f"back to {compute}, then to {dtype}")
 
-    @property
-    def spreads(self) -> bool:
-        """Quantized while loading: `post_load` only repacks, for the CPU kernel, weights on
-        the CPU, so a device map spreads it (and the estimate has no full-precision transit)."""
-        return True
-
-    def post_load(self, model: Any, parts: dict[str, list[str]], settings: VariantSettings,
-                  device_type: str) -> None:
+    def finish_load(self, model: Any, device_type: str) -> None:
         """On an AVX-512 BF16 CPU, repack every 4-bit weight into the CPU kernel's layout now,
         exactly as bitsandbytes' first call would (`_convert_weight_packed_for_cpu`, which its
         Linear4bit.forward calls once per layer). The repack is loading's work: done here its
@@ -79,7 +72,8 @@ class Bnb4bit(Variant):
         count in the load peak and go back to the kernel as they are freed, where on the first
         call glibc kept the replaced copies until the call ended (LLaVA-1.5-7B nf4: 1,742 MiB,
         half its 4-bit weights; stacks of nf4 layers: all of them), and the first call times
-        the kernel, not the repack."""
+        the kernel, not the repack. After the disk size: saving inverts the packing in place
+        and re-quantizes the scales."""
         repack_for_cpu_kernel(model, device_type)
 
     def kernel_transit(self, device_type: str, dtype: str = "float32",
@@ -88,7 +82,7 @@ class Bnb4bit(Variant):
         in it) and to bfloat16; the kernel's bfloat16 output, its cast to the compute dtype and
         back to the input's (measured 6 bytes per input and per output feature, bfloat16
         input, float32 compute: 768 x 3072 and 3072 x 768, 8,192 tokens). The repack at load
-        (`post_load`) keeps the scales in bfloat16 (16 bits per 64 weights; 8 with double
+        (`finish_load`) keeps the scales in bfloat16 (16 bits per 64 weights; 8 with double
         quantization) and its temporaries are within the load-time quantizer's."""
         if device_type != "cpu":
             return KernelTransit()
@@ -137,7 +131,7 @@ def _dtype_name(dtype: Any) -> str:
 
 def _cpu_bf16_kernel() -> bool:
     """bitsandbytes runs 4-bit layers through its fused bfloat16 CPU kernel where the CPU has
-    AVX-512 BF16 (its weights repacked for it, at load by `post_load`)."""
+    AVX-512 BF16 (its weights repacked for it, at load by `finish_load`)."""
     from bitsandbytes.functional import has_avx512bf16
 
     return bool(has_avx512bf16())

@@ -293,8 +293,29 @@ def test_a_variants_libraries_are_imported_before_its_load_is_measured() -> None
     import sys
 
     code = ("import sys; from vlmq.loading import import_backend; "
-            "import_backend('fp32'); a = 'bitsandbytes' in sys.modules; "
-            "import_backend('nf4+keep=text:0'); print(a, 'bitsandbytes' in sys.modules)")
+            "import_backend('fp32', 'cpu'); a = 'bitsandbytes' in sys.modules; "
+            "import_backend('nf4+keep=text:0', 'cpu'); print(a, 'bitsandbytes' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_the_variants_last_loading_step_counts_in_its_load_time(monkeypatch) -> None:
+    """finish_load (the 4-bit CPU repack) runs after the disk size, outside the timed
+    from_pretrained, yet it is loading's work: load_time_s and load_cpu_s include it."""
+    import time
+
+    from vlmq.loading import load_variant, unload
+    from vlmq.variants.base import Variant
+
+    def slow_finish(self, model, device_type) -> None:
+        end = time.process_time() + 0.4  # busy, so that CPU time counts it too
+        while time.process_time() < end:
+            pass
+
+    monkeypatch.setattr(Variant, "finish_load", slow_finish)
+    loaded = load_variant("llava-tiny", "fp32", measure_disk=False)
+    try:
+        assert loaded.load_time_s >= 0.4 and loaded.load_cpu_s >= 0.4
+    finally:
+        unload(loaded)

@@ -18,6 +18,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from vlmq.devices import dtype_name
+
 _HALF = ("float16", "bfloat16")
 
 
@@ -46,7 +48,7 @@ def checkpoint_dtype(config: Any) -> str | None:
     value = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
     if value is None:
         return None
-    return str(value).replace("torch.", "")
+    return dtype_name(value)
 
 
 def checkpoint_bytes(config: Any) -> float:

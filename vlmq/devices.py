@@ -26,3 +26,9 @@ def device_type(device: Any) -> str:
 
 def is_cuda(device: Any) -> bool:
     return device_type(device) == "cuda"
+
+
+def dtype_name(dtype: Any) -> str:
+    """torch.bfloat16 (or the string "torch.bfloat16") -> 'bfloat16': the name entries and
+    the estimate use, without importing torch."""
+    return str(dtype).replace("torch.", "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from vlmq.checkpoint import checkpoint_dtype
-from vlmq.devices import device_type
+from vlmq.devices import device_type, dtype_name
 from vlmq.errors import UnavailableError
 from vlmq.measure.estimate import (
     MemoryEstimate,
@@ -38,7 +38,7 @@ def variant_cost(variant: Variant, config: Any, dtype: Any, device_type: str,
     # a calibrated recipe runs its dequantized weights in the model's dtype: the dense model
     bits = 16 if variant.calibrates else variant.checkpoint_bits(config)
     quantizes = variant.quantizes if variant.bits != 0 else ("vision", "projector", "text")
-    name = str(dtype).replace("torch.", "")
+    name = dtype_name(dtype)
     return VariantCost(name=variant.name, bits=bits + variant.scale_bits(bits) if bits < 16
                        else 0.0, quantizes=quantizes if bits < 16 else (),
                        base_bytes=dtype.itemsize, after_load=not variant.spreads,

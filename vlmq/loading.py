@@ -17,7 +17,13 @@ from typing import Any
 
 from vlmq.attention import check_attention, check_model_attention
 from vlmq.checkpoint import checkpoint_bytes, streamed_reads, unquantized_dtype
-from vlmq.devices import DEVICE_SPELLINGS, device_type, is_cuda, is_device_setting
+from vlmq.devices import (
+    DEVICE_SPELLINGS,
+    device_type,
+    dtype_name,
+    is_cuda,
+    is_device_setting,
+)
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.fit import DoesNotFit, check_fit
 from vlmq.measure import runqueue
@@ -303,8 +309,7 @@ def _checked_counts(plan: _Plan, loaded: Any, recipes: Any) -> dict[str, Any]:
 def _result_notes(plan: _Plan, loaded: Any, placement: Placement, load_notes: dict[str, str],
                   prepared: Any) -> dict[str, str]:
     notes = {**load_notes, **(prepared.notes if prepared is not None else {})}
-    kernel = plan.variant.kernel(plan.dev_type, str(loaded.dtype).replace("torch.", ""),
-                                 plan.settings)
+    kernel = plan.variant.kernel(plan.dev_type, dtype_name(loaded.dtype), plan.settings)
     if kernel:
         notes["kernel"] = kernel
     if placement.spread:
@@ -327,18 +332,20 @@ def _after_load(plan: _Plan, loaded: Any, loading_info: dict[str, Any], placemen
 
 
 def _disk_then_finish(plan: _Plan, loaded: Any, prepared: Any, measure: bool,
-                      placement: Placement) -> tuple[int | None, str]:
+                      placement: Placement) -> tuple[tuple[int | None, str], float, float]:
     """The saved variant's size on disk (or why it was not measured), then the variant's last
     step of loading (`finish_load`: the 4-bit CPU repack), in that order: saving puts a
-    repacked weight back in the saved layout, lossily."""
+    repacked weight back in the saved layout, lossily. Also the finish's wall and CPU
+    seconds, which are loading's."""
     disk: tuple[int | None, str] = (None, "not measured" if not placement.spread
                                     else "not measured for a model spread with a device map")
     if measure:
         saved = prepared.folder if prepared is not None else plan.source
         disk = plan.variant.disk_size(loaded, saved)
+    start, cpu_start = time.perf_counter(), time.process_time()
     with large_frees_returned():
         plan.variant.finish_load(loaded, plan.dev_type)
-    return disk
+    return disk, time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def _fit_and_prepare(plan: _Plan, placement: Placement, kwargs: dict[str, Any],
@@ -357,17 +364,12 @@ def _fit_and_prepare(plan: _Plan, placement: Placement, kwargs: dict[str, Any],
     return estimate, prepared
 
 
-def import_backend(variant_id: str) -> None:
-    """Import the libraries `variant_id` quantizes with (those installed): their code and
-    native kernels are the process's memory, not the model's, so a load measured next does not
-    count them (the first bitsandbytes variant of a run did)."""
-    import importlib
-    import importlib.util
-
-    variant = VARIANTS.get(split_variant_id(variant_id)[0])
-    for package in variant.packages:
-        if importlib.util.find_spec(package.split(".")[0]) is not None:
-            importlib.import_module(package)
+def import_backend(variant_id: str, device: str) -> None:
+    """Import the libraries `variant_id` quantizes with on `device`: their code and native
+    kernels are the process's memory, not the model's, so a load measured next does not count
+    them (the first bitsandbytes variant of a run did). The variant's own check that it can
+    run here is what imports them; its answer is given again, as a skip, by the load."""
+    VARIANTS.get(split_variant_id(variant_id)[0]).unavailable_reason(device_type(device))
 
 
 def _placement(plan: _Plan, device_map: str, max_memory: dict[str, str] | None) -> Placement:
@@ -423,14 +425,14 @@ def load_variant(
     processor = plan.adapter.load_processor(plan.source)
     recipes = backends()
     counts = _checked_counts(plan, loaded, recipes)
-    disk, disk_note = _disk_then_finish(plan, loaded, prepared,
-                                        measure_disk and not placement.spread,
-                            placement)
+    (disk, disk_note), finish_s, finish_cpu = _disk_then_finish(
+        plan, loaded, prepared, measure_disk and not placement.spread, placement)
     return LoadedModel(
         name=model, source=plan.source, variant_id=variant_id, variant=variant,
         adapter=plan.adapter, model=loaded, processor=processor, device=dev,
         attn_implementation=attn_implementation, parts=plan.parts, kept_modules=plan.kept,
-        quantized_linears=counts, load_time_s=load_time, load_cpu_s=load_cpu,
+        quantized_linears=counts, load_time_s=load_time + finish_s,
+        load_cpu_s=load_cpu + finish_cpu,
         load_wait_s=load_wait, machine_setup_s=machine_setup,
         footprint_bytes=model_bytes(loaded, recipes),
         decode_bytes=decode_weight_bytes(loaded, plan.parts, recipes),

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from vlmq.devices import is_cuda
+from vlmq.devices import dtype_name, is_cuda
 from vlmq.measure.footprint import SideStorage, model_bytes
 from vlmq.measure.latency import Timer
 
@@ -127,7 +127,7 @@ def _measure(device: str) -> HardwareLimits:
     copy_s = _best_time(functools.partial(dst.copy_, src), device, repeats=10 if on_gpu else 7)
     del src, dst  # free the copy buffers before the matmul operands
     n = 8192 if on_gpu else 1024
-    peaks = {str(dtype).replace("torch.", ""): _matmul_peak(device, dtype, n)
+    peaks = {dtype_name(dtype): _matmul_peak(device, dtype, n)
              for dtype in ((torch.float16, torch.bfloat16) if on_gpu
                            else (torch.float32, torch.bfloat16))}
     fastest = max(peaks, key=peaks.__getitem__)

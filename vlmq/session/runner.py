@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset
-from vlmq.devices import device_type
+from vlmq.devices import device_type, dtype_name
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.evaluate import BatchRunner, EvalOutcome, evaluate, plain_runner
 from vlmq.inputs import default_prefetch
@@ -73,7 +73,7 @@ def dense_dtype(loaded: LoadedModel) -> str | None:
     compute in another)."""
     if loaded.variant.quantizes or loaded.variant.bits == 0:
         return None
-    return str(loaded.model.dtype).replace("torch.", "")
+    return dtype_name(loaded.model.dtype)
 
 
 class Runner:
@@ -98,7 +98,7 @@ class Runner:
             # import the family's model code first: its modules' pages are the process's, not
             # the model's memory
             adapter_for(read_config(resolve_source(case.model))).auto_class()
-            import_backend(case.variant)
+            import_backend(case.variant, device)
             prestart.wait()  # the scorers' set-up never runs beside a load or a timed call
             # measured, so that the model's memory can be told from the process's
             with PeakMemory(device) as memory:

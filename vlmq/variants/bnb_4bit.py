@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vlmq.devices import dtype_name
 from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
+from vlmq.variants.targets import target_linears
 
 CPU_BLOCK_N = 32  # bitsandbytes' CPU 4-bit kernel: output features per packed block
 CPU_BLOCK_K = 64  # its quantization blocksize: the CPU repack takes input features in whole blocks
@@ -40,15 +42,14 @@ class Bnb4bit(Variant):
         reshape error otherwise): SmolVLM-Instruct's vision MLP is 4,304 wide, both ways."""
         if device_type != "cpu":
             return []
-        roots = [path for part in self.quantizes for path in parts.get(part, [])]
-        return [name for root in roots for name, m in model.get_submodule(root).named_modules(
-                    prefix=root)
-                if getattr(m, "out_features", CPU_BLOCK_N) % CPU_BLOCK_N
-                or getattr(m, "in_features", CPU_BLOCK_K) % CPU_BLOCK_K]
+        shapes = {name: model.get_submodule(name)
+                  for name in target_linears(model, parts, self.quantizes, ())}
+        return [name for name, m in shapes.items()
+                if m.out_features % CPU_BLOCK_N or m.in_features % CPU_BLOCK_K]
 
     def kernel(self, device_type: str, dtype: str = "float32",
                settings: VariantSettings | None = None) -> str:
-        compute = _dtype_name(compute_dtype((settings or VariantSettings())
+        compute = dtype_name(compute_dtype((settings or VariantSettings())
                                             .bnb_4bit_compute_dtype, device_type))
         what = f"bitsandbytes {self.quant_type.upper()} 4-bit"
         if device_type == "cuda":
@@ -87,7 +88,7 @@ class Bnb4bit(Variant):
         if device_type != "cpu":
             return KernelTransit()
         settings = settings or VariantSettings()
-        compute = _dtype_name(compute_dtype(settings.bnb_4bit_compute_dtype, device_type))
+        compute = dtype_name(compute_dtype(settings.bnb_4bit_compute_dtype, device_type))
         cast_in = element_bytes(compute) if compute != dtype else 0
         if not _cpu_bf16_kernel():  # dequantized weight in the compute dtype, a dense matmul
             return KernelTransit(per_input=cast_in,
@@ -124,9 +125,6 @@ class Bnb4bit(Variant):
         )
         return {"dtype": self.base_dtype(device_type), "quantization_config": config}
 
-
-def _dtype_name(dtype: Any) -> str:
-    return str(dtype).replace("torch.", "")
 
 
 def _cpu_bf16_kernel() -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from vlmq.errors import UnavailableError, VlmqError
 from vlmq.variants.base import Prepared, Variant, VariantSettings
+from vlmq.variants.targets import target_linears
 
 # in a subfolder, so that neither transformers nor the disk size takes it for the checkpoint's
 IN_PROCESS_FILE = "vlmq/in-process.safetensors"
@@ -62,10 +63,8 @@ class Calibrated(Variant):
         group = GROUP_SIZE.get(self.scheme)
         if not group:
             return []
-        roots = [path for part in self.quantizes for path in parts.get(part, [])]
-        linears = [(name, m.in_features) for root in roots
-                   for name, m in model.get_submodule(root).named_modules(prefix=root)
-                   if hasattr(m, "in_features") and hasattr(m, "out_features")]
+        linears = [(name, model.get_submodule(name).in_features)
+                   for name in target_linears(model, parts, self.quantizes, ())]
         odd = [(name, width) for name, width in linears if width % group]
         if odd:
             raise UnavailableError(

@@ -185,3 +185,38 @@ def test_an_unquantized_variants_prefill_bound_is_at_its_own_dtypes_peak(monkeyp
     assert quantized.info["hardware_limits"]["matmul_dtype"] == "bfloat16"  # the fastest
     assert quantized.metrics["prefill_efficiency"].value == pytest.approx(0.025)
     assert hardware.hardware_limits("cpu").matmul_peaks["float16"] == 2e10  # kept
+
+
+def test_the_bandwidth_is_the_median_burst_so_a_fast_spell_does_not_decide_it(monkeypatch) -> None:
+    """The copy bandwidth of a shared machine moves in spells of seconds (27-31 and 35-41 GB/s
+    here): the probe's figure is the median of bursts spread over time, the range kept."""
+    from vlmq.measure import hardware
+
+    spells = iter([30e9, 29e9, 40e9, 41e9, 31e9, 28e9, 30e9, 39e9, 29e9])
+    monkeypatch.setattr(hardware, "_bandwidth_bursts",
+                        lambda device, n: [next(spells) for _ in range(hardware.BANDWIDTH_BURSTS)])
+    limits = hardware._measure("cpu")
+    assert limits.bandwidth_bytes_per_s == 30e9
+    assert limits.bandwidth_range_bytes_per_s == (28e9, 41e9)
+
+
+def test_the_bandwidth_bursts_are_spread_over_time(monkeypatch) -> None:
+    from vlmq.measure import hardware
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(hardware.time, "sleep", sleeps.append)
+    rates = hardware._bandwidth_bursts("cpu", 1 << 20)
+    assert len(rates) == hardware.BANDWIDTH_BURSTS and min(rates) > 0
+    assert sleeps == [hardware.BURST_GAP_S] * (hardware.BANDWIDTH_BURSTS - 1)
+
+
+def test_the_report_gives_the_bandwidth_bursts_range() -> None:
+    from vlmq.report.markdown import _limits_table
+    from vlmq.results.schema import Measurement
+
+    limits = {**_limits(29.5e9, 4e11).to_dict(), "bandwidth_range_bytes_per_s": (27.2e9, 40.1e9)}
+    bound = Measurement("decode_bound_ms", 1.0, "ms", False, "limit")
+    result = TaskResult(info={"hardware_limits": limits, "model": "m", "variant": "bf16"},
+                        metrics={"decode_bound_ms": bound})
+    text = "\n".join(_limits_table([result]))
+    assert "bandwidth 29.5 GB/s (median burst; bursts 27.2-40.1)" in text

@@ -5,9 +5,14 @@ cannot go below (weight bytes / memory bandwidth); a prefill does about 2 x para
 tokens floating-point operations, so it cannot go below (FLOPs / matmul peak). vlmq reports
 each entry's measured time next to these bounds and the ratio (efficiency: 1.0 = at the limit).
 
-Bandwidth: the best of several copies of a 256 MiB buffer (each copy reads and writes it:
-2 x its bytes), after filling the source: a source never written reads the kernel's shared
-zero page, which made earlier runs report 32.5 GB/s where copies of real data reach 3.4-3.7.
+Bandwidth: copies of a 256 MiB buffer (each copy reads and writes it: 2 x its bytes), after
+filling the source (a source never written reads the kernel's shared zero page). A shared
+machine's bandwidth moves in regimes of seconds: on this 2-core VM, bursts of copies measured
+27-31 GB/s most of the time and 35-41 GB/s for spells of 1-3 s (2026-12-07,
+docs/real-scale.md), so the best of one burst differed 1.4x between processes. The probe is
+therefore BANDWIDTH_BURSTS bursts spread over about three seconds: each burst's best copy (other
+jobs only slow a copy down), and their median (a spell of either regime does not decide it);
+the lowest and highest burst are kept beside it (`bandwidth_range_bytes_per_s`).
 Peak: the best of several square matmuls in each floating dtype the device runs models in
 (float32 and bfloat16 on CPU, float16 and bfloat16 on CUDA; another dtype, such as float16 on
 a CPU, the first time an unquantized variant computes in it). An unquantized variant's prefill
@@ -28,6 +33,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import statistics
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -47,6 +54,8 @@ class HardwareLimits:
     matmul_size: int
     matmul_peaks: dict[str, float] | None = None  # FLOP/s per dtype measured
     probes: int = 1  # measurements this process made; each figure is the best of them
+    # the lowest and highest burst of the bandwidth probe (its median is the figure)
+    bandwidth_range_bytes_per_s: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,8 +92,18 @@ def remeasured_limits(device: str) -> HardwareLimits:
     _MEASURED[device] = dataclasses.replace(
         new, bandwidth_bytes_per_s=max(old.bandwidth_bytes_per_s, new.bandwidth_bytes_per_s),
         matmul_flops_per_s=peaks[fastest], matmul_dtype=fastest, matmul_peaks=peaks,
-        probes=old.probes + 1)
+        probes=old.probes + 1,
+        bandwidth_range_bytes_per_s=_wider(old.bandwidth_range_bytes_per_s,
+                                           new.bandwidth_range_bytes_per_s))
     return _MEASURED[device]
+
+
+def _wider(a: tuple[float, float] | None,
+           b: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The range spanning both (either may be missing)."""
+    if a is None or b is None:
+        return a or b
+    return (min(a[0], b[0]), max(a[1], b[1]))
 
 
 def limits_for(device: str, dtype: str | None) -> dict[str, Any]:
@@ -117,24 +136,42 @@ def _matmul_peak(device: str, dtype: Any, n: int) -> float:
                                  repeats=10)
 
 
+BANDWIDTH_BURSTS = 9
+BURST_COPIES = 5
+BURST_GAP_S = 0.25
+
+
+def _bandwidth_bursts(device: str, copy_bytes: int) -> list[float]:
+    """Bytes per second of each burst's best copy, bursts BURST_GAP_S apart."""
+    import torch
+
+    src = torch.ones(copy_bytes, dtype=torch.uint8, device=device)  # written: real pages
+    dst = torch.empty_like(src)
+    copy = functools.partial(dst.copy_, src)
+    rates = []
+    for burst in range(BANDWIDTH_BURSTS):
+        if burst:
+            time.sleep(BURST_GAP_S)
+        rates.append(2 * copy_bytes / _best_time(copy, device, repeats=BURST_COPIES))
+    return rates
+
+
 def _measure(device: str) -> HardwareLimits:
     import torch
 
     on_gpu = is_cuda(device)
     copy_bytes = (1024 if on_gpu else 256) * 1024**2
-    src = torch.ones(copy_bytes, dtype=torch.uint8, device=device)  # written: real pages
-    dst = torch.empty_like(src)
-    copy_s = _best_time(functools.partial(dst.copy_, src), device, repeats=10 if on_gpu else 7)
-    del src, dst  # free the copy buffers before the matmul operands
+    bursts = _bandwidth_bursts(device, copy_bytes)
     n = 8192 if on_gpu else 1024
     peaks = {dtype_name(dtype): _matmul_peak(device, dtype, n)
              for dtype in ((torch.float16, torch.bfloat16) if on_gpu
                            else (torch.float32, torch.bfloat16))}
     fastest = max(peaks, key=peaks.__getitem__)
     return HardwareLimits(
-        device=device, bandwidth_bytes_per_s=2 * copy_bytes / copy_s,
+        device=device, bandwidth_bytes_per_s=statistics.median(bursts),
         matmul_flops_per_s=peaks[fastest], matmul_dtype=fastest,
         copy_bytes=copy_bytes, matmul_size=n, matmul_peaks=peaks,
+        bandwidth_range_bytes_per_s=(min(bursts), max(bursts)),
     )
 
 
@@ -183,8 +220,6 @@ def decode_and_prefill_work(loaded: Any, first_call: int) -> tuple[int, float | 
     """(bytes a decode step reads, FLOPs of a batch's prefill) for a loaded generative model;
     the bytes as loading counted them, the prefill from the prompt tokens and image patches of
     its calls since `first_call` (medians)."""
-    import statistics
-
     tokens = loaded.prompt_tokens[first_call:]
     patches = loaded.image_patches[first_call:] or [0]
     flops = (prefill_flops(loaded.model, loaded.parts, statistics.median(tokens),

@@ -244,8 +244,11 @@ def _limits_table(results: list[TaskResult]) -> list[str]:
            "efficiency = bound / measured (1.0 = at the limit).", ""]
     limits = rows[0].info.get("hardware_limits") or {}
     if limits:
+        spread = limits.get("bandwidth_range_bytes_per_s")
+        bursts = (f" (median burst; bursts {spread[0] / 1e9:.1f}-{spread[1] / 1e9:.1f})"
+                  if spread else "")
         out += [f"Measured on `{limits.get('device')}`: bandwidth "
-                f"{limits['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, matmul peak "
+                f"{limits['bandwidth_bytes_per_s'] / 1e9:.1f} GB/s{bursts}, matmul peak "
                 f"{limits['matmul_flops_per_s'] / 1e12:.2f} TFLOP/s "
                 f"({limits.get('matmul_dtype')}).",
                 ""]

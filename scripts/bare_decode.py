@@ -1,7 +1,7 @@
 """Bare transformers decode timing on a model folder: the reference the harness must match.
 
     python scripts/bare_decode.py DIR [--new-tokens 64] [--mode eager|static|compiled]
-        [--device cuda] [--dtype float32] [--attn sdpa]
+        [--device cuda] [--dtype float32] [--attn sdpa] [--image-size 336]
 
 Loads the folder in --dtype (default float16 on CUDA, float32 on CPU), feeds one square image
 and a short prompt through the folder's own processor, and times greedy decoding of exactly
@@ -30,6 +30,7 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--dtype", default="")
     p.add_argument("--attn", default="sdpa")
+    p.add_argument("--image-size", type=int, default=336)
     args = p.parse_args()
     on_gpu = args.device.startswith("cuda")
     dtype = getattr(torch, args.dtype) if args.dtype else (torch.float16 if on_gpu
@@ -41,8 +42,9 @@ def main() -> None:
     messages = [{"role": "user", "content": [{"type": "image"},
                                              {"type": "text", "text": "Describe the image."}]}]
     text = processor.apply_chat_template(messages, add_generation_prompt=True)
-    inputs = processor(images=[Image.new("RGB", (336, 336), (120, 60, 200))], text=[text],
-                       return_tensors="pt").to(args.device, dtype=dtype)
+    image = Image.new("RGB", (args.image_size,) * 2, (120, 60, 200))
+    inputs = processor(images=[image], text=[text], return_tensors="pt").to(args.device,
+                                                                             dtype=dtype)
     extra = _mode_options(args.mode, on_gpu)
 
     def run(n: int) -> float:

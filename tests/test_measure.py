@@ -96,6 +96,46 @@ def test_a_restarted_peak_leaves_out_what_ran_before() -> None:
     assert 44 * MiB <= mem.result.growth_bytes < 90 * MiB
 
 
+def test_work_set_aside_is_left_out_and_the_peak_before_it_kept() -> None:
+    """The disk-size save of a loaded variant is vlmq's measuring, not the load's."""
+    with PeakMemory("cpu") as mem:
+        _touch(48)  # loading
+        with mem.aside():
+            _touch(160)  # the save's copy of every tensor
+        _touch(8)
+    assert 44 * MiB <= mem.result.growth_bytes < 90 * MiB
+    with PeakMemory("cpu") as after:
+        with after.aside():
+            _touch(64)
+        _touch(96)
+    assert 92 * MiB <= after.result.growth_bytes < 140 * MiB
+
+
+def test_a_loads_peak_leaves_out_its_disk_size_save(monkeypatch, tmp_path) -> None:
+    import numpy as np
+
+    from vlmq.config import RunConfig
+    from vlmq.loading import unload
+    from vlmq.measure.footprint import SavedSize
+    from vlmq.session import BenchmarkSession, Case
+    from vlmq.variants.base import Variant
+
+    def saving(self, model, source) -> SavedSize:
+        buffer = np.ones(200 * MiB, dtype=np.uint8)  # like safetensors' bytes copies
+        return SavedSize(int(buffer.sum() > 0), "test")
+
+    monkeypatch.setattr(Variant, "disk_size", saving)
+    session = BenchmarkSession(RunConfig(
+        models=["llava-tiny"], tasks=["caption"], samples=2, energy=False, progress=False,
+        device="cpu", reports_dir=str(tmp_path / "runs")))
+    loaded = session.load(Case("llava-tiny", "int8"))
+    try:
+        assert loaded.disk_bytes == 1
+        assert loaded.load_memory.growth_bytes < 150 * MiB
+    finally:
+        unload(loaded)
+
+
 # Run in a fresh interpreter (the allocator's state is the process's): the RSS left after
 # freeing 8 and 12 MiB blocks allocated between small live ones, once a freed 16 MiB block has
 # raised glibc's mmap threshold past them, plainly and inside large_frees_returned.

@@ -6,6 +6,7 @@ same `from_pretrained` call of the family adapter, chosen from the config's `mod
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -30,7 +31,7 @@ from vlmq.measure import runqueue
 from vlmq.measure.estimate import MemoryEstimate, Workload, encoder_patches, model_shape
 from vlmq.measure.footprint import model_bytes
 from vlmq.measure.hardware import decode_weight_bytes, image_patches
-from vlmq.measure.memory import large_frees_returned
+from vlmq.measure.memory import PeakMemory, large_frees_returned
 from vlmq.models.base import (
     ClassificationOutput,
     GenerationOutput,
@@ -332,16 +333,19 @@ def _after_load(plan: _Plan, loaded: Any, loading_info: dict[str, Any], placemen
 
 
 def _disk_then_finish(plan: _Plan, loaded: Any, prepared: Any, measure: bool,
-                      placement: Placement) -> tuple[tuple[int | None, str], float, float]:
+                      placement: Placement, memory: PeakMemory | None,
+                      ) -> tuple[tuple[int | None, str], float, float]:
     """The saved variant's size on disk (or why it was not measured), then the variant's last
     step of loading (`finish_load`: the 4-bit CPU repack), in that order: saving puts a
-    repacked weight back in the saved layout, lossily. Also the finish's wall and CPU
-    seconds, which are loading's."""
+    repacked weight back in the saved layout, lossily. The save is set aside from the load's
+    `memory` (it is vlmq's measuring, not loading). Also the finish's wall and CPU seconds,
+    which are loading's."""
     disk: tuple[int | None, str] = (None, "not measured" if not placement.spread
                                     else "not measured for a model spread with a device map")
     if measure:
         saved = prepared.folder if prepared is not None else plan.source
-        disk = plan.variant.disk_size(loaded, saved)
+        with memory.aside() if memory is not None else contextlib.nullcontext():
+            disk = plan.variant.disk_size(loaded, saved)
     start, cpu_start = time.perf_counter(), time.process_time()
     with large_frees_returned():
         plan.variant.finish_load(loaded, plan.dev_type)
@@ -392,13 +396,13 @@ def load_variant(
     device_map: str = "",
     max_memory: dict[str, str] | None = None,
     workload: Workload | None = None,
-    after_preparing: Callable[[], Any] | None = None,
+    memory: PeakMemory | None = None,
 ) -> LoadedModel:
     """Load `model` quantized as `variant_id` on `device` (or spread by accelerate's
     `device_map` under `max_memory`, see vlmq.placement), and check what it quantized.
     Refused (DoesNotFit) before loading when the memory estimate for `workload` exceeds what
-    the device has (or `max_memory`'s limit for it; see vlmq.fit). `after_preparing` runs
-    once the variant is prepared (calibrated), where loading its checkpoint starts."""
+    the device has (or `max_memory`'s limit for it; see vlmq.fit). The load's `memory`
+    restarts once the variant is prepared (calibrated) and leaves out the disk-size save."""
     import torch
 
     # bitsandbytes logs a cast warning on every int8 forward and a hub-kernel notice on import
@@ -411,7 +415,7 @@ def load_variant(
     machine_setup = time.perf_counter() - setup_start
     kwargs, load_notes = _load_kwargs(plan)
     memory_estimate, prepared = _fit_and_prepare(plan, placement, kwargs, max_memory, workload,
-                                                 after_preparing)
+                                                 memory.restart if memory else None)
     wait_start = runqueue.waited_s()
     start, cpu_start = time.perf_counter(), time.process_time()
     with large_frees_returned():
@@ -426,7 +430,7 @@ def load_variant(
     recipes = backends()
     counts = _checked_counts(plan, loaded, recipes)
     (disk, disk_note), finish_s, finish_cpu = _disk_then_finish(
-        plan, loaded, prepared, measure_disk and not placement.spread, placement)
+        plan, loaded, prepared, measure_disk and not placement.spread, placement, memory)
     return LoadedModel(
         name=model, source=plan.source, variant_id=variant_id, variant=variant,
         adapter=plan.adapter, model=loaded, processor=processor, device=dev,

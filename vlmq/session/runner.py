@@ -108,7 +108,7 @@ class Runner:
                                       device_map=self.config.device_map,
                                       max_memory=self.config.max_memory,
                                       workload=self.workload(),
-                                      after_preparing=memory.restart)
+                                      memory=memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise

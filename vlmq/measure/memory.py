@@ -238,9 +238,10 @@ class PeakMemory:
     def aside(self) -> Iterator[None]:
         """Work inside this is not the block's: its peak is left out, and what it freed is
         handed back before measuring goes on (the peak so far is kept). The disk size of a
-        quantized model is measured by saving it, and safetensors holds a bytes copy of every
-        tensor while it writes: a whole second model in a load's peak (ViT-L nf4: 295 MiB
-        for a 174 MiB model, 2026-12-07)."""
+        loaded variant is measured by saving it: vlmq's measuring, not the load's work. What a
+        save holds depends on the backend's serialization (ViT-L, 2026-12-07: 2 MiB for int8;
+        for nf4 15 MiB as loading runs it, before the CPU repack, and 512 MiB after it, when
+        saving must undo the repack)."""
         start = self._start
         self.__exit__()
         before = self.result

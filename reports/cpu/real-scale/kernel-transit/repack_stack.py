@@ -3,7 +3,10 @@ layers on CPU (nf4's first call repacks every weight), loaded the way vlmq loads
 threshold at 1 MiB while quantizing, then 32 MiB), with the RSS after each layer of the first
 call.
 
-    PYTHONPATH=$PWD python repack_stack.py LAYERS IN OUT TOKENS DTYPE [nf4|int8]
+    PYTHONPATH=$PWD python repack_stack.py LAYERS IN OUT TOKENS DTYPE [nf4|int8] [MMAP_THRESHOLD]
+
+MMAP_THRESHOLD (bytes) sets glibc's mmap threshold for the calls instead of vlmq's 32 MiB:
+allocations at or above it are mapped on their own and returned when freed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import torch
 
 from vlmq.measure.memory import (
     PeakMemory,
+    _glibc,
     current_rss,
     large_frees_returned,
     release_freed_memory,
@@ -38,13 +42,15 @@ def stack(layers: int, k: int, n: int, dtype: torch.dtype, kind: str) -> torch.n
 
 
 def main(layers: str, n_in: str, n_out: str, tokens: str, dtype_name: str,
-         kind: str = "nf4") -> None:
+         kind: str = "nf4", mmap_threshold: str = "") -> None:
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     torch.manual_seed(0)
     dtype = getattr(torch, dtype_name)
     start = current_rss()
     with large_frees_returned():
         model = stack(int(layers), int(n_in), int(n_out), dtype, kind)
+    if mmap_threshold:
+        _glibc("mallopt")(-3, int(mmap_threshold))  # M_MMAP_THRESHOLD
     release_freed_memory()
     steady = current_rss() - start
     packed = sum(p.numel() for p in model.parameters() if p.dtype in (torch.uint8, torch.int8))
@@ -63,7 +69,7 @@ def main(layers: str, n_in: str, n_out: str, tokens: str, dtype_name: str,
             model(x)
     grew = [(m.result.peak_bytes - m.result.start_bytes) / 2**20 for m in (first, second)]
     print(json.dumps({"kind": kind, "layers": int(layers), "K": int(n_in), "N": int(n_out),
-                      "M": int(tokens),
+                      "M": int(tokens), "mmap_threshold": int(mmap_threshold or 32 << 20),
                       "dtype": dtype_name, "steady_mib": steady / 2**20,
                       "packed_mib": packed / 2**20, "first_call_growth_mib": grew[0],
                       "second_call_growth_mib": grew[1], "after_first_mib": after / 2**20,

@@ -14,7 +14,9 @@ import json
 import math
 import platform
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -98,16 +100,52 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
     t_data = time.perf_counter() - t_start
 
     model = build.llava_model(SEED).to(device)
-    images = torch.from_numpy(np.stack(ex.images)).to(device)
-    img_index = torch.tensor(ex.image_index, device=device)
-    ids, labels = torch.from_numpy(ids_np).to(device), torch.from_numpy(labels_np).to(device)
-    mean = torch.tensor(build.CLIP_MEAN, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(build.CLIP_STD, device=device).view(1, 3, 1, 1)
-    n = ids.shape[0]
-
+    data = _LlavaData(
+        images=torch.from_numpy(np.stack(ex.images)).to(device),
+        img_index=torch.tensor(ex.image_index, device=device),
+        ids=torch.from_numpy(ids_np).to(device), labels=torch.from_numpy(labels_np).to(device),
+        mean=torch.tensor(build.CLIP_MEAN, device=device).view(1, 3, 1, 1),
+        std=torch.tensor(build.CLIP_STD, device=device).view(1, 3, 1, 1))
     batch_size = args.batch_size or LLAVA_RECIPE["batch_size"]
     steps = args.steps or LLAVA_RECIPE["steps"]
     sched = _Schedule(steps, args.lr or LLAVA_RECIPE["lr"], args.time_budget)
+    step, losses, train_s = _fit_llava(model, data, sched, batch_size, device)
+
+    folder = out / "llava-tiny"
+    model.eval()
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    counts = {t: ex.tasks.count(t) for t in sorted(set(ex.tasks))}
+    _write_info(folder, model, device, step, train_s, {
+        "model": "llava-tiny",
+        "architecture": "LlavaForConditionalGeneration",
+        "train_examples": counts,
+        "train_images": len(ex.images),
+        "batch_size": batch_size,
+        "peak_lr": sched.peak,
+        "final_loss": round(losses[-1], 4),
+        "data_seconds": round(t_data, 1),
+    })
+    return folder
+
+
+@dataclass(frozen=True)
+class _LlavaData:
+    """The encoded training set on the device: token ids and labels per example, the images
+    and which image each example shows, and CLIP's normalization."""
+
+    images: torch.Tensor
+    img_index: torch.Tensor
+    ids: torch.Tensor
+    labels: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+
+
+def _fit_llava(model: Any, data: _LlavaData, sched: _Schedule, batch_size: int,
+               device: torch.device) -> tuple[int, list[float], float]:
+    """The training loop: (steps run, sampled losses, seconds)."""
+    ids, labels, n = data.ids, data.labels, data.ids.shape[0]
     opt = torch.optim.AdamW(model.parameters(), lr=sched.peak, betas=(0.9, 0.98), weight_decay=0.05)
     gen = torch.Generator().manual_seed(SEED)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
@@ -126,7 +164,7 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
             loss = model(
                 input_ids=b_ids,
                 attention_mask=(b_ids != build.PAD_ID).long(),
-                pixel_values=_pixels(images[img_index[batch]], mean, std),
+                pixel_values=_pixels(data.images[data.img_index[batch]], data.mean, data.std),
                 labels=b_labels,
             ).loss
         opt.zero_grad(set_to_none=True)
@@ -140,24 +178,7 @@ def train_llava(args: argparse.Namespace, device: torch.device, out: Path) -> Pa
         step += 1
     if device.type == "cuda":
         torch.cuda.synchronize()
-    train_s = time.perf_counter() - t0
-
-    folder = out / "llava-tiny"
-    model.eval()
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    counts = {t: ex.tasks.count(t) for t in sorted(set(ex.tasks))}
-    _write_info(folder, model, device, step, train_s, {
-        "model": "llava-tiny",
-        "architecture": "LlavaForConditionalGeneration",
-        "train_examples": counts,
-        "train_images": len(ex.images),
-        "batch_size": batch_size,
-        "peak_lr": sched.peak,
-        "final_loss": round(losses[-1], 4),
-        "data_seconds": round(t_data, 1),
-    })
-    return folder
+    return step, losses, time.perf_counter() - t0
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

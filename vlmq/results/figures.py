@@ -118,8 +118,9 @@ _define("process_peak_rss_mib", "MiB", False, "memory",
                 "and load_peak_memory_mib are the variant's and are judged")
 _define("load_peak_memory_mib", "MiB", False, "memory",
         "peak memory added while loading, over the level before it (a calibrated recipe: "
-        "from after its calibration). On CPU a variant loaded late in a process that ran "
-        "others first can peak higher than in a fresh one (glibc keeps their heaps' shape: "
+        "from after its calibration; vlmq's disk-size save left out). On CPU a variant "
+        "loaded late in a process that ran others first can peak higher than in a fresh one "
+        "(glibc keeps their heaps' shape: "
         "LLaVA-1.5-7B nf4 7,259 vs 4,363 MiB, docs/real-scale.md); to compare variants' "
         "memory at real size, run each in its own process (one `--vlmq-shard K/N` per case, "
         "then `vlmq merge`)", once=LOAD)
@@ -135,7 +136,9 @@ _define("disk_mib", "MiB", False, "size", "bytes of the model saved by the varia
 _define("decode_step_ms", "ms/step", False, "latency",
         f"median time per decoding step of {TIMED}")
 _define("decode_bound_ms", "ms/step", False, "limit",
-        "language-model weight bytes / the device's measured bandwidth")
+        "language-model weight bytes / the device's measured bandwidth (the median of 9 "
+        "bursts of copies over about 3 s; the bursts' range in hardware_limits: on a shared "
+        "machine it moves by 1.3-1.4x between processes, reports/cpu/real-scale/bandwidth)")
 _define("decode_efficiency", "ratio", True, "limit", "decode_bound_ms / decode_step_ms")
 _define("prefill_bound_ms", "ms", False, "limit",
         "2 x parameters x inputs per part (vision x patches, language model x prompt "

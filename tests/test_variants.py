@@ -319,3 +319,40 @@ def test_the_variants_last_loading_step_counts_in_its_load_time(monkeypatch) -> 
         assert loaded.load_time_s >= 0.4 and loaded.load_cpu_s >= 0.4
     finally:
         unload(loaded)
+
+
+def test_quanto_int8_keeps_the_widths_torchs_fused_cpu_kernel_crashes_on() -> None:
+    # Qwen2.5-VL-3B's vision MLP: down_proj takes 3,420 features (a multiple of 4, not of 16)
+    from types import SimpleNamespace
+
+    model = torch.nn.Module()
+    model.config = SimpleNamespace(dtype="bfloat16")
+    model.tower = torch.nn.ModuleDict({"down": torch.nn.Linear(3420, 64),
+                                       "odd": torch.nn.Linear(1001, 64),  # dense path anyway
+                                       "ok": torch.nn.Linear(1024, 64)})
+    quanto = VARIANTS.get("quanto-int8")
+    parts = {quanto.quantizes[0]: ["tower"]}
+    assert quanto.unsupported_layers(model, parts, "cpu") == ["tower.down"]
+    assert quanto.unsupported_layers(model, parts, "cuda") == []
+    assert VARIANTS.get("quanto-int4").unsupported_layers(model, parts, "cpu") == []
+    model.config.dtype = "float32"  # float32 activations take quanto's dequantizing path
+    assert quanto.unsupported_layers(model, parts, "cpu") == []
+
+
+@pytest.mark.parametrize("width", [1024, 1004])
+def test_torchs_fused_int8_weight_cpu_matmul_runs_only_on_widths_of_16(width: int) -> None:
+    """The reason for INT8PACK_WIDTH, checked in a child process (it crashes): when a torch
+    release fixes the kernel, this fails and the kept layers can go."""
+    import subprocess
+    import sys
+
+    from vlmq.variants.quanto import INT8PACK_WIDTH
+
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    if "avx512f" not in flags:
+        pytest.skip("the crash was measured on an AVX-512 CPU (2026-12-07, torch 2.13)")
+    code = (f"import torch; x = torch.randn(4, {width}, dtype=torch.bfloat16); "
+            f"w = torch.randint(-127, 127, (64, {width}), dtype=torch.int8); "
+            f"torch._weight_int8pack_mm(x, w, torch.rand(64, dtype=torch.bfloat16))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert (run.returncode == 0) == (width % INT8PACK_WIDTH == 0)

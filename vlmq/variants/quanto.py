@@ -6,9 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vlmq.checkpoint import unquantized_dtype
 from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
+from vlmq.variants.targets import target_linears
+
+# Input widths torch's fused int8-weight CPU matmul runs safely (tests/test_variants.py)
+INT8PACK_WIDTH = 16
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,21 @@ class Quanto(Variant):
             quanto.freeze(model)
 
 
+    def unsupported_layers(self, model: Any, parts: dict[str, list[str]],
+                           device_type: str) -> list[str]:
+        """int8 on CPU with bfloat16 activations (a 16-bit checkpoint's dtype, which loading
+        keeps): quanto sends layers whose input width is a multiple of 4 to torch's fused
+        `_weight_int8pack_mm`, which in torch 2.13 crashes the process (SIGSEGV) when that width
+        is not a multiple of 16 and more than one row is multiplied (Qwen2.5-VL-3B's vision MLP,
+        3,420 wide, 2026-12-07). Such layers are kept in full precision, counted and noted."""
+        if (self.bits != 8 or device_type != "cpu"
+                or unquantized_dtype(model.config, device_type) != "bfloat16"):
+            return []
+        widths = {name: model.get_submodule(name).in_features
+                  for name in target_linears(model, parts, self.quantizes, ())}
+        return [name for name, width in widths.items()
+                if width % INT8PACK_WIDTH and width % 4 == 0]
+
     def kernel(self, device_type: str, dtype: str = "float32",
                settings: VariantSettings | None = None) -> str:
         """Read from optimum-quanto 0.2.7 (qbytes_mm's CPU and CUDA implementations,
@@ -45,7 +65,8 @@ class Quanto(Variant):
             if device_type == "cpu" and dtype == "bfloat16":
                 return ("optimum-quanto int8 weights on CPU, bfloat16 activations: "
                         "torch._weight_int8pack_mm (fused int8-weight matmul) for layers whose "
-                        f"input width is a multiple of 4; else {dense}")
+                        f"input width is a multiple of {INT8PACK_WIDTH} (other multiples of 4 "
+                        f"would crash it: kept in full precision); else {dense}")
             return (f"optimum-quanto int8 weights on {device_type.upper()}, {dtype} activations "
                     f"(qbytes_mm): {dense} (torch._int_mm only takes int8 activations, which "
                     f"weight-only quantization does not make)")

@@ -334,9 +334,14 @@ def test_quanto_int8_keeps_the_widths_torchs_fused_cpu_kernel_crashes_on() -> No
     parts = {quanto.quantizes[0]: ["tower"]}
     assert quanto.unsupported_layers(model, parts, "cpu") == ["tower.down"]
     assert quanto.unsupported_layers(model, parts, "cuda") == []
-    assert VARIANTS.get("quanto-int4").unsupported_layers(model, parts, "cpu") == []
+    int4 = VARIANTS.get("quanto-int4")
+    assert int4.unsupported_layers(model, parts, "cpu") == []
+    # its gate/up projections: 1,280 -> 3,420, in groups of 128, for TinyGemm's 16-wide packing
+    model.tower["up"] = torch.nn.Linear(1280, 3420)
+    assert int4.unsupported_layers(model, parts, "cpu") == ["tower.up"]
     model.config.dtype = "float32"  # float32 activations take quanto's dequantizing path
     assert quanto.unsupported_layers(model, parts, "cpu") == []
+    assert int4.unsupported_layers(model, parts, "cpu") == []
 
 
 @pytest.mark.parametrize("width", [1024, 1004])
@@ -356,3 +361,15 @@ def test_torchs_fused_int8_weight_cpu_matmul_runs_only_on_widths_of_16(width: in
             f"torch._weight_int8pack_mm(x, w, torch.rand(64, dtype=torch.bfloat16))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True)
     assert (run.returncode == 0) == (width % INT8PACK_WIDTH == 0)
+
+
+def test_quantos_int4_cpu_packing_refuses_outputs_not_in_16s() -> None:
+    """The reason for TINYGEMM_OUTPUTS: when quanto or torch accepts the shape, this fails and
+    the kept layers can go."""
+    pytest.importorskip("optimum.quanto")
+    import optimum.quanto as quanto
+
+    model = torch.nn.Sequential(torch.nn.Linear(1280, 3420)).to(torch.bfloat16)
+    quanto.quantize(model, weights=quanto.qint4)
+    with pytest.raises(RuntimeError, match="dividable by 16"), torch.inference_mode():
+        quanto.freeze(model)

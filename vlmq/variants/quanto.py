@@ -14,6 +14,9 @@ from vlmq.variants.targets import target_linears
 
 # Input widths torch's fused int8-weight CPU matmul runs safely (tests/test_variants.py)
 INT8PACK_WIDTH = 16
+# quanto's int4 groups of 128 take TinyGemm on CPU, whose packing needs outputs in 16s
+TINYGEMM_GROUP = 128
+TINYGEMM_OUTPUTS = 16
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,25 @@ class Quanto(Variant):
 
     def unsupported_layers(self, model: Any, parts: dict[str, list[str]],
                            device_type: str) -> list[str]:
-        """int8 on CPU with bfloat16 activations (a 16-bit checkpoint's dtype, which loading
-        keeps): quanto sends layers whose input width is a multiple of 4 to torch's fused
-        `_weight_int8pack_mm`, which in torch 2.13 crashes the process (SIGSEGV) when that width
-        is not a multiple of 16 and more than one row is multiplied (Qwen2.5-VL-3B's vision MLP,
-        3,420 wide, 2026-12-07). Such layers are kept in full precision, counted and noted."""
-        if (self.bits != 8 or device_type != "cpu"
-                or unquantized_dtype(model.config, device_type) != "bfloat16"):
+        """On CPU with bfloat16 activations (a 16-bit checkpoint's dtype, which loading keeps),
+        torch's fused kernels that quanto picks fail on some shapes (torch 2.13, Qwen2.5-VL-3B's
+        vision MLP, 3,420 wide, 2026-12-07); such layers are kept in full precision, counted
+        and noted:
+        - int8: layers whose input width is a multiple of 4 go to `_weight_int8pack_mm`, which
+          crashes the process (SIGSEGV) when the width is not a multiple of 16 and more than
+          one row is multiplied;
+        - int4: layers quantized in groups of 128 (input width a multiple of 128) are packed
+          for TinyGemm, which refuses an output width that is not a multiple of 16."""
+        if device_type != "cpu" or unquantized_dtype(model.config, device_type) != "bfloat16":
             return []
-        widths = {name: model.get_submodule(name).in_features
+        shapes = {name: model.get_submodule(name)
                   for name in target_linears(model, parts, self.quantizes, ())}
-        return [name for name, width in widths.items()
-                if width % INT8PACK_WIDTH and width % 4 == 0]
+        if self.bits == 8:
+            return [name for name, m in shapes.items()
+                    if m.in_features % INT8PACK_WIDTH and m.in_features % 4 == 0]
+        return [name for name, m in shapes.items()
+                if m.in_features > TINYGEMM_GROUP and m.in_features % TINYGEMM_GROUP == 0
+                and m.out_features % TINYGEMM_OUTPUTS]
 
     def kernel(self, device_type: str, dtype: str = "float32",
                settings: VariantSettings | None = None) -> str:
@@ -73,7 +83,8 @@ class Quanto(Variant):
         if device_type == "cpu" and dtype == "bfloat16":
             return ("optimum-quanto int4 weights on CPU, bfloat16 activations: TinyGemm "
                     "(torch._weight_int4pack_mm_for_cpu, fused) for layers quantized in groups "
-                    f"of 128 (input width a multiple of 128); else {dense}")
+                    f"of 128 (input width a multiple of 128; output width not a multiple of 16: "
+                    f"kept in full precision); else {dense}")
         if device_type == "cuda" and dtype == "float16":
             return ("optimum-quanto int4 weights on CUDA, float16 activations: quanto's AWQ "
                     "int4 GEMM (quanto_cuda extension, compute capability 8+, groups of 128, "

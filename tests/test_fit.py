@@ -199,6 +199,18 @@ def test_estimate_of_the_weights_matches_the_loaded_footprint() -> None:
             unload(loaded)
 
 
+def test_layers_kept_in_full_precision_are_estimated_in_it() -> None:
+    """keep= (and the layers whose shape a kernel cannot run, kept the same way) leaves Linear
+    layers unquantized: the estimate counts them at the unquantized dtype."""
+    loaded = load_variant("llava-tiny", "nf4+keep=text:0,1", measure_disk=False)
+    try:
+        assert loaded.kept_modules
+        est = loaded.memory_estimate
+        assert est.weights_bytes == pytest.approx(loaded.footprint_bytes, rel=0.05)
+    finally:
+        unload(loaded)
+
+
 def test_a_baseline_that_does_not_fit_names_one_that_would() -> None:
     loaded = load_variant("llava-tiny", "fp32", measure_disk=False)
     fp32 = loaded.memory_estimate.peak_bytes

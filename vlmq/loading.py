@@ -221,7 +221,7 @@ def _plan(model: str, variant_id: str, device: str, settings: VariantSettings,
     unsupported = tuple(variant.unsupported_layers(skeleton, parts, device_type(dev)))
     kept += unsupported
     shape = model_shape(skeleton, parts, config.get_text_config(), checkpoint_bytes(config),
-                        getattr(config, "vision_config", None))
+                        getattr(config, "vision_config", None), lambda name: is_kept(name, kept))
     del skeleton
     settings = dataclasses.replace(settings, keep_modules=tuple(settings.keep_modules) + kept)
     return _Plan(model, variant_id, variant, dev, source, config, adapter, cls, parts, kept,

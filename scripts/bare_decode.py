@@ -38,7 +38,7 @@ def main() -> None:
     model = transformers.AutoModelForImageTextToText.from_pretrained(
         args.folder, dtype=dtype, device_map={"": args.device},
         attn_implementation=args.attn).eval()
-    processor = transformers.AutoProcessor.from_pretrained(args.folder)
+    processor = _processor(args.folder)
     messages = [{"role": "user", "content": [{"type": "image"},
                                              {"type": "text", "text": "Describe the image."}]}]
     text = processor.apply_chat_template(messages, add_generation_prompt=True)
@@ -63,6 +63,20 @@ def main() -> None:
     steps = [(run(args.new_tokens) - run(1)) / (args.new_tokens - 1) for _ in range(5)]
     print(f"{args.mode} decode: {1000 * statistics.median(steps):.2f} ms/step "
           f"(batch 1, {args.new_tokens} new tokens, {args.device}, {dtype})")
+
+
+def _processor(folder: str):
+    """The folder's processor; without torchvision, processors with a video half (SmolVLM,
+    Qwen2.5-VL) are built from their image processor and tokenizer by vlmq's helper, which
+    only prepares the inputs: nothing of vlmq runs in the timed calls."""
+    try:
+        return transformers.AutoProcessor.from_pretrained(folder)
+    except OSError:
+        from vlmq.models.processors import load_images_only
+
+        name = transformers.AutoConfig.from_pretrained(folder).architectures[0]
+        cls = getattr(transformers, name.replace("ForConditionalGeneration", "Processor"))
+        return load_images_only(cls, folder)
 
 
 def _mode_options(mode: str, on_gpu: bool) -> dict:

@@ -9,7 +9,8 @@
 # in its own pytest process (`--vlmq-shard K/N`, one shard per variant, joined by `vlmq merge`):
 # a load or running peak measured after other variants in the same process carries what
 # glibc kept of their heaps (SmolVLM-256M quanto-int8 loaded with 935 MiB of growth in a
-# multi-variant process, 532 in a fresh one).
+# multi-variant process, 532 in a fresh one). The merge times each variant against the
+# baseline's shard (latency ratio, noted as across processes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 spec=$1
@@ -50,5 +51,7 @@ else
 fi
 tail -30 "$out/pytest.log"
 cp "$runs/$spec/report.md" "$out/report.md" 2>/dev/null || true
+# the run folder itself (records, results, plots): what `vlmq report`/`compare` read again
+[ -d "$runs/$spec" ] && rm -rf "$out/run" && cp -r "$runs/$spec" "$out/run"
 rm -rf "$runs"
 exit $status

@@ -46,3 +46,33 @@ def test_merge_rejudges_against_the_merged_baseline(tmp_path: Path) -> None:
     assert merged.info["baseline_scores"] == {"accuracy": 0.75}
     assert "recomputed by vlmq merge" in merged.notes["retention"]
     assert passed(merged) is False
+
+
+def _timed(variant: str, rounds: list[float], shard_run: str) -> TaskResult:
+    r = _result(variant, [1.0, 0.0])
+    r.rounds_s = rounds
+    r.info.update(shard_run=shard_run, timing={})
+    return r
+
+
+def test_merge_times_each_variant_against_the_baseline_of_another_shard(tmp_path: Path) -> None:
+    """One variant per process (ISOLATE=1): the latency ratio comes from the merge, against the
+    baseline's timed rounds of its shard, on the same kind of machine only."""
+    from vlmq.results.merge import _ratios_across_shards
+
+    store = RunStore(tmp_path, "merged")
+    store.write_result(_timed("fp32", [2.0, 2.1, 1.9, 2.0, 2.05], "s1"))
+    store.write_result(_timed("int8", [1.0, 1.05, 0.95, 1.0, 1.02], "s2"))
+    store.write_result(_timed("nf4", [1.0, 1.05, 0.95, 1.0, 1.02], "s3"))
+    cpu = {"cpu_model": "AMD EPYC", "cpu_cores_usable": 2, "torch_threads": 2,
+           "gpu_name": None, "torch_version": "2.13.0+cpu"}
+    machines = {"s1": cpu, "s2": cpu, "s3": {**cpu, "cpu_model": "Intel Xeon"}}
+    _ratios_across_shards(store, {"baseline": "fp32", "bootstrap_resamples": 500}, machines)
+    int8 = store.read_result("m", "int8", "vqa")
+    ratio = int8.info["timing"]["latency_ratio"]
+    assert ratio["value"] == 0.5 and ratio["low"] <= 0.5 <= ratio["high"]
+    assert "shard run s1" in int8.notes["latency_ratio"]
+    nf4 = store.read_result("m", "nf4", "vqa")
+    assert "latency_ratio" not in nf4.info["timing"]
+    assert "cpu_model differ" in nf4.notes["latency_ratio"]
+    assert "latency_ratio" not in store.read_result("m", "fp32", "vqa").info["timing"]

@@ -23,6 +23,7 @@ from vlmq.results.gates import bootstrap_settings, judge_against
 from vlmq.results.schema import TaskResult
 from vlmq.results.store import RESULT_SETTINGS, RunStore
 from vlmq.results.taskkey import TaskKey
+from vlmq.stats.timing import latency_ratio
 
 Key = tuple[str, str, str]
 
@@ -52,6 +53,7 @@ def merge_runs(sources: list[str | Path], out: str | Path) -> RunStore:
         if store.is_finished(model, variant, task):
             merged.mark_finished(model, variant, task)
     _rebase_retention(merged, config)
+    _ratios_across_shards(merged, config, {s.run_id: s.read_machine() for s in stores})
     for store in stores:
         for skip in store.skips():
             if (skip["model"], skip["variant"], skip["task"]) not in chosen:
@@ -98,19 +100,25 @@ def _choose_results(stores: list[RunStore]) -> dict[Key, tuple[RunStore, TaskRes
     return chosen
 
 
+def _statistics(config: dict[str, Any]) -> Any:
+    """The run's settings with the shards' confidence, resamples and seed."""
+    from vlmq.config import RunConfig
+
+    return RunConfig().updated({k: config[k] for k in ("confidence", "bootstrap_resamples",
+                                                       "seed") if k in config}, "config.yaml")
+
+
 def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
     """Retention and gates of every entry against the merged run's baseline result of its
     model, recomputed (by the benchmark's own judge) where a shard's own baseline scored
     differently."""
-    from vlmq.config import RunConfig
     from vlmq.tasks import TASKS
 
     results = merged.results()
     baseline = str(config.get("baseline"))
     base = {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
             for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
-    run = RunConfig().updated({k: config[k] for k in ("confidence", "bootstrap_resamples",
-                                                      "seed") if k in config}, "config.yaml")
+    run = _statistics(config)
     for result in results:
         info = result.info
         ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
@@ -123,6 +131,47 @@ def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
         judge_against(result, ref, task.metrics, bootstrap_settings(run))
         result.notes["retention"] = (f"recomputed by vlmq merge against the baseline of shard "
                                      f"run {ref.info.get('shard_run')}")
+        merged.write_result(result)
+
+
+# What makes two shards' timings comparable: the same kind of machine, threads and torch.
+SAME_KIND = ("cpu_model", "cpu_cores_usable", "torch_threads", "gpu_name", "torch_version")
+
+
+def _ratios_across_shards(merged: RunStore, config: dict[str, Any],
+                          machines: dict[str, dict[str, Any]]) -> None:
+    """The latency ratio of every entry whose shard did not time the baseline (one variant
+    per process, `scripts/real_scale_cpu.sh ISOLATE=1`), against the baseline's timed rounds
+    from its own shard, where both shards ran on the same kind of machine; noted either way,
+    since two processes also differ by whatever the machine did between them."""
+    from vlmq.results.measures import timed_rounds
+
+    baseline = str(config.get("baseline"))
+    results = merged.results()
+    base = {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
+            for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
+    for result in results:
+        info, timing = result.info, result.info.get("timing")
+        ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
+        if (ref is None or ref is result or not isinstance(timing, dict)
+                or "latency_ratio" in timing):
+            continue
+        mine, theirs = (machines.get(str(r.info.get("shard_run")), {}) for r in (result, ref))
+        differ = [k for k in SAME_KIND if mine.get(k) != theirs.get(k)]
+        if differ:
+            result.notes["latency_ratio"] = (f"none: the baseline was timed on another kind of "
+                                             f"machine ({', '.join(differ)} differ)")
+        else:
+            run = _statistics(config)
+            ratio = latency_ratio(timed_rounds(result), timed_rounds(ref), run.confidence,
+                                  run.bootstrap_resamples, run.seed)
+            if ratio is None:
+                continue
+            timing["latency_ratio"] = ratio
+            result.notes["latency_ratio"] = (
+                f"against the baseline timed in shard run {ref.info.get('shard_run')}: another "
+                f"process on the same kind of machine, so the ratio also carries what the "
+                f"machine did between the two")
         merged.write_result(result)
 
 

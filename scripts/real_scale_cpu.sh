@@ -51,7 +51,9 @@ else
 fi
 tail -30 "$out/pytest.log"
 cp "$runs/$spec/report.md" "$out/report.md" 2>/dev/null || true
-# the run folder itself (records, results, plots): what `vlmq report`/`compare` read again
-[ -d "$runs/$spec" ] && rm -rf "$out/run" && cp -r "$runs/$spec" "$out/run"
+# the run folder's records and results (what `vlmq report` and `vlmq compare` read again),
+# without its pictures and HTML (megabytes a run)
+[ -d "$runs/$spec" ] && rm -rf "$out/run" && cp -r "$runs/$spec" "$out/run" \
+    && rm -rf "$out/run/plots" "$out/run"/*.html "$out/run"/*.png
 rm -rf "$runs"
 exit $status

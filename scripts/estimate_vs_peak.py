@@ -6,12 +6,15 @@ For each entry of every bench.json (and result JSON) under the folder: the estim
 recorded, the estimate the current code computes before loading for the same model folder,
 variant, batch and new tokens ("estimate now": load_variant's plan and estimate, no weight
 read), and the measured peak (the larger of load peak and model peak), with the difference
-and whether it is within 20%. Needs the synthetic folders the entries name (`vlmq synth`).
+and whether it is within 20%. Needs the synthetic folders the entries name (`vlmq synth`);
+a folder that is gone is looked for by its name under $SYNTH_DIR (default /tmp/vlmq-synth),
+where scripts/real_scale_cpu.sh makes them (seeded: the same weights).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,12 +39,18 @@ def entries(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def synth_folder(model: str) -> str:
+    """The entry's model folder, or the one of the same name under $SYNTH_DIR."""
+    moved = Path(os.environ.get("SYNTH_DIR", "/tmp/vlmq-synth")) / Path(model).name
+    return model if Path(model).exists() or not moved.exists() else str(moved)
+
+
 def estimate_now(info: dict[str, Any]) -> float:
     """MiB the current estimator gives the entry's variant on its folder, before loading."""
     import torch
 
     v = info["vlmq"]
-    plan = _plan(v["model"], v["base_variant"], v["device"], VariantSettings(),
+    plan = _plan(synth_folder(v["model"]), v["base_variant"], v["device"], VariantSettings(),
                  v["attn_implementation"])
     kwargs, _notes = _load_kwargs(plan)
     work = estimated_workload(plan, Workload(batch=v["batch_size"],

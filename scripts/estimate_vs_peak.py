@@ -32,6 +32,8 @@ def entries(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     """(file, result) for every benchmark entry and standalone result under `folder`."""
     found = []
     for path in sorted(folder.rglob("*.json")):
+        if "run" in path.relative_to(folder).parts[:-1]:
+            continue  # a kept run folder: its results are the bench.json's entries again
         data = json.loads(path.read_text())
         if "benchmarks" in data:
             found += [(str(path), b["extra_info"]) for b in data["benchmarks"]]

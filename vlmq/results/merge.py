@@ -100,6 +100,13 @@ def _choose_results(stores: list[RunStore]) -> dict[Key, tuple[RunStore, TaskRes
     return chosen
 
 
+def _baselines(results: list[TaskResult], config: dict[str, Any]) -> dict[Any, TaskResult]:
+    """The baseline's result per (model, task, attention) of the merged run."""
+    baseline = str(config.get("baseline"))
+    return {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
+            for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
+
+
 def _statistics(config: dict[str, Any]) -> Any:
     """The run's settings with the shards' confidence, resamples and seed."""
     from vlmq.config import RunConfig
@@ -115,9 +122,7 @@ def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
     from vlmq.tasks import TASKS
 
     results = merged.results()
-    baseline = str(config.get("baseline"))
-    base = {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
-            for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
+    base = _baselines(results, config)
     run = _statistics(config)
     for result in results:
         info = result.info
@@ -146,10 +151,9 @@ def _ratios_across_shards(merged: RunStore, config: dict[str, Any],
     since two processes also differ by whatever the machine did between them."""
     from vlmq.results.measures import timed_rounds
 
-    baseline = str(config.get("baseline"))
     results = merged.results()
-    base = {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
-            for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
+    base = _baselines(results, config)
+    run = _statistics(config)
     for result in results:
         info, timing = result.info, result.info.get("timing")
         ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
@@ -162,7 +166,6 @@ def _ratios_across_shards(merged: RunStore, config: dict[str, Any],
             result.notes["latency_ratio"] = (f"none: the baseline was timed on another kind of "
                                              f"machine ({', '.join(differ)} differ)")
         else:
-            run = _statistics(config)
             ratio = latency_ratio(timed_rounds(result), timed_rounds(ref), run.confidence,
                                   run.bootstrap_resamples, run.seed)
             if ratio is None:

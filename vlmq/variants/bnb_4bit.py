@@ -9,7 +9,7 @@ from vlmq.devices import dtype_name
 from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
-from vlmq.variants.targets import target_linears
+from vlmq.variants.targets import linears_shaped
 
 CPU_BLOCK_N = 32  # bitsandbytes' CPU 4-bit kernel: output features per packed block
 CPU_BLOCK_K = 64  # its quantization blocksize: the CPU repack takes input features in whole blocks
@@ -42,10 +42,8 @@ class Bnb4bit(Variant):
         reshape error otherwise): SmolVLM-Instruct's vision MLP is 4,304 wide, both ways."""
         if device_type != "cpu":
             return []
-        shapes = {name: model.get_submodule(name)
-                  for name in target_linears(model, parts, self.quantizes, ())}
-        return [name for name, m in shapes.items()
-                if m.out_features % CPU_BLOCK_N or m.in_features % CPU_BLOCK_K]
+        return linears_shaped(model, parts, self.quantizes,
+                              lambda i, o: bool(o % CPU_BLOCK_N or i % CPU_BLOCK_K))
 
     def kernel(self, device_type: str, dtype: str = "float32",
                settings: VariantSettings | None = None) -> str:

@@ -10,7 +10,7 @@ from vlmq.checkpoint import unquantized_dtype
 from vlmq.measure.estimate import KernelTransit, element_bytes
 from vlmq.variants.base import Variant, VariantSettings
 from vlmq.variants.registry import VARIANTS
-from vlmq.variants.targets import target_linears
+from vlmq.variants.targets import linears_shaped
 
 # Input widths torch's fused int8-weight CPU matmul runs safely (tests/test_variants.py)
 INT8PACK_WIDTH = 16
@@ -56,14 +56,12 @@ class Quanto(Variant):
           for TinyGemm, which refuses an output width that is not a multiple of 16."""
         if device_type != "cpu" or unquantized_dtype(model.config, device_type) != "bfloat16":
             return []
-        shapes = {name: model.get_submodule(name)
-                  for name in target_linears(model, parts, self.quantizes, ())}
         if self.bits == 8:
-            return [name for name, m in shapes.items()
-                    if m.in_features % INT8PACK_WIDTH and m.in_features % 4 == 0]
-        return [name for name, m in shapes.items()
-                if m.in_features > TINYGEMM_GROUP and m.in_features % TINYGEMM_GROUP == 0
-                and m.out_features % TINYGEMM_OUTPUTS]
+            return linears_shaped(model, parts, self.quantizes,
+                                  lambda i, o: bool(i % INT8PACK_WIDTH and i % 4 == 0))
+        return linears_shaped(model, parts, self.quantizes,
+                              lambda i, o: bool(i > TINYGEMM_GROUP and i % TINYGEMM_GROUP == 0
+                                                and o % TINYGEMM_OUTPUTS))
 
     def kernel(self, device_type: str, dtype: str = "float32",
                settings: VariantSettings | None = None) -> str:

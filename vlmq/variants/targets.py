@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -29,3 +30,12 @@ def target_linears(
         and part_of(name, parts) in quantizes
         and not is_kept(name, keep)
     ]
+
+
+def linears_shaped(model: Any, parts: dict[str, list[str]], quantizes: tuple[str, ...],
+                   picked: Callable[[int, int], bool]) -> list[str]:
+    """The Linear layers `target_linears` finds (nothing kept) whose shape `picked` takes, as
+    picked(in_features, out_features): the shapes a backend's kernels cannot run."""
+    return [name for name in target_linears(model, parts, quantizes, ())
+            if picked(model.get_submodule(name).in_features,
+                      model.get_submodule(name).out_features)]

@@ -30,7 +30,8 @@ def test_decode_step_is_compared_with_a_bare_loop_in_the_runs_mode(tiny_llava: s
     for key in ("bare_step_median_ms", "harness_step_median_ms", "harness_step_mean_ms"):
         assert got[key] > 0, key
     step = got["ratio_decode_step_paired"]
-    assert step["target"] == 1.05 and step["verdict"] in {"within", "above", "undecided"}
+    assert step["target"] == [0.95, 1.05]
+    assert step["verdict"] in {"within", "outside", "undecided"}
     assert step["low"] <= step["value"] <= step["high"]
     # both paths decode the same 12 tokens of the same batches: far from equal only if one did
     # other work (a dynamic cache against a static one, stopping at end-of-sequence)

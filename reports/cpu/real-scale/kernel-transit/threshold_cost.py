@@ -9,7 +9,8 @@ The model loads as vlmq loads it (`load_variant`, glibc's threshold at 1 MiB whi
 then THRESHOLD (bytes) is set for the calls. `peak`: one warm-up call, then the growth of the
 peak RSS over the second (vlmq's PeakMemory). `time`: PAIRS pairs of calls, one at each
 threshold, alternating which goes first; per threshold the median call, prefill (first step)
-and decode step (the harness's step timer), and the median of the per-pair ratios B / A.
+and decode step (the harness's step timer), the minor page faults of a call, and the median
+of the per-pair ratios B / A.
 An image of TILES 512-pixel tiles' size (SmolVLM splits 2048 px into 16 tiles and a global
 view), captioned for TOKENS new tokens (end-of-sequence suppressed).
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import statistics
 import sys
 from itertools import pairwise
@@ -42,10 +44,12 @@ def _setup(folder: str, variant: str, tiles: int) -> tuple:
 
 
 def _call(loaded, inputs, tokens: int) -> dict:
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     call = loaded.adapter.timed_call(loaded.model, inputs, tokens, {"fixed_new_tokens": True})
     steps = [b - a for a, b in pairwise(call.token_times_s)]
     return {"call_s": call.seconds, "prefill_s": call.token_times_s[0],
-            "step_s": statistics.median(steps) if steps else None}
+            "step_s": statistics.median(steps) if steps else None,
+            "minor_faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}
 
 
 def peak(folder: str, variant: str, threshold: str, tiles: str = "17",
@@ -78,7 +82,7 @@ def time_pairs(folder: str, variant: str, thresholds: str, tiles: str = "17",
             got[t].append(_call(loaded, inputs, int(tokens)))
     out = {"mode": "time", "variant": variant, "tiles": int(tiles), "tokens": int(tokens),
            "pairs": int(pairs), "thresholds": [a, b]}
-    for key in ("call_s", "prefill_s", "step_s"):
+    for key in ("call_s", "prefill_s", "step_s", "minor_faults"):
         for t in (a, b):
             out[f"{key}_median_{t}"] = statistics.median(c[key] for c in got[t])
         out[f"{key}_ratio_{b}_over_{a}"] = statistics.median(

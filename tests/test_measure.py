@@ -399,3 +399,16 @@ def test_prepare_cpu_sets_threads_and_denormals() -> None:
     finally:
         torch.set_num_threads(threads)
         torch.set_flush_denormal(denormal)
+
+
+@pytest.mark.skipif(memory_mod._glibc("mallopt") is None, reason="needs glibc (mallopt)")
+def test_running_mmap_threshold_is_glibcs_own_setting_when_given(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert memory_mod.running_mmap_threshold() == 32 << 20
+    assert machine_info()["glibc_mmap_threshold_running"] == 32 << 20
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
+    assert memory_mod.running_mmap_threshold() == 131072
+    assert machine_info()["glibc_mmap_threshold_running"] == 131072
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "lots")  # glibc ignores it: so does vlmq
+    assert memory_mod.running_mmap_threshold() == 32 << 20

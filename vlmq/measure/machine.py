@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from vlmq.errors import VlmqError
+from vlmq.measure.memory import running_mmap_threshold
 
 PACKAGES = ("torch", "transformers", "accelerate", "bitsandbytes", "torchao", "codecarbon")
 
@@ -96,6 +97,8 @@ def machine_info() -> dict[str, Any]:
         "torch_interop_threads": torch.get_num_interop_threads(),
         "flush_denormal": flush_denormal_active(),
         "quantized_engine": torch.backends.quantized.engine,
+        # what CPU peak memory figures depend on beside the model (vlmq.measure.memory)
+        "glibc_mmap_threshold_running": running_mmap_threshold(),
     }
     info.update({f"{p}_version": _version(p) for p in PACKAGES})
     info["torch_version"] = torch.__version__  # includes the +cpu / +cuXXX build tag

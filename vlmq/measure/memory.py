@@ -103,6 +103,20 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_CEILING = 32 << 20
 
 
+def running_mmap_threshold() -> int | None:
+    """glibc's mmap threshold while the model runs, None without glibc: the process's own
+    `MALLOC_MMAP_THRESHOLD_` (glibc's environment setting) when given, else 32 MiB, where
+    glibc's rule puts a process that has loaded a model. Below it, a running model's
+    temporaries come from the heap, whose freed chunks stay resident: the peak RSS then holds
+    what the allocator kept, which depends on the order of earlier allocations (SmolVLM-256M
+    int8 over 17 tiles: a call grew by 2,150 MiB at 32 MiB and 1,000 MiB at 128 KiB,
+    2026-12-07, reports/cpu/real-scale/kernel-transit/threshold.md)."""
+    if _glibc("mallopt") is None:
+        return None
+    value = os.environ.get("MALLOC_MMAP_THRESHOLD_", "").strip()
+    return int(value) if value.isdigit() else _MMAP_THRESHOLD_CEILING
+
+
 @contextlib.contextmanager
 def large_frees_returned(threshold_bytes: int = 1 << 20) -> Iterator[None]:
     """Within the block, glibc maps every allocation of `threshold_bytes` or more on its own,
@@ -119,7 +133,7 @@ def large_frees_returned(threshold_bytes: int = 1 << 20) -> Iterator[None]:
     try:
         yield
     finally:
-        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_CEILING)
+        mallopt(_M_MMAP_THRESHOLD, running_mmap_threshold() or _MMAP_THRESHOLD_CEILING)
         # Setting a threshold turns glibc's self-raising rule off, which would also have raised
         # the trim threshold to twice the mmap threshold; left at its 128 KiB default, every
         # decoding step's temporaries were returned to the kernel and faulted back in (llava-tiny

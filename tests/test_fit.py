@@ -84,6 +84,21 @@ def test_a_tiled_image_adds_its_vision_activations(tmp_path: Path) -> None:
     assert Idefics3Adapter().image_tiles(str(tmp_path / "absent")) == 1
 
 
+def test_a_tiled_prompt_counts_every_tiles_image_tokens(tmp_path: Path) -> None:
+    """SmolVLM-256M: 17 tiles of 64 image tokens; its caption prompt measured 1,320 tokens,
+    against the 640 the estimate assumed before (a LLaVA image and a question)."""
+    from vlmq.models.idefics3 import QUESTION_TOKENS, TILE_MARKERS, Idefics3Adapter
+
+    (tmp_path / "processor_config.json").write_text(json.dumps({
+        "image_seq_len": 64, "image_processor": {
+            "do_image_splitting": True, "size": {"longest_edge": 2048},
+            "max_image_size": {"longest_edge": 512}}}))
+    tokens = Idefics3Adapter().prompt_tokens(str(tmp_path))
+    assert tokens == 17 * (64 + TILE_MARKERS) + QUESTION_TOKENS
+    assert 0.8 * 1320 < tokens <= 1320
+    assert Idefics3Adapter().prompt_tokens(str(tmp_path / "absent")) is None
+
+
 def test_a_cast_holds_the_tensor_as_read_and_a_read_in_its_own_dtype_holds_nothing() -> None:
     """Qwen2.5-VL-3B int8 (bfloat16 read for bfloat16): its 622 MiB embedding needs no copy."""
     same = VariantCost("int8", 8, ALL, 2, False, casts=False)

@@ -271,11 +271,13 @@ def _load_kwargs(plan: _Plan) -> tuple[dict[str, Any], dict[str, str]]:
 
 def estimated_workload(plan: _Plan, workload: Workload | None) -> Workload:
     """The batch the estimate sizes, with what the model itself decides: the tiles its
-    processor cuts an image into; for a classifier, one pass over its patches and no cache."""
+    processor cuts an image into and the prompt they make (where the family says); for a
+    classifier, one pass over its patches and no cache."""
     work = dataclasses.replace(workload or Workload(),
                                image_tiles=plan.adapter.image_tiles(plan.source))
     if plan.adapter.kind == "generate":
-        return work
+        prompt = plan.adapter.prompt_tokens(plan.source)
+        return dataclasses.replace(work, prompt_tokens=prompt) if prompt else work
     return dataclasses.replace(work, prompt_tokens=encoder_patches(plan.config), new_tokens=0,
                                caches=False)
 

@@ -79,6 +79,12 @@ class ModelAdapter(ABC):
         estimate's activations); one unless the family splits images."""
         return 1
 
+    def prompt_tokens(self, source: str) -> int | None:
+        """Prompt tokens of one image and a short question, where the family's processor
+        makes them from its config (the memory estimate's KV cache and text activations);
+        None: the estimate's default."""
+        return None
+
     def resolve_parts(self, model: Any) -> dict[str, list[str]]:
         """Map each part to the module paths it has in this model, checked against it.
 

@@ -11,6 +11,10 @@ peak RSS over the second (vlmq's PeakMemory). `time`: PAIRS pairs of calls, one 
 threshold, alternating which goes first; per threshold the median call, prefill (first step)
 and decode step (the harness's step timer), the minor page faults of a call, and the median
 of the per-pair ratios B / A.
+`time` does not show what mapping costs: glibc maps a block only when no freed heap chunk
+fits it, and the calls at the higher threshold leave the heap full of such chunks, so the calls
+at the lower one reuse them (2026-12-07: the same speed in one process, 1.5x slower prefill in
+a fresh one; `minor_faults` tells). Compare `peak` processes for the cost.
 An image of TILES 512-pixel tiles' size (SmolVLM splits 2048 px into 16 tiles and a global
 view), captioned for TOKENS new tokens (end-of-sequence suppressed).
 """

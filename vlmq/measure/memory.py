@@ -109,8 +109,9 @@ def running_mmap_threshold() -> int | None:
     glibc's rule puts a process that has loaded a model. Below it, a running model's
     temporaries come from the heap, whose freed chunks stay resident: the peak RSS then holds
     what the allocator kept, which depends on the order of earlier allocations (SmolVLM-256M
-    int8 over 17 tiles: a call grew by 2,150 MiB at 32 MiB and 1,000 MiB at 128 KiB,
-    2026-12-07, reports/cpu/real-scale/kernel-transit/threshold.md)."""
+    int8 over 17 tiles: a call grew by 1,943-2,150 MiB at 32 MiB and 1,000 MiB at 128 KiB).
+    Mapping the temporaries instead faults them in on every call: the prefill ran 1.3-1.5x
+    slower, so vlmq does not (2026-12-07, reports/cpu/real-scale/kernel-transit/threshold.md)."""
     if _glibc("mallopt") is None:
         return None
     value = os.environ.get("MALLOC_MMAP_THRESHOLD_", "").strip()

@@ -20,6 +20,7 @@ import time
 import torch
 import transformers
 from PIL import Image
+from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES
 
 
 def main() -> None:
@@ -74,8 +75,9 @@ def _processor(folder: str):
     except OSError:
         from vlmq.models.processors import load_images_only
 
-        name = transformers.AutoConfig.from_pretrained(folder).architectures[0]
-        cls = getattr(transformers, name.replace("ForConditionalGeneration", "Processor"))
+        # the processor class transformers' own auto mapping names for this model type
+        model_type = transformers.AutoConfig.from_pretrained(folder).model_type
+        cls = getattr(transformers, PROCESSOR_MAPPING_NAMES[model_type])
         return load_images_only(cls, folder)
 
 

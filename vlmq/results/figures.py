@@ -103,7 +103,11 @@ _define("kv_cache_mib", "MiB", False, "memory",
         "cache's layout (vlmq.kvcache) for the mean padded prompt and the mean new tokens")
 _define("model_peak_memory_mib", "MiB", False, "memory",
         "GPU: allocator's max allocated over the task pass (warm-up and timed calls, weights "
-        "included); CPU: RSS added by loading + RSS growth over the task pass")
+        "included); CPU: RSS added by loading + RSS growth over the task pass, which holds "
+        "what glibc keeps of freed temporaries under its mmap threshold (32 MiB, or the "
+        "process's MALLOC_MMAP_THRESHOLD_; machine_info's glibc_mmap_threshold_running): "
+        "SmolVLM int8 over 17 tiles grew 2-3 GB at 32 MiB, 1.0 GB at 128 KiB, whose mapping "
+        "slowed prefill 1.3-1.5x (reports/cpu/real-scale/kernel-transit/threshold.md)")
 _define("peak_reserved_mib", "MiB", False, "memory",
         "GPU: the caching allocator's max reserved over the task pass")
 _define("device_process_mib", "MiB", False, "memory",

@@ -100,11 +100,18 @@ def _choose_results(stores: list[RunStore]) -> dict[Key, tuple[RunStore, TaskRes
     return chosen
 
 
-def _baselines(results: list[TaskResult], config: dict[str, Any]) -> dict[Any, TaskResult]:
-    """The baseline's result per (model, task, attention) of the merged run."""
+def _with_baselines(merged: RunStore, config: dict[str, Any]
+                    ) -> list[tuple[TaskResult, TaskResult]]:
+    """Every entry of the merged run beside the baseline's result of its model, task and
+    attention (the baseline's own entries, and entries without a baseline, left out)."""
+    def key(r: TaskResult) -> tuple[Any, ...]:
+        return r.info["model"], r.info["task"], r.info.get("attn_implementation")
+
+    results = merged.results()
     baseline = str(config.get("baseline"))
-    return {(r.info["model"], r.info["task"], r.info.get("attn_implementation")): r
-            for r in results if r.info.get("base_variant", r.info["variant"]) == baseline}
+    base = {key(r): r for r in results
+            if r.info.get("base_variant", r.info["variant"]) == baseline}
+    return [(r, base[key(r)]) for r in results if key(r) in base and base[key(r)] is not r]
 
 
 def _statistics(config: dict[str, Any]) -> Any:
@@ -121,13 +128,10 @@ def _rebase_retention(merged: RunStore, config: dict[str, Any]) -> None:
     differently."""
     from vlmq.tasks import TASKS
 
-    results = merged.results()
-    base = _baselines(results, config)
     run = _statistics(config)
-    for result in results:
+    for result, ref in _with_baselines(merged, config):
         info = result.info
-        ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
-        if ref is None or ref is result or not result.retention:
+        if not result.retention:
             continue
         stored = info.get("baseline_scores", {})
         if all(stored.get(m) == ref.metrics[m].value for m in result.retention):
@@ -151,14 +155,10 @@ def _ratios_across_shards(merged: RunStore, config: dict[str, Any],
     since two processes also differ by whatever the machine did between them."""
     from vlmq.results.measures import timed_rounds
 
-    results = merged.results()
-    base = _baselines(results, config)
     run = _statistics(config)
-    for result in results:
-        info, timing = result.info, result.info.get("timing")
-        ref = base.get((info["model"], info["task"], info.get("attn_implementation")))
-        if (ref is None or ref is result or not isinstance(timing, dict)
-                or "latency_ratio" in timing):
+    for result, ref in _with_baselines(merged, config):
+        timing = result.info.get("timing")
+        if not isinstance(timing, dict) or "latency_ratio" in timing:
             continue
         mine, theirs = (machines.get(str(r.info.get("shard_run")), {}) for r in (result, ref))
         differ = [k for k in SAME_KIND if mine.get(k) != theirs.get(k)]

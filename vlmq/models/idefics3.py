@@ -37,26 +37,31 @@ class Idefics3Adapter(GenerativeAdapter):
         """An image resized to `size.longest_edge` and cut into tiles of
         `max_image_size.longest_edge`, plus the whole image at tile size (the most it makes,
         from a local folder's processor config; one when it cannot tell)."""
-        conf = _processor_config(source)
-        edge = (conf.get("size") or {}).get("longest_edge")
-        tile = (conf.get("max_image_size") or {}).get("longest_edge")
-        if not conf.get("do_image_splitting") or not edge or not tile:
-            return 1
-        return math.ceil(edge / tile) ** 2 + 1
+        return _tiles(_processor_config(source))
 
     def prompt_tokens(self, source: str) -> int | None:
         """Each tile's `image_seq_len` image tokens and the markers around them, plus the
         question in the chat template (SmolVLM-256M's caption prompt over 17 tiles: 1,320)."""
-        per_tile = _processor_config(source).get("image_seq_len")
+        conf = _processor_config(source)
+        per_tile = conf.get("image_seq_len")
         if not per_tile:
             return None
-        return self.image_tiles(source) * (per_tile + TILE_MARKERS) + QUESTION_TOKENS
+        return _tiles(conf) * (per_tile + TILE_MARKERS) + QUESTION_TOKENS
 
 
 # Tokens around each tile's image tokens (<fake_token_around_image>, <row_r_col_c> or
 # <global-img>, and the line break), and a short question in the chat template.
 TILE_MARKERS = 3
 QUESTION_TOKENS = 64
+
+
+def _tiles(conf: dict[str, Any]) -> int:
+    """Tiles per image under these processor settings (one without splitting)."""
+    edge = (conf.get("size") or {}).get("longest_edge")
+    tile = (conf.get("max_image_size") or {}).get("longest_edge")
+    if not conf.get("do_image_splitting") or not edge or not tile:
+        return 1
+    return math.ceil(edge / tile) ** 2 + 1
 
 
 def _processor_config(source: str) -> dict[str, Any]:

@@ -36,6 +36,6 @@ def linears_shaped(model: Any, parts: dict[str, list[str]], quantizes: tuple[str
                    picked: Callable[[int, int], bool]) -> list[str]:
     """The Linear layers `target_linears` finds (nothing kept) whose shape `picked` takes, as
     picked(in_features, out_features): the shapes a backend's kernels cannot run."""
-    return [name for name in target_linears(model, parts, quantizes, ())
-            if picked(model.get_submodule(name).in_features,
-                      model.get_submodule(name).out_features)]
+    layers = {name: model.get_submodule(name)
+              for name in target_linears(model, parts, quantizes, ())}
+    return [name for name, m in layers.items() if picked(m.in_features, m.out_features)]

@@ -44,6 +44,7 @@ from vlmq.evaluate import evaluate
 from vlmq.inputs import default_prefetch
 from vlmq.loading import unload
 from vlmq.measure.latency import synchronize
+from vlmq.models.modes import generate_kwargs
 from vlmq.results.measures import batch_timings
 from vlmq.session import Case
 from vlmq.stats.timing import paired_ratio
@@ -52,15 +53,6 @@ PAIRS = 16  # batches timed through both paths (each batch once through each per
 TARGET = 1.02  # the harness may cost at most 2% of the model call (issue 12)
 STEP_TARGET = 1.05  # its decode step may differ from a bare loop's by at most 5% (issue 21)
 TASK = "caption"
-
-
-def _bare_options(options: dict[str, Any], max_new_tokens: int) -> dict[str, Any]:
-    """The harness's generate options as plain transformers keywords: the same cache and
-    compile settings, and the fixed token count as `min_new_tokens`."""
-    out = dict(options)
-    if out.pop("fixed_new_tokens", False):
-        out["min_new_tokens"] = max_new_tokens
-    return out
 
 
 def _bare(model: Any, processor: Any, rows: list[dict], image_root: str | None,
@@ -86,7 +78,7 @@ def _bare(model: Any, processor: Any, rows: list[dict], image_root: str | None,
             synchronize(model.device)
             begin = time.perf_counter()
             model.generate(**inputs, max_new_tokens=tokens, do_sample=False, num_beams=1,
-                           **_bare_options(options, tokens))
+                           **generate_kwargs(options, tokens))
             synchronize(model.device)
         return begin, time.perf_counter()
 

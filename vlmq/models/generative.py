@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from vlmq.errors import VlmqError
 from vlmq.models.base import GenerationOutput, ModelAdapter, ModelCall
+from vlmq.models.modes import generate_kwargs
 
 
 def rgb(image: Any) -> Any:
@@ -117,10 +118,7 @@ class GenerativeAdapter(ModelAdapter):
         compile settings), and `fixed_new_tokens` in them forces exactly `max_new_tokens`."""
         from transformers import LogitsProcessorList
 
-        extra = dict(options or {})
-        if extra.pop("fixed_new_tokens", False):
-            # end-of-sequence is suppressed until the cap: every variant decodes the same amount
-            extra["min_new_tokens"] = max_new_tokens
+        extra = generate_kwargs(options or {}, max_new_tokens)
         return model.generate(
             **inputs, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
             logits_processor=LogitsProcessorList([on_step]), **extra,

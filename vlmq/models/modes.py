@@ -32,6 +32,16 @@ def generation_options(mode: str, device_type: str) -> dict[str, Any]:
     return {"cache_implementation": "static", "compile_config": config}
 
 
+def generate_kwargs(options: dict[str, Any], max_new_tokens: int) -> dict[str, Any]:
+    """vlmq's generate options as `model.generate` keywords: `fixed_new_tokens` becomes
+    `min_new_tokens` (end-of-sequence suppressed until the cap, so every variant decodes the
+    same amount); the rest pass as they are."""
+    out = dict(options)
+    if out.pop("fixed_new_tokens", False):
+        out["min_new_tokens"] = max_new_tokens
+    return out
+
+
 def mode_unavailable_reason(mode: str, model: Any) -> str | None:
     """Why `model` cannot generate in `mode` (a skip reason), or None when it can."""
     if mode == "eager":

@@ -49,16 +49,9 @@ def _quality(entry: dict) -> dict[str, float]:
             if m["kind"] == "quality"}
 
 
-def test_killed_anywhere_resumes_to_the_uninterrupted_run(tiny_llava: str,
-                                                          tmp_path: Path) -> None:
-    runs = tmp_path / "runs"
-    clean_json, resumed_json = tmp_path / "clean.json", tmp_path / "resumed.json"
-    clean = subprocess.Popen(_cmd(tiny_llava, runs, "clean", f"--benchmark-json={clean_json}"),
-                             cwd=ROOT, env=bench_env(), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-
-    # held after the baseline's tasks, mid-nf4: a second process on the live run is refused
-    holding = tmp_path / "holding"
+def _killed_while_held(tiny_llava: str, runs: Path, holding: Path) -> list:
+    """Holds a run after the baseline's tasks, mid-nf4; a second process on the live run is
+    refused with one line; the held run is then killed. Returns nf4's records stored so far."""
     first = subprocess.Popen(
         _cmd(tiny_llava, runs, "broken"), cwd=ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, env=bench_env(VLMQ_TEST_KILL_AT="append:nf4",
@@ -74,9 +67,21 @@ def test_killed_anywhere_resumes_to_the_uninterrupted_run(tiny_llava: str,
     assert len(errors) == 1 and f"in use by another process (pid {first.pid} " in errors[0]
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    store = RunStore(runs, "broken")
-    mid_task = _records(store, tiny_llava)["nf4"]
+    mid_task = _records(RunStore(runs, "broken"), tiny_llava)["nf4"]
     assert len(mid_task) == 2  # nf4's first batch
+    return mid_task
+
+
+def test_killed_anywhere_resumes_to_the_uninterrupted_run(tiny_llava: str,
+                                                          tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    clean_json, resumed_json = tmp_path / "clean.json", tmp_path / "resumed.json"
+    clean = subprocess.Popen(_cmd(tiny_llava, runs, "clean", f"--benchmark-json={clean_json}"),
+                             cwd=ROOT, env=bench_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+
+    mid_task = _killed_while_held(tiny_llava, runs, tmp_path / "holding")
+    store = RunStore(runs, "broken")
 
     # the same id resumes; kill -9 it while scoring, then while writing the report
     for point in ("score:nf4", "report"):

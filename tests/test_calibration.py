@@ -318,3 +318,23 @@ def test_a_grouped_scheme_on_layers_not_a_multiple_of_its_group_is_a_skip() -> N
     assert VARIANTS.get("fp8-static").unsupported_layers(model, parts, "cpu") == []
     model.text["q"] = torch.nn.Linear(512, 576)
     assert VARIANTS.get("autoround-w4a16").unsupported_layers(model, parts, "cpu") == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux's /proc maps")
+def test_calibrated_weights_are_read_one_at_a_time_without_mapping_the_file(
+        tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    from vlmq.variants.calibrated import IN_PROCESS_FILE, in_process_tensors
+
+    saved = {"a.weight": torch.randn(4, 8), "b.weight": torch.randn(16, 4)}
+    path = tmp_path / IN_PROCESS_FILE
+    path.parent.mkdir()
+    save_file(saved, str(path))
+    tensors = in_process_tensors(tmp_path)
+    first, tensor = next(tensors)
+    # a memory-mapped read would keep every page it touched resident while the file is open
+    assert str(path) not in Path("/proc/self/maps").read_text()
+    got = {first: tensor, **dict(tensors)}
+    assert got.keys() == saved.keys()
+    assert all(torch.equal(got[k], saved[k]) for k in saved)

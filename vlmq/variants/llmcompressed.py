@@ -16,7 +16,13 @@ from typing import Any
 
 from vlmq.errors import VlmqError
 from vlmq.variants.base import Prepared, VariantSettings
-from vlmq.variants.calibrated import CACHE_LAYOUT, CALIBRATED_MARK, IN_PROCESS_FILE, Calibrated
+from vlmq.variants.calibrated import (
+    CACHE_LAYOUT,
+    CALIBRATED_MARK,
+    IN_PROCESS_FILE,
+    Calibrated,
+    in_process_tensors,
+)
 
 WORK_FOLDER = "vlmq"  # beside IN_PROCESS_FILE: the job, the worker's log and result
 
@@ -82,11 +88,10 @@ class LlmCompressed(Calibrated):
         """The Linear weights GPTQ quantized (their inputs through int8 when the scheme says),
         and the norms SmoothQuant rescaled."""
         import torch.nn as nn
-        from safetensors.torch import load_file
 
         from vlmq.variants.act_quant import quantize_inputs_int8_per_token
 
-        for name, tensor in load_file(str(Path(prepared.folder) / IN_PROCESS_FILE)).items():
+        for name, tensor in in_process_tensors(Path(prepared.folder)):
             module = model.get_submodule(name.removesuffix(".weight"))
             self.load_weight(module, name, tensor)
             if isinstance(module, nn.Linear):

@@ -43,9 +43,13 @@ print(len(chosen_variants(sys.argv[1].split(','))))" "$variants")
     nice -n 19 "${cmd[@]}" --vlmq-shard "$k/$n" --vlmq-reports-dir "$runs/$k" \
         --benchmark-json "$runs/$k.json" 2>&1 | quiet >> "$out/pytest.log" || status=$?
   done
+  # every shard's JSON and run folder is copied out first: a merge that fails (the 2026-12-07
+  # calibrated run's `vlmq` entry point pointed at a deleted checkout) must not take an hour of
+  # measurements with the temporary folder
+  mkdir -p "$out/shards" && cp "$runs"/*.json "$out/shards/" 2>/dev/null || true
   shards=$(ls -d "$runs"/*/"$spec")
-  vlmq merge $shards --out "$runs/$spec" --json "$out/bench.json" --allow-incomplete \
-      >> "$out/pytest.log" 2>&1 || status=$?
+  python -m vlmq.cli merge $shards --out "$runs/$spec" --json "$out/bench.json" \
+      --allow-incomplete >> "$out/pytest.log" 2>&1 || status=$?
 else
   nice -n 19 "${cmd[@]}" 2>&1 | quiet > "$out/pytest.log" || status=$?
 fi
@@ -55,5 +59,5 @@ cp "$runs/$spec/report.md" "$out/report.md" 2>/dev/null || true
 # without its pictures and HTML (megabytes a run)
 [ -d "$runs/$spec" ] && rm -rf "$out/run" && cp -r "$runs/$spec" "$out/run" \
     && rm -rf "$out/run/plots" "$out/run"/*.html "$out/run"/*.png
-rm -rf "$runs"
+if [ "$status" = 0 ]; then rm -rf "$runs" "$out/shards"; else echo "kept $runs (status $status)"; fi
 exit $status

@@ -43,9 +43,9 @@ print(len(chosen_variants(sys.argv[1].split(','))))" "$variants")
     nice -n 19 "${cmd[@]}" --vlmq-shard "$k/$n" --vlmq-reports-dir "$runs/$k" \
         --benchmark-json "$runs/$k.json" 2>&1 | quiet >> "$out/pytest.log" || status=$?
   done
-  # every shard's JSON and run folder is copied out first: a merge that fails (the 2026-12-07
-  # calibrated run's `vlmq` entry point pointed at a deleted checkout) must not take an hour of
-  # measurements with the temporary folder
+  # every shard's JSON is copied out first (the temporary folder, run folders included, is kept
+  # when anything fails): a merge that fails (the 2026-12-07 calibrated run's `vlmq` entry point
+  # pointed at a deleted checkout) must not take an hour of measurements with it
   mkdir -p "$out/shards" && cp "$runs"/*.json "$out/shards/" 2>/dev/null || true
   shards=$(ls -d "$runs"/*/"$spec")
   python -m vlmq.cli merge $shards --out "$runs/$spec" --json "$out/bench.json" \

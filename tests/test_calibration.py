@@ -301,7 +301,8 @@ def test_awq_without_layer_mappings_for_the_model_is_a_skip_with_the_reason(
     processor = type("P", (), {"tokenizer": None})()
     with pytest.raises(UnavailableError, match="no layer mappings for Linear"):
         run_autoround(torch.nn.Linear(2, 2), processor, batches, scheme="W4A16",
-                      algorithm="awq", iters=0, seed=0, out=tmp_path)
+                      algorithm="awq", iters=0, seed=0, out=tmp_path,
+                      in_process_file=tmp_path / "in-process.safetensors")
 
 
 def test_a_grouped_scheme_on_layers_not_a_multiple_of_its_group_is_a_skip() -> None:

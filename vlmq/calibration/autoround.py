@@ -23,13 +23,15 @@ WRAPPED = "orig_layer"  # the child holding the layer inside AutoRound's wrapper
 
 def run_autoround(model: Any, processor: Any, batches: list[dict[str, Any]], *, scheme: str,
                   algorithm: str, iters: int, seed: int, amp: bool = True,
-                  out: Path) -> dict[str, Any]:
+                  out: Path, in_process_file: Path) -> int:
     """Quantize `model` with `batches` as calibration data; write the compressed-tensors
-    checkpoint (weights, config, processor files) into `out`. Returns the quantized layers'
-    weights as AutoRound left them in memory (dequantized) and their static input scales, by
-    parameter name. `amp` False keeps the model in its own dtype (AutoRound's default casts it
-    to bf16 on a CPU, and its export then stores the scales in bf16)."""
+    checkpoint (weights, config, processor files) into `out`, and into `in_process_file` the
+    quantized layers' weights as AutoRound left them in memory (dequantized) and their static
+    input scales, by parameter name. Returns how many layers it quantized. `amp` False keeps
+    the model in its own dtype (AutoRound's default casts it to bf16 on a CPU, and its export
+    then stores the scales in bf16)."""
     from auto_round import AutoRound
+    from safetensors.torch import save_file
 
     seqlen = max(int(b["input_ids"].shape[1]) for b in batches)
     options: dict[str, Any] = {"iters": iters} if algorithm == "signround" else \
@@ -45,16 +47,10 @@ def run_autoround(model: Any, processor: Any, batches: list[dict[str, Any]], *, 
         raise UnavailableError(f"AutoRound's {algorithm} has no layer mappings for "
                                f"{type(model).__name__} (it smooths each Linear through the "
                                f"norm before it); use another calibrated variant") from exc
-    # AutoRound tags every layer it quantized with its bit width and leaves its weight
-    # quantized-dequantized in place; copy them before the export packs them
-    in_process = {}
-    for path, module in quantized.named_modules():
-        # with activation schemes AutoRound still wraps each layer: name it as the model does
-        name = path.removesuffix(f".{WRAPPED}")
-        if getattr(module, "bits", 16) < 16 and hasattr(module, "weight"):
-            in_process[f"{name}.weight"] = module.weight.detach().clone().contiguous()
-            if hasattr(module, "act_scale"):  # a static activation scheme's calibrated scale
-                in_process[f"{name}.input_scale"] = module.act_scale.detach().float().reshape(1)
+    in_process = _in_process(quantized)
+    if in_process:
+        in_process_file.parent.mkdir(parents=True, exist_ok=True)
+        save_file(in_process, str(in_process_file))
     staging = out / "autoround"
     rounder.save_quantized(str(staging), format=EXPORT_FORMAT)
     # AutoRound may write into a subfolder named after the model: lift its files into `out`
@@ -62,4 +58,20 @@ def run_autoround(model: Any, processor: Any, batches: list[dict[str, Any]], *, 
     for f in written.iterdir():
         shutil.move(str(f), out / f.name)
     shutil.rmtree(staging)
+    return len(in_process)
+
+
+def _in_process(quantized: Any) -> dict[str, Any]:
+    """The weights AutoRound left quantized-dequantized in place (it tags every layer it
+    quantized with its bit width), not copies: they are saved before the export packs them, and
+    a copy of every Linear beside the float32 model would double calibration's peak
+    (Qwen2.5-VL-3B: 15 GB + 12 GB on a 24 GB machine)."""
+    in_process = {}
+    for path, module in quantized.named_modules():
+        # with activation schemes AutoRound still wraps each layer: name it as the model does
+        name = path.removesuffix(f".{WRAPPED}")
+        if getattr(module, "bits", 16) < 16 and hasattr(module, "weight"):
+            in_process[f"{name}.weight"] = module.weight.detach().contiguous()
+            if hasattr(module, "act_scale"):  # a static activation scheme's calibrated scale
+                in_process[f"{name}.input_scale"] = module.act_scale.detach().float().reshape(1)
     return in_process

@@ -117,7 +117,6 @@ class Calibrated(Variant):
         """Load the full-precision model, calibrate it, write both artefacts; the seconds the
         calibration took."""
         import torch
-        from safetensors.torch import save_file
 
         from vlmq.calibration.autoround import run_autoround
         from vlmq.calibration.data import calibration_batches
@@ -126,14 +125,13 @@ class Calibrated(Variant):
         processor = adapter.load_processor(source)
         batches = calibration_batches(adapter, processor, samples)
         start = time.perf_counter()
-        weights = run_autoround(model, processor, batches, scheme=self.scheme,
-                                algorithm=self.algorithm, iters=recipe["iters"],
-                                seed=recipe["seed"], amp=self.amp, out=out)
+        layers = run_autoround(model, processor, batches, scheme=self.scheme,
+                               algorithm=self.algorithm, iters=recipe["iters"],
+                               seed=recipe["seed"], amp=self.amp, out=out,
+                               in_process_file=out / IN_PROCESS_FILE)
         seconds = time.perf_counter() - start
-        if not weights:
+        if not layers:
             raise VlmqError(f"variant {self.name!r}: AutoRound quantized no layer of this model")
-        (out / IN_PROCESS_FILE).parent.mkdir()
-        save_file(weights, str(out / IN_PROCESS_FILE))
         return seconds
 
     def apply_prepared(self, model: Any, prepared: Prepared) -> None:

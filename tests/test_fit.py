@@ -127,6 +127,54 @@ def test_a_kernel_adds_its_per_token_temporaries_at_its_most_demanding_layer() -
     assert grown == 17 * 1024 * max(fc1, fc2)
 
 
+def test_a_kernel_that_keeps_a_block_per_call_leaves_one_set_per_layer_in_the_heap() -> None:
+    """LLM.int8 with outliers keeps each call's outlier columns after its float16 input copy,
+    the copy's absolute values and the outlier mask: one such set per layer stays in glibc's
+    heap, at the input width most of the layer's calls take, for each temporary under the
+    heap threshold (SmolVLM-256M's 12 vision layers over 17 tiles: 5 x 17,408 x 768 bytes
+    each). Above the threshold a temporary is mapped and given back; without a kept block,
+    or without glibc's heap, nothing is added."""
+    from dataclasses import replace
+
+    shape = replace(SHAPE, vision_patches=1024, linear_shapes={"vision": ((768, 3072),)},
+                    part_layers={"vision": 12}, common_input={"vision": 768})
+    plain = VariantCost("int8", 8, ("vision",), 2, False,
+                        kernel=KernelTransit(per_input=7.0, per_output=16.0))
+    kept = replace(plain, kernel=replace(plain.kernel, before_kept=(2.0, 2.0, 1.0)))
+
+    def added(work: Workload) -> int:
+        return (estimate(shape, kept, work).run_peak_bytes
+                - estimate(shape, plain, work).run_peak_bytes)
+
+    tokens = 17 * 1024
+    assert added(Workload(image_tiles=17)) == 12 * 5 * tokens * 768
+    # at a 16 MiB threshold the two 2-byte copies (25.5 MiB each) are mapped; the mask is not
+    assert added(Workload(image_tiles=17, heap_threshold=16 * MIB)) == 12 * tokens * 768
+    assert added(Workload(image_tiles=17, heap_threshold=0)) == 0
+
+
+def test_layers_and_the_common_input_width_are_counted_per_part() -> None:
+    """Blocks are the numbered modules a part's Linear layers sit in; the common input width
+    is the one most of them take (attention and up-projections, not the down-projection)."""
+    loaded = load_variant("llava-tiny", "fp32", measure_disk=False)
+    try:
+        shape = _shape_of(loaded)
+        model = loaded.model
+        text = model.config.get_text_config()
+        assert shape.part_layers["text"] == text.num_hidden_layers
+        assert shape.common_input["text"] == text.hidden_size
+        assert shape.part_layers["vision"] == model.config.vision_config.num_hidden_layers
+    finally:
+        unload(loaded)
+
+    from vlmq.variants.registry import VARIANTS
+    from vlmq.variants.settings import VariantSettings
+
+    assert VARIANTS.get("int8").kernel_transit("cpu", "bfloat16").before_kept == (2.0, 2.0, 1.0)
+    assert VARIANTS.get("int8").kernel_transit(
+        "cpu", "bfloat16", VariantSettings(int8_threshold=0)).before_kept == ()
+
+
 def test_a_dequantizing_kernel_holds_a_copy_of_its_largest_weight_per_call() -> None:
     from dataclasses import replace
 

@@ -31,7 +31,7 @@ from vlmq.measure import runqueue
 from vlmq.measure.estimate import MemoryEstimate, Workload, encoder_patches, model_shape
 from vlmq.measure.footprint import model_bytes
 from vlmq.measure.hardware import decode_weight_bytes, image_patches
-from vlmq.measure.memory import PeakMemory, large_frees_returned
+from vlmq.measure.memory import PeakMemory, large_frees_returned, running_mmap_threshold
 from vlmq.models.base import (
     ClassificationOutput,
     GenerationOutput,
@@ -274,7 +274,8 @@ def estimated_workload(plan: _Plan, workload: Workload | None) -> Workload:
     processor cuts an image into and the prompt they make (where the family says); for a
     classifier, one pass over its patches and no cache."""
     work = dataclasses.replace(workload or Workload(),
-                               image_tiles=plan.adapter.image_tiles(plan.source))
+                               image_tiles=plan.adapter.image_tiles(plan.source),
+                               heap_threshold=running_mmap_threshold() or 0)
     if plan.adapter.kind == "generate":
         prompt = plan.adapter.prompt_tokens(plan.source)
         return dataclasses.replace(work, prompt_tokens=prompt) if prompt else work

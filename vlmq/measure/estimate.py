@@ -9,7 +9,8 @@ The estimate is the memory the model adds to the process (what `load_peak_memory
 - running: the weights plus the batch's KV cache (prompt, image tokens and new tokens, every
   layer), activations (the widest layer's, attention scores included) and what the quantized
   kernel holds while its widest layer runs (`KernelTransit`: int32 accumulators, float32
-  rescales and casts per token, a dequantized copy of the weight).
+  rescales and casts per token, a dequantized copy of the weight), and what glibc's heap keeps
+  of each layer's temporaries when the kernel keeps a block from every call (`_kept_heap`).
 It is checked against what the device has (`fits`): available RAM, free GPU memory, or the
 user's `--vlmq-max-memory`. Torch-free: the shape is counted from a meta-device skeleton by
 duck typing, the numbers are plain arithmetic.
@@ -17,6 +18,7 @@ duck typing, the numbers are plain arithmetic.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -56,6 +58,9 @@ class KernelTransit:
     per_output: float = 0.0
     per_weight: float = 0.0
     extra_bits: float = 0.0
+    # bytes per token and input feature of each temporary a call makes before the small block
+    # it keeps until its next call (LLM.int8's outlier columns): see `_kept_heap`
+    before_kept: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ class ModelShape:
     vision_patches: int = 0
     vision_width: int = 0
     vision_heads: int = 0
+    part_layers: dict[str, int] = field(default_factory=dict)  # repeated blocks per part
+    # the input width most of a part's Linear layers take (attention and MLP up-projections)
+    common_input: dict[str, int] = field(default_factory=dict)
 
     @property
     def params(self) -> int:
@@ -92,6 +100,8 @@ class Workload:
     new_tokens: int = 32
     image_tiles: int = 1  # tiles the processor cuts each image into (SmolVLM: up to 17)
     caches: bool = True  # generates, keeping a KV cache (a classifier does not)
+    # glibc's mmap threshold while running: temporaries under it come from the heap
+    heap_threshold: int = 32 * MIB
 
 
 @dataclass(frozen=True)
@@ -155,6 +165,8 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
     per_part_linear: dict[str, int] = {}
     largest_linear: dict[str, int] = {}
     shapes: dict[str, set[tuple[int, int]]] = {}
+    blocks: dict[str, set[str]] = {}
+    inputs: dict[str, Counter[int]] = {}
     largest = 0
     for name, p in skeleton.named_parameters():
         part = next((owner[path] for path in owner
@@ -166,16 +178,28 @@ def model_shape(skeleton: Any, parts: dict[str, list[str]], text_config: Any,
             per_part_linear[part] = per_part_linear.get(part, 0) + n
             largest_linear[part] = max(largest_linear.get(part, 0), n)
             shapes.setdefault(part, set()).add(linear_weights[name])
+            blocks.setdefault(part, set()).add(_block(name))
+            inputs.setdefault(part, Counter())[linear_weights[name][0]] += 1
     tc = text_config
     heads = getattr(tc, "num_attention_heads", 0) or 0
     return ModelShape(
         part_params=per_part, part_linear_params=per_part_linear, largest_linear=largest_linear,
         largest_tensor=largest, checkpoint_bytes=checkpoint_bytes,
         linear_shapes={part: tuple(sorted(s)) for part, s in shapes.items()},
+        part_layers={part: len(b) for part, b in blocks.items()},
+        common_input={part: c.most_common(1)[0][0] for part, c in inputs.items()},
         kv_token_elements=kv_token_elements(tc), hidden=getattr(tc, "hidden_size", 0) or 0,
         intermediate=getattr(tc, "intermediate_size", 0) or 0, heads=heads,
         **_vision_shape(vision_config),
     )
+
+
+def _block(parameter: str) -> str:
+    """The repeated block a parameter belongs to: its path up to the first numbered module
+    (`...encoder.layers.3`), or "" outside any (one block for the part)."""
+    names = parameter.split(".")
+    first = next((i for i, n in enumerate(names) if n.isdigit()), None)
+    return "" if first is None else ".".join(names[:first + 1])
 
 
 def encoder_patches(config: Any) -> int:
@@ -226,7 +250,8 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
     return MemoryEstimate(variant=cost.name, weights_bytes=weights,
                           load_peak_bytes=weights + max(0, transit),
                           run_peak_bytes=weights + kv + activations
-                          + _kernel_transit(shape, cost, work), parts=parts,
+                          + _kernel_transit(shape, cost, work) + _kept_heap(shape, cost, work),
+                          parts=parts,
                           calibration_bytes=calibration)
 
 
@@ -237,13 +262,37 @@ def _kernel_transit(shape: ModelShape, cost: VariantCost, work: Workload) -> int
     k = cost.kernel
     worst = 0.0
     for part in cost.quantizes:
-        tokens = work.batch * (work.image_tiles * shape.vision_patches
-                               if part == "vision" and shape.vision_patches
-                               else work.prompt_tokens)
+        tokens = _part_tokens(shape, work, part)
         for n_in, n_out in shape.linear_shapes.get(part, ()):
             per_token = k.per_input * n_in + max(0.0, k.per_output - cost.base_bytes) * n_out
             worst = max(worst, tokens * per_token + k.per_weight * n_in * n_out)
     return int(worst)
+
+
+def _part_tokens(shape: ModelShape, work: Workload, part: str) -> int:
+    """Tokens a part's Linear layers take in one call: every tile of the batch's images for
+    the vision encoder, the prompt for the rest."""
+    return work.batch * (work.image_tiles * shape.vision_patches
+                         if part == "vision" and shape.vision_patches else work.prompt_tokens)
+
+
+def _kept_heap(shape: ModelShape, cost: VariantCost, work: Workload) -> int:
+    """What glibc's heap keeps of a kernel that keeps a small block from each call until its
+    next (LLM.int8 keeps its outlier columns on the layer, an empty tensor when there are
+    none). The block is allocated after the call's first temporaries; those the heap serves
+    (each under the mmap threshold) are freed around it, and a later call needs a hole of their
+    full size. One such set per layer, at the input width most of its calls take, stays in
+    the heap: SmolVLM-256M's vision tower over 17 tiles grew the heap by 88 MiB a layer
+    against 64 counted, and its call by 2,051 MiB with the blocks kept, 1,272 with them
+    dropped after each call (reports/cpu/real-scale/kernel-transit/retention.md)."""
+    kept = 0
+    for part in cost.quantizes:
+        tokens = _part_tokens(shape, work, part)
+        width = shape.common_input.get(part, 0)
+        kept += int(sum(tokens * width * b for b in cost.kernel.before_kept
+                        if tokens * width * b < work.heap_threshold)
+                    * shape.part_layers.get(part, 1))
+    return kept
 
 
 def _vision_activations(shape: ModelShape, tiles: int, element_bytes: int) -> int:

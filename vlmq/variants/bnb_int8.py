@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,11 @@ from vlmq.variants.registry import VARIANTS
 # product and rescaled result, the output (measured 15.8). One Linear of 768 x 3072 and of
 # 3072 x 768, 8,192 tokens, bfloat16 and float32 activations (docs/real-scale.md).
 CPU_TRANSIT = KernelTransit(per_input=7.0, per_output=16.0)
+# With outlier decomposition a call keeps its outlier columns on the layer (`state.idx`) until
+# the next call, allocated after the float16 copy of its input, that copy's absolute values and
+# the outlier mask (2, 2 and 1 bytes per input feature): glibc's heap keeps such a set per layer
+# (vlmq.measure.estimate._kept_heap).
+CPU_OUTLIER_TRANSIT = dataclasses.replace(CPU_TRANSIT, before_kept=(2.0, 2.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,10 @@ class BnbInt8(Variant):
 
     def kernel_transit(self, device_type: str, dtype: str = "float32",
                        settings: VariantSettings | None = None) -> KernelTransit:
-        return CPU_TRANSIT if device_type == "cpu" else KernelTransit()
+        if device_type != "cpu":
+            return KernelTransit()
+        threshold = (settings or VariantSettings()).int8_threshold
+        return CPU_OUTLIER_TRANSIT if threshold > 0 else CPU_TRANSIT
 
     def load_kwargs(
         self, parts: dict[str, list[str]], settings: VariantSettings, device_type: str

@@ -51,7 +51,8 @@ def _call(loaded, inputs, tokens: int) -> dict:
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     call = loaded.adapter.timed_call(loaded.model, inputs, tokens, {"fixed_new_tokens": True})
     steps = [b - a for a, b in pairwise(call.token_times_s)]
-    return {"call_s": call.seconds, "prefill_s": call.token_times_s[0],
+    return {"call_s": call.seconds,  # a classifier has no steps: its call is its prefill
+            "prefill_s": call.token_times_s[0] if call.token_times_s else call.seconds,
             "step_s": statistics.median(steps) if steps else None,
             "minor_faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults}
 

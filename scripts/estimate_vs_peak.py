@@ -4,11 +4,11 @@
 
 For each entry of every bench.json (and result JSON) under the folder: the estimate the entry
 recorded, the estimate the current code computes before loading for the same model folder,
-variant, batch and new tokens ("estimate now": load_variant's plan and estimate, no weight
-read), and the measured peak (the larger of load peak and model peak), with the difference
-and whether it is within 20%. Needs the synthetic folders the entries name (`vlmq synth`);
-a folder that is gone is looked for by its name under $SYNTH_DIR (default /tmp/vlmq-synth),
-where scripts/real_scale_cpu.sh makes them (seeded: the same weights).
+variant, batch, new tokens and measured prompt ("estimate now": load_variant's plan and
+estimate, no weight read), and the measured peak (the larger of load peak and model peak),
+with the difference and whether it is within 20%. Needs the synthetic folders the entries
+name (`vlmq synth`); a folder that is gone is looked for by its name under $SYNTH_DIR (default
+/tmp/vlmq-synth), where scripts/real_scale_cpu.sh makes them (seeded: the same weights).
 """
 
 from __future__ import annotations
@@ -56,8 +56,13 @@ def estimate_now(info: dict[str, Any]) -> float:
     plan = _plan(synth_folder(v["model"]), v["base_variant"], v["device"], VariantSettings(),
                  v["attn_implementation"])
     kwargs, _notes = _load_kwargs(plan)
+    # the run now sizes its estimate with its first batch's prompt (vlmq.session.first_batch):
+    # the entry's measured prompt stands for it
+    prompt = round(v.get("prompt_tokens") or 0)
     work = estimated_workload(plan, Workload(batch=v["batch_size"],
-                                             new_tokens=v["max_new_tokens"] or 64))
+                                             new_tokens=v["max_new_tokens"] or 64,
+                                             prompt_tokens=prompt or Workload().prompt_tokens,
+                                             prompt_measured=bool(prompt)))
     cost = variant_cost(plan.variant, plan.config, kwargs.get("dtype", torch.float32),
                         plan.dev_type, plan.settings)
     return estimate(plan.shape, cost, work).peak_bytes / MIB

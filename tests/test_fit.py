@@ -99,6 +99,25 @@ def test_a_tiled_prompt_counts_every_tiles_image_tokens(tmp_path: Path) -> None:
     assert Idefics3Adapter().prompt_tokens(str(tmp_path / "absent")) is None
 
 
+def test_a_decoder_that_cross_attends_the_image_caches_and_projects_its_tokens() -> None:
+    """BLIP's decoder reads the image through cross-attention, not its one-token prompt: the
+    577 image tokens (576 patches and the class token at 384 pixels) are in its cache and are
+    what its key and value projections take."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from vlmq.models.blip import BlipAdapter
+
+    vision = SimpleNamespace(image_size=384, patch_size=16)
+    assert BlipAdapter().cross_attention_tokens(SimpleNamespace(vision_config=vision)) == 577
+    shape = replace(SHAPE, linear_shapes={"text": ((768, 768),)})
+    int8 = VariantCost("int8", 8, ("text",), 4, False, kernel=KernelTransit(per_input=7.0))
+    alone, crossing = (estimate(shape, int8, Workload(prompt_tokens=1, new_tokens=1,
+                                                      cross_tokens=n)) for n in (0, 577))
+    kv = 577 * SHAPE.kv_token_elements * 4
+    assert crossing.run_peak_bytes - alone.run_peak_bytes == kv + (577 - 1) * 7 * 768
+
+
 def test_a_cast_holds_the_tensor_as_read_and_a_read_in_its_own_dtype_holds_nothing() -> None:
     """Qwen2.5-VL-3B int8 (bfloat16 read for bfloat16): its 622 MiB embedding needs no copy."""
     same = VariantCost("int8", 8, ALL, 2, False, casts=False)
@@ -136,7 +155,8 @@ def test_a_kernel_that_keeps_a_block_per_call_leaves_one_set_per_layer_in_the_he
     or without glibc's heap, nothing is added."""
     from dataclasses import replace
 
-    shape = replace(SHAPE, vision_patches=1024, linear_shapes={"vision": ((768, 3072),)},
+    shape = replace(SHAPE, vision_patches=1024,
+                    linear_shapes={"vision": ((768, 3072), (3072, 768))},
                     part_layers={"vision": 12}, common_input={"vision": 768})
     plain = VariantCost("int8", 8, ("vision",), 2, False,
                         kernel=KernelTransit(per_input=7.0, per_output=16.0))
@@ -151,11 +171,13 @@ def test_a_kernel_that_keeps_a_block_per_call_leaves_one_set_per_layer_in_the_he
     # at a 16 MiB threshold the two 2-byte copies (25.5 MiB each) are mapped; the mask is not
     assert added(Workload(image_tiles=17, heap_threshold=16 * MIB)) == 12 * tokens * 768
     assert added(Workload(image_tiles=17, heap_threshold=0)) == 0
+    # one tile of 1,024 patches: the common width's set only
+    assert added(Workload()) == 12 * 5 * 1024 * 768
 
 
 def test_layers_and_the_common_input_width_are_counted_per_part() -> None:
-    """Blocks are the numbered modules a part's Linear layers sit in; the common input width
-    is the one most of them take (attention and up-projections, not the down-projection)."""
+    """Blocks are the numbered modules a part's Linear layers sit in (`layers.3`); the common
+    input width is the one most of them take (attention and up-projections)."""
     loaded = load_variant("llava-tiny", "fp32", measure_disk=False)
     try:
         shape = _shape_of(loaded)
@@ -301,9 +323,10 @@ def test_under_the_fp32_estimate_fp32_is_refused_and_nf4_runs(synthetic_tiny: st
     """The issue's check at small scale: `--vlmq-variants fp32,nf4` with a memory limit between
     the two estimates skips fp32 with its estimate before loading, and nf4 loads and runs."""
     peaks = {}
+    work = Workload(batch=1, new_tokens=4, prompt_tokens=_caption_prompt(synthetic_tiny),
+                    prompt_measured=True)
     for variant in ("fp32", "nf4"):  # the batch the run below sizes: 1 sample, 4 new tokens
-        loaded = load_variant(synthetic_tiny, variant, measure_disk=False,
-                              workload=Workload(batch=1, new_tokens=4))
+        loaded = load_variant(synthetic_tiny, variant, measure_disk=False, workload=work)
         peaks[variant] = loaded.memory_estimate.peak_bytes
         unload(loaded)
     limit = (peaks["fp32"] + peaks["nf4"]) // 2
@@ -320,6 +343,43 @@ def test_under_the_fp32_estimate_fp32_is_refused_and_nf4_runs(synthetic_tiny: st
     metrics = ran["nf4"]["metrics"]
     assert metrics["memory_estimate_mib"]["value"] == pytest.approx(peaks["nf4"] / MIB)
     assert metrics["steady_memory_mib"]["value"] is not None
+
+
+def _caption_prompt(model: str) -> int:
+    """The prompt a caption run sizes its estimate with: its first batch's, measured."""
+    from vlmq.data.loading import load_task_dataset
+    from vlmq.loading import adapter_for, read_config
+    from vlmq.session.first_batch import longest_first_batch_prompt
+    from vlmq.tasks import make_task
+
+    task = make_task("caption")
+    data = load_task_dataset(task.default_dataset, task.layout_kind)
+    source = resolve_source(model)
+    prompt = longest_first_batch_prompt(adapter_for(read_config(source)), source,
+                                        [(task, data)], 1)
+    assert prompt
+    return prompt
+
+
+def test_a_run_sizes_its_estimate_with_its_first_batchs_prompt(synthetic_tiny: str,
+                                                                tmp_path: Path) -> None:
+    """The entry's estimate is the one for the prompt its first batch measured (the caption
+    prompt with llava-tiny's image tokens), not the 640 tokens the estimate assumes without."""
+    out = tmp_path / "bench.json"
+    proc = run_bench("--vlmq-model", synthetic_tiny, "--vlmq-variants", "fp32",
+                     "--vlmq-tasks", "caption", "--vlmq-samples", "1", "--vlmq-batch-size", "1",
+                     "--vlmq-max-new-tokens", "4", "--vlmq-reports-dir", str(tmp_path),
+                     "--benchmark-json", str(out))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    info = json.loads(out.read_text())["benchmarks"][0]["extra_info"]
+    prompt = _caption_prompt(synthetic_tiny)
+    assert prompt != Workload().prompt_tokens
+    assert info["vlmq"]["prompt_tokens"] == pytest.approx(prompt, abs=1)
+    loaded = load_variant(synthetic_tiny, "fp32", measure_disk=False, workload=Workload(
+        batch=1, new_tokens=4, prompt_tokens=prompt, prompt_measured=True))
+    expected = loaded.memory_estimate.peak_bytes / MIB
+    unload(loaded)
+    assert info["metrics"]["memory_estimate_mib"]["value"] == pytest.approx(expected)
 
 
 def test_calibration_counts_the_float32_model_apart_from_the_measured_peak() -> None:

@@ -271,13 +271,15 @@ def _load_kwargs(plan: _Plan) -> tuple[dict[str, Any], dict[str, str]]:
 
 def estimated_workload(plan: _Plan, workload: Workload | None) -> Workload:
     """The batch the estimate sizes, with what the model itself decides: the tiles its
-    processor cuts an image into and the prompt they make (where the family says); for a
-    classifier, one pass over its patches and no cache."""
+    processor cuts an image into and, unless measured on the run's first batch, the prompt
+    they make (where the family says); for a classifier, one pass over its patches and no
+    cache."""
     work = dataclasses.replace(workload or Workload(),
                                image_tiles=plan.adapter.image_tiles(plan.source),
+                               cross_tokens=plan.adapter.cross_attention_tokens(plan.config),
                                heap_threshold=running_mmap_threshold() or 0)
     if plan.adapter.kind == "generate":
-        prompt = plan.adapter.prompt_tokens(plan.source)
+        prompt = None if work.prompt_measured else plan.adapter.prompt_tokens(plan.source)
         return dataclasses.replace(work, prompt_tokens=prompt) if prompt else work
     return dataclasses.replace(work, prompt_tokens=encoder_patches(plan.config), new_tokens=0,
                                caches=False)

@@ -100,6 +100,8 @@ class Workload:
     new_tokens: int = 32
     image_tiles: int = 1  # tiles the processor cuts each image into (SmolVLM: up to 17)
     caches: bool = True  # generates, keeping a KV cache (a classifier does not)
+    prompt_measured: bool = False  # prompt_tokens is the run's first batch's, not assumed
+    cross_tokens: int = 0  # image tokens the text part cross-attends to (BLIP), per sample
     # glibc's mmap threshold while running: temporaries under it come from the heap
     heap_threshold: int = 32 * MIB
 
@@ -238,7 +240,8 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
     else:
         transit = max(quantized * QUANTIZE_TRANSIT_BYTES, read)
     kv = int(work.batch * shape.kv_token_elements * cost.base_bytes
-             * cached_tokens(work.prompt_tokens, work.new_tokens)) if work.caches else 0
+             * cached_tokens(work.prompt_tokens + work.cross_tokens, work.new_tokens)
+             ) if work.caches else 0
     activations = work.batch * max(
         work.prompt_tokens * ACTIVATION_WIDTHS * (shape.hidden + shape.intermediate)
         * cost.base_bytes
@@ -271,20 +274,22 @@ def _kernel_transit(shape: ModelShape, cost: VariantCost, work: Workload) -> int
 
 def _part_tokens(shape: ModelShape, work: Workload, part: str) -> int:
     """Tokens a part's Linear layers take in one call: every tile of the batch's images for
-    the vision encoder, the prompt for the rest."""
-    return work.batch * (work.image_tiles * shape.vision_patches
-                         if part == "vision" and shape.vision_patches else work.prompt_tokens)
+    the vision encoder, the prompt (or the image tokens it cross-attends to) for the rest."""
+    if part == "vision" and shape.vision_patches:
+        return work.batch * work.image_tiles * shape.vision_patches
+    return work.batch * max(work.prompt_tokens, work.cross_tokens)
 
 
 def _kept_heap(shape: ModelShape, cost: VariantCost, work: Workload) -> int:
     """What glibc's heap keeps of a kernel that keeps a small block from each call until its
     next (LLM.int8 keeps its outlier columns on the layer, an empty tensor when there are
     none). The block is allocated after the call's first temporaries; those the heap serves
-    (each under the mmap threshold) are freed around it, and a later call needs a hole of their
-    full size. One such set per layer, at the input width most of its calls take, stays in
-    the heap: SmolVLM-256M's vision tower over 17 tiles grew the heap by 88 MiB a layer
-    against 64 counted, and its call by 2,051 MiB with the blocks kept, 1,272 with them
-    dropped after each call (reports/cpu/real-scale/kernel-transit/retention.md)."""
+    (each under the mmap threshold) are freed around it, so their hole no longer fits a call
+    of the same size, and the next one extends the heap. One such set per layer, at the input
+    width most of its calls take, stays: SmolVLM-256M's vision tower over 17 tiles grew the
+    heap by 88 MiB a layer against 64 counted, and its call by 2,051 MiB with the blocks kept,
+    1,272 with them dropped after each call
+    (reports/cpu/real-scale/kernel-transit/retention.md)."""
     kept = 0
     for part in cost.quantizes:
         tokens = _part_tokens(shape, work, part)

@@ -79,6 +79,12 @@ class ModelAdapter(ABC):
         estimate's activations); one unless the family splits images."""
         return 1
 
+    def cross_attention_tokens(self, config: Any) -> int:
+        """Tokens per image the text part cross-attends to (the memory estimate: its key and
+        value projections take them, and its cache holds them); 0 where the image tokens are
+        in the prompt."""
+        return 0
+
     def prompt_tokens(self, source: str) -> int | None:
         """Prompt tokens of one image and a short question, where the family's processor
         makes them from its config (the memory estimate's KV cache and text activations);

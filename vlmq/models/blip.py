@@ -35,6 +35,11 @@ class BlipAdapter(GenerativeAdapter):
         # no chat turn: the decoder reads the caption itself after the image
         return processor(images=[rgb(image)], text=[answer], return_tensors="pt")
 
+    def cross_attention_tokens(self, config: Any) -> int:
+        from vlmq.measure.estimate import encoder_patches
+
+        return encoder_patches(config.vision_config) + 1  # the patches and the class token
+
     def prompt_length(self, inputs: Any) -> int:
         return 1  # generate() starts every caption from the BOS token it adds itself
 

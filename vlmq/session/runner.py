@@ -4,6 +4,8 @@ the settings it was measured with). Retention and gates are the judge's (`judge.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from vlmq.config import RunConfig
 from vlmq.data.loading import TaskDataset
 from vlmq.devices import device_type, dtype_name
@@ -38,6 +40,7 @@ from vlmq.results.schema import SampleRecord, TaskResult
 from vlmq.results.store import RunStore
 from vlmq.results.taskkey import TaskKey
 from vlmq.session.case import Case
+from vlmq.session.first_batch import longest_first_batch_prompt
 from vlmq.session.folder import RunFolder
 from vlmq.session.machine import Machine
 from vlmq.session.plan import Planner
@@ -85,6 +88,7 @@ class Runner:
         self.data = data
         self.folder = folder
         self.scorer = Scorer(config, machine, plan, data, folder)
+        self._prompts: dict[str, int | None] = {}  # per model: its first batches' prompt
 
     @property
     def store(self) -> RunStore:
@@ -107,7 +111,7 @@ class Runner:
                                       attn_implementation=case.attn,
                                       device_map=self.config.device_map,
                                       max_memory=self.config.max_memory,
-                                      workload=self.workload(),
+                                      workload=self.workload(case.model),
                                       memory=memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
@@ -122,11 +126,24 @@ class Runner:
         self.store.write_structure(case.model, case.variant_key, loaded.structure())
         return loaded
 
-    def workload(self) -> Workload:
+    def workload(self, model: str) -> Workload:
         """The batch the memory estimate sizes (vlmq.fit): the run's batch size and new-token
-        cap (64, the longest task default, when the tasks decide); prompt length as estimated."""
-        return Workload(batch=self.config.batch_size,
-                        new_tokens=self.config.max_new_tokens or 64)
+        cap (64, the longest task default, when the tasks decide), and the longest prompt of
+        the first batch of each task the model runs (vlmq.session.first_batch)."""
+        work = Workload(batch=self.config.batch_size, new_tokens=self.config.max_new_tokens or 64)
+        if model not in self._prompts:
+            self._prompts[model] = self._first_batch_prompt(model)
+        prompt = self._prompts[model]
+        return replace(work, prompt_tokens=prompt, prompt_measured=True) if prompt else work
+
+    def _first_batch_prompt(self, model: str) -> int | None:
+        if self.plan.model_kind(model) != "generate":
+            return None  # a classifier's workload is its patches (vlmq.loading)
+        source = resolve_source(model)
+        adapter = adapter_for(read_config(source))
+        batches = [(self.data.task(name), self.data.data(name))
+                   for name in self.plan.tasks_for(model)]
+        return longest_first_batch_prompt(adapter, source, batches, self.config.batch_size)
 
     def _set_generation(self, loaded: LoadedModel, case: Case) -> None:
         """The generation mode's options, and the fixed token count where asked or synthetic."""

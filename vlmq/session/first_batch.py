@@ -32,8 +32,8 @@ def longest_first_batch_prompt(adapter: Any, source: str, batches: list[tuple[An
         indices = list(range(min(batch_size, len(data.dataset))))
         try:
             prepared = prepare_slot(task, data, adapter, processor, indices)
-        except (SampleError, UnavailableError, VlmqError, ValueError):
-            continue
+        except (SampleError, UnavailableError, VlmqError, ValueError, KeyError, OSError):
+            continue  # the evaluation meets the same sample and reports it
         if prepared.inputs is not None:
             longest = max(longest, adapter.prompt_length(prepared.inputs))
     return longest or None

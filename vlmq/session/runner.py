@@ -141,8 +141,11 @@ class Runner:
             return None  # a classifier's workload is its patches (vlmq.loading)
         source = resolve_source(model)
         adapter = adapter_for(read_config(source))
-        batches = [(self.data.task(name), self.data.data(name))
-                   for name in self.plan.tasks_for(model)]
+        try:
+            batches = [(self.data.task(name), self.data.data(name))
+                       for name in self.plan.tasks_for(model)]
+        except VlmqError:  # a dataset that cannot load is the task's error, reported there
+            return None
         return longest_first_batch_prompt(adapter, source, batches, self.config.batch_size)
 
     def _set_generation(self, loaded: LoadedModel, case: Case) -> None:

@@ -133,7 +133,8 @@ _define("steady_memory_mib", "MiB", False, "memory",
         "after loading over the level before it; CUDA: allocated after loading)", once=LOAD)
 _define("memory_estimate_mib", "MiB", False, "limit",
         "the peak estimated before loading from the config (vlmq.measure.estimate): weights at "
-        "the variant's bits, loading's transit, the batch's KV cache and activations, the "
+        "the variant's bits, loading's transit, the batch's KV cache and activations (its "
+        "prompt measured on the run's first batch), the "
         "quantized kernel's per-call temporaries and what glibc's heap keeps of them "
         "(bitsandbytes int8 on CPU: kernel-transit/retention.md)")
 _define("footprint_mib", "MiB", False, "size",

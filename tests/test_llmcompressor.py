@@ -70,6 +70,20 @@ def test_gptq_and_smoothquant_recipes() -> None:
     json.loads(json.dumps(sq))  # the worker hands it to llm-compressor as JSON (YAML reads it)
 
 
+def test_smoothquant_stays_out_of_a_vision_tower_that_shares_the_text_models_names() -> None:
+    """Qwen2.5-VL's text part may sit at a bare `model` (older layouts), and its vision blocks
+    have gate_proj and up_proj too: unscoped, the mapping grouped two decoder norms into one
+    set and llm-compressor refused it ("Error resolving mappings", 2026-12-07)."""
+    from vlmq.models.qwen2_5_vl import Qwen25VLAdapter
+
+    sq = recipe("W8A8", Qwen25VLAdapter.part_candidates, ("text",), smoothing=0.8)
+    _, (balance, smooth) = sq["quant_stage"]["quant_modifiers"]["SmoothQuantModifier"]["mappings"]
+    assert _matches(balance[0], "model.language_model.layers.3.mlp.gate_proj")
+    assert _matches(balance[0], "model.layers.3.mlp.gate_proj")  # the older layout
+    assert not _matches(balance[0], "model.visual.blocks.3.mlp.gate_proj")
+    assert _matches(smooth, "model.language_model.layers.3.post_attention_layernorm")
+
+
 def test_the_variants_are_registered_apart_from_the_default_set() -> None:
     gptq, sq = (VARIANTS.get(n) for n in LLMCOMPRESSED)
     assert (gptq.bits, sq.bits) == (4, 8) and not gptq.by_default and not sq.by_default

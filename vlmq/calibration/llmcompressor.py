@@ -38,11 +38,15 @@ def ignore_patterns(candidates: dict[str, tuple[str, ...]],
             if part not in quantizes]
 
 
-def smoothquant_mappings(text_paths: tuple[str, ...]) -> list[list[Any]]:
+def smoothquant_mappings(candidates: dict[str, tuple[str, ...]]) -> list[list[Any]]:
     """SmoothQuant's [balance layers, smooth layer] pairs inside the language model only (a
-    VLM's vision tower has q_proj too, which would join the wrong norm's set)."""
-    under = _under(text_paths)
-    return [[[f"re:^{under}\\..*\\.{b}$" for b in balance], f"re:^{under}\\..*\\.{smooth}$"]
+    VLM's vision tower has q_proj, and Qwen2.5-VL's a gate_proj, which would join the wrong
+    norm's set). The text part's paths include a bare `model` for older layouts, so the other
+    parts' paths are excluded explicitly."""
+    others = tuple(p for part, paths in candidates.items() if part != "text" for p in paths)
+    scope = f"^(?!{_under(others)}\\.)" if others else "^"
+    under = scope + _under(candidates["text"])
+    return [[[f"re:{under}\\..*\\.{b}$" for b in balance], f"re:{under}\\..*\\.{smooth}$"]
             for balance, smooth in SMOOTHQUANT_MAPPINGS]
 
 
@@ -55,7 +59,7 @@ def recipe(scheme: str, candidates: dict[str, tuple[str, ...]], quantizes: tuple
     if smoothing:
         modifiers["SmoothQuantModifier"] = {
             "smoothing_strength": smoothing, "ignore": ignore,
-            "mappings": smoothquant_mappings(candidates["text"])}
+            "mappings": smoothquant_mappings(candidates)}
     modifiers["GPTQModifier"] = {"targets": ["Linear"], "scheme": scheme, "ignore": ignore}
     return {"quant_stage": {"quant_modifiers": modifiers}}
 

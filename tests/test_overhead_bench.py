@@ -30,6 +30,9 @@ def test_decode_step_is_compared_with_a_bare_loop_in_the_runs_mode(tiny_llava: s
     for key in ("bare_step_median_ms", "harness_step_median_ms", "harness_step_mean_ms"):
         assert got[key] > 0, key
     step = got["ratio_decode_step_paired"]
+    if step is None:  # a busy machine: a bare 12-token call came out no slower than 1 token
+        assert "below the machine's timing noise" in got["decode_step_note"]
+        return
     assert step["target"] == [0.95, 1.05]
     assert step["verdict"] in {"within", "outside", "undecided"}
     assert step["low"] <= step["value"] <= step["high"]

@@ -25,6 +25,7 @@ from vlmq.loading import (
 from vlmq.measure.energy import EnergyTracker
 from vlmq.measure.estimate import Workload
 from vlmq.measure.hardware import decode_and_prefill_work, limits_for, remeasured_limits
+from vlmq.models.base import ModelAdapter
 from vlmq.models.modes import generation_options, mode_unavailable_reason
 from vlmq.results.measures import (
     add_energy,
@@ -101,8 +102,12 @@ class Runner:
         try:
             # import the family's model code first: its modules' pages are the process's, not
             # the model's memory
-            adapter_for(read_config(resolve_source(case.model))).auto_class()
+            source = resolve_source(case.model)
+            adapter = adapter_for(read_config(source))
+            adapter.auto_class()
             import_backend(case.variant, device)
+            # the first batch's prompt is prepared outside the measured window too
+            work = self.workload(case.model, adapter, source)
             prestart.wait()  # the scorers' set-up never runs beside a load or a timed call
             # measured, so that the model's memory can be told from the process's
             with PeakMemory(device) as memory:
@@ -111,8 +116,7 @@ class Runner:
                                       attn_implementation=case.attn,
                                       device_map=self.config.device_map,
                                       max_memory=self.config.max_memory,
-                                      workload=self.workload(case.model),
-                                      memory=memory)
+                                      workload=work, memory=memory)
         except UnavailableError as exc:
             self.store.write_skip(case.model, case.variant_key, None, str(exc))
             raise
@@ -126,21 +130,20 @@ class Runner:
         self.store.write_structure(case.model, case.variant_key, loaded.structure())
         return loaded
 
-    def workload(self, model: str) -> Workload:
+    def workload(self, model: str, adapter: ModelAdapter, source: str) -> Workload:
         """The batch the memory estimate sizes (vlmq.fit): the run's batch size and new-token
         cap (64, the longest task default, when the tasks decide), and the longest prompt of
         the first batch of each task the model runs (vlmq.session.first_batch)."""
         work = Workload(batch=self.config.batch_size, new_tokens=self.config.max_new_tokens or 64)
         if model not in self._prompts:
-            self._prompts[model] = self._first_batch_prompt(model)
+            self._prompts[model] = self._first_batch_prompt(model, adapter, source)
         prompt = self._prompts[model]
         return replace(work, prompt_tokens=prompt, prompt_measured=True) if prompt else work
 
-    def _first_batch_prompt(self, model: str) -> int | None:
-        if self.plan.model_kind(model) != "generate":
+    def _first_batch_prompt(self, model: str, adapter: ModelAdapter,
+                           source: str) -> int | None:
+        if adapter.kind != "generate":
             return None  # a classifier's workload is its patches (vlmq.loading)
-        source = resolve_source(model)
-        adapter = adapter_for(read_config(source))
         try:
             batches = [(self.data.task(name), self.data.data(name))
                        for name in self.plan.tasks_for(model)]

@@ -257,6 +257,37 @@ def test_each_backend_states_the_transit_measured_for_its_cpu_kernel() -> None:
         assert (nf4.per_input, nf4.per_output) == (2, 6)
 
 
+def test_fp4s_load_time_quantizer_holds_more_than_nf4s_and_the_estimate_says_so() -> None:
+    """Measured here, not assumed: quantizing one 2048 x 1024 float32 weight as bitsandbytes
+    does on CPU holds at most what the variant states, and fp4 (its int64 index remap) holds
+    more than nf4; the estimate's load peak follows the stated bytes."""
+    import torch
+
+    from vlmq.fit import variant_cost
+    from vlmq.loading import read_config
+    from vlmq.measure.memory import PeakMemory, large_frees_returned
+    from vlmq.variants.registry import VARIANTS
+
+    weight = torch.randn(2048, 1024)
+    held = {}
+    for name in ("nf4", "fp4"):
+        # every temporary of this size is mapped on its own and returned when freed
+        with large_frees_returned(), PeakMemory("cpu") as mem:
+            torch.ops.bitsandbytes.quantize_4bit(weight, 64, name, torch.uint8)
+        held[name] = mem.result.growth_bytes / weight.numel()
+        stated = VARIANTS.get(name).quantize_transit("cpu")
+        assert held[name] <= stated, (name, held[name], stated)
+    assert held["fp4"] > held["nf4"] + 8, held
+    config = read_config(resolve_source("llava-tiny"))
+    fp4, nf4 = (variant_cost(VARIANTS.get(n), config, torch.bfloat16, "cpu")
+                for n in ("fp4", "nf4"))
+    assert fp4.quantize_bytes - nf4.quantize_bytes == 14
+    on_gpu = {VARIANTS.get(n).quantize_transit("cuda") for n in ("fp4", "nf4")}
+    assert len(on_gpu) == 1
+    assert (estimate(SHAPE, fp4, Workload()).load_peak_bytes
+            - estimate(SHAPE, nf4, Workload()).load_peak_bytes) == 14 * 45_000_000
+
+
 def test_the_refusal_names_estimate_and_limit() -> None:
     est = estimate(SHAPE, _cost("fp32", 0, 4), Workload())
     assert does_not_fit(est, None, "x") is None

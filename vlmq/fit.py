@@ -43,6 +43,7 @@ def variant_cost(variant: Variant, config: Any, dtype: Any, device_type: str,
                        else 0.0, quantizes=quantizes if bits < 16 else (),
                        base_bytes=dtype.itemsize, after_load=not variant.spreads,
                        casts=checkpoint_dtype(config) != name,
+                       quantize_bytes=variant.quantize_transit(device_type),
                        kernel=variant.kernel_transit(device_type, name, settings),
                        calibrates=variant.calibrates)
 

@@ -29,7 +29,7 @@ from vlmq.kvcache import cached_tokens, kv_token_elements
 MIB = 2**20
 # Bytes per element a load-time quantizer holds while quantizing one weight: the weight read in
 # its checkpoint dtype, a float32 copy, the scaled copy, the int32 bucket indices and the packed
-# result (bitsandbytes' CPU kernel; other load-time kernels hold less).
+# result (bitsandbytes' CPU nf4; fp4 holds more, `Variant.quantize_transit`; others less).
 QUANTIZE_TRANSIT_BYTES = 2 + 4 + 4 + 4 + 1
 # Bytes per token and layer of the activations a forward keeps alive at once, in units of
 # (hidden + intermediate) x the activation dtype's bytes: residual, normed input, q/k/v/o, the
@@ -118,6 +118,8 @@ class VariantCost:
     after_load: bool  # quantizes after a full-precision load (torchao, HQQ, quanto)
     # loading converts the checkpoint's tensors to another dtype (float32 -> bfloat16 ...)
     casts: bool = True
+    # bytes per element of the largest weight a load-time quantizer holds while quantizing it
+    quantize_bytes: float = QUANTIZE_TRANSIT_BYTES
     kernel: KernelTransit = field(default_factory=KernelTransit)
     calibrates: bool = False  # calibrates the full-precision model first (AutoRound, GPTQ ...)
 
@@ -238,7 +240,7 @@ def estimate(shape: ModelShape, cost: VariantCost, work: Workload) -> MemoryEsti
     if cost.after_load:
         transit = shape.params * cost.base_bytes - weights + quantized * cost.base_bytes
     else:
-        transit = max(quantized * QUANTIZE_TRANSIT_BYTES, read)
+        transit = max(int(quantized * cost.quantize_bytes), read)
     kv = int(work.batch * shape.kv_token_elements * cost.base_bytes
              * cached_tokens(work.prompt_tokens + work.cross_tokens, work.new_tokens)
              ) if work.caches else 0

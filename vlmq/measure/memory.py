@@ -119,13 +119,18 @@ def running_mmap_threshold() -> int | None:
 
 
 @contextlib.contextmanager
-def large_frees_returned(threshold_bytes: int = 1 << 20) -> Iterator[None]:
+def large_frees_returned(threshold_bytes: int = 128 << 10) -> Iterator[None]:
     """Within the block, glibc maps every allocation of `threshold_bytes` or more on its own,
     so freeing it returns it to the kernel at once. Otherwise glibc raises its mmap threshold
     to the size of each mapped block freed (up to 32 MiB): a float32 checkpoint's weights and
     a quantizer's per-weight temporaries (a ViT-L's are 16 MiB) then land in the heap, where
     what loading frees stays resident, and a quantized load peaked at twice its float32
-    model. A no-op where there is no glibc."""
+    model. The default is glibc's own starting threshold: at 1 MiB the smaller blocks of each
+    weight's quantization (scales, states, their repacked copies) still stayed in the heap,
+    and a 4-bit load peaked 40-410 MiB higher (ViT-L/16 nf4 342 against 240 MiB of growth,
+    SmolVLM-Instruct nf4 2,181-2,380 against 1,967; the load took 0-5% longer:
+    reports/cpu/real-scale/kernel-transit/load-threshold.md). A no-op where there is no
+    glibc."""
     mallopt = _glibc("mallopt")
     if mallopt is None:
         yield

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 from vlmq.devices import DEVICE_TYPES
 from vlmq.errors import VlmqError
-from vlmq.measure.estimate import KernelTransit
+from vlmq.measure.estimate import QUANTIZE_TRANSIT_BYTES, KernelTransit
 from vlmq.measure.footprint import SavedSize, saved_bytes
 from vlmq.variants.inspect import check_counts
 from vlmq.variants.settings import VariantSettings
@@ -164,6 +164,11 @@ class Variant:
         """What that kernel holds while a layer runs, for the memory estimate (vlmq.fit);
         nothing beyond a dense layer unless the recipe says."""
         return KernelTransit()
+
+    def quantize_transit(self, device_type: str) -> float:
+        """Bytes per weight element a load-time quantizer holds while it quantizes the largest
+        weight (for the memory estimate); bitsandbytes' nf4 figure unless the recipe says."""
+        return QUANTIZE_TRANSIT_BYTES
 
     def quantized_linear(self, module: Any) -> bool:
         """True when `module` is a Linear layer this backend stored quantized."""

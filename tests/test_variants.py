@@ -288,6 +288,42 @@ def test_nf4_on_cpu_is_repacked_while_loading_as_its_first_call_would(monkeypatc
     torch.testing.assert_close(at_load, lazily, rtol=0, atol=0)
 
 
+def _biases_replaced_by_first_call() -> tuple[int, int]:
+    """llava-tiny in nf4 on CPU, its biases in bfloat16 as a 16-bit checkpoint loads them, then
+    the load's last step (`finish_load`): (4-bit layers with a bias, how many of those biases
+    the first call of each layer replaced)."""
+    from vlmq.loading import load_variant, unload
+
+    loaded = load_variant("llava-tiny", "nf4", measure_disk=False)
+    try:
+        layers = [m for m in loaded.model.modules()
+                  if type(getattr(m, "weight", None)).__name__ == "Params4bit"
+                  and m.bias is not None]
+        for m in layers:
+            m.bias.data = m.bias.data.to(torch.bfloat16)
+        VARIANTS.get("nf4").finish_load(loaded.model, "cpu")
+        before = [m.bias.data_ptr() for m in layers]
+        with torch.inference_mode():
+            for m in layers:
+                m(torch.randn(2, m.in_features))
+        return len(layers), sum(m.bias.data_ptr() != p for m, p in zip(layers, before,
+                                                                       strict=True))
+    finally:
+        unload(loaded)
+
+
+def test_nf4_on_cpu_casts_its_biases_while_loading_as_its_first_call_would(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bias the first call casts is a small block kept among that call's temporaries (the
+    heap behind it stays resident): loading casts them instead, so no call replaces one."""
+    from vlmq.variants import bnb_4bit
+
+    layers, replaced = _biases_replaced_by_first_call()
+    assert layers and replaced == 0
+    monkeypatch.setattr(bnb_4bit, "_cast_biases", lambda model: 0)
+    assert _biases_replaced_by_first_call() == (layers, layers)
+
+
 def test_a_variants_libraries_are_imported_before_its_load_is_measured() -> None:
     import subprocess
     import sys

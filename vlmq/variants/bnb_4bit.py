@@ -64,7 +64,8 @@ class Bnb4bit(Variant):
                 f"back to {compute}, then to {dtype}")
 
     def finish_load(self, model: Any, device_type: str) -> None:
-        """On an AVX-512 BF16 CPU, repack every 4-bit weight into the CPU kernel's layout now,
+        """On CPU, cast every 4-bit layer's bias to the compute dtype (`_cast_biases`) and, on
+        an AVX-512 BF16 CPU, repack every 4-bit weight into the CPU kernel's layout now,
         exactly as bitsandbytes' first call would (`_convert_weight_packed_for_cpu`, which its
         Linear4bit.forward calls once per layer). The repack is loading's work: done here its
         temporaries (the weight unpacked to int32 and two uint8 copies, 7 bytes per weight)
@@ -143,11 +144,33 @@ def _cpu_bf16_kernel() -> bool:
 
 
 def repack_for_cpu_kernel(model: Any, device_type: str) -> None:
-    """Put a loaded model's bitsandbytes 4-bit weights in the AVX-512 BF16 CPU kernel's layout
-    now rather than on the first call (the nf4/fp4 variants, and as-saved on a 4-bit
-    checkpoint, which runs the same kernel); nothing elsewhere."""
-    if device_type == "cpu" and _cpu_bf16_kernel():
+    """Do on CPU what bitsandbytes' first 4-bit call would (the nf4/fp4 variants, and as-saved
+    on a 4-bit checkpoint, which runs the same kernel): cast each bias to the compute dtype,
+    and put the weights in the AVX-512 BF16 kernel's layout; nothing elsewhere."""
+    if device_type != "cpu":
+        return
+    _cast_biases(model)
+    if _cpu_bf16_kernel():
         _repack_for_cpu(model)
+
+
+def _cast_biases(model: Any) -> int:
+    """Cast every 4-bit layer's bias to the layer's compute dtype, as Linear4bit.forward does
+    on its first call (`bias.data = bias.data.to(x.dtype)`); how many were. Made during that
+    call, each new bias is a small block kept among the call's freed temporaries: glibc's
+    heap could not reuse or give back what lay below them. SmolVLM-256M nf4's first call over
+    17 tiles grew by 1,616 MiB with its 72 vision biases cast by the call, 1,156 with them
+    cast at load; its heap after the call was 1,418 MiB against 480 (2026-12-07,
+    reports/cpu/real-scale/kernel-transit/first-call-bias.md)."""
+    cast = 0
+    for module in model.modules():
+        bias, compute = getattr(module, "bias", None), getattr(module, "compute_dtype", None)
+        if (type(getattr(module, "weight", None)).__name__ != "Params4bit" or bias is None
+                or compute is None or bias.dtype == compute):
+            continue
+        bias.data = bias.data.to(compute)
+        cast += 1
+    return cast
 
 
 def _repack_for_cpu(model: Any) -> int:

@@ -258,9 +258,10 @@ def test_each_backend_states_the_transit_measured_for_its_cpu_kernel() -> None:
 
 
 def test_fp4s_load_time_quantizer_holds_more_than_nf4s_and_the_estimate_says_so() -> None:
-    """Measured here, not assumed: quantizing one 2048 x 1024 float32 weight as bitsandbytes
+    """Measured here, not assumed: quantizing one 4096 x 1024 float32 weight as bitsandbytes
     does on CPU holds at most what the variant states, and fp4 (its int64 index remap) holds
     more than nf4; the estimate's load peak follows the stated bytes."""
+    import bitsandbytes  # noqa: F401  (registers torch.ops.bitsandbytes)
     import torch
 
     from vlmq.fit import variant_cost
@@ -268,13 +269,17 @@ def test_fp4s_load_time_quantizer_holds_more_than_nf4s_and_the_estimate_says_so(
     from vlmq.measure.memory import PeakMemory, large_frees_returned
     from vlmq.variants.registry import VARIANTS
 
-    weight = torch.randn(2048, 1024)
+    weight = torch.randn(4096, 1024)
     held = {}
     for name in ("nf4", "fp4"):
-        # every temporary of this size is mapped on its own and returned when freed
-        with large_frees_returned(), PeakMemory("cpu") as mem:
-            torch.ops.bitsandbytes.quantize_4bit(weight, 64, name, torch.uint8)
-        held[name] = mem.result.growth_bytes / weight.numel()
+        torch.ops.bitsandbytes.quantize_4bit(weight[:64], 64, name, torch.uint8)  # its setup
+        grown = []
+        for _ in range(3):  # the least of three: other threads of a long test run allocate too
+            # every temporary of this size is mapped on its own and returned when freed
+            with large_frees_returned(), PeakMemory("cpu") as mem:
+                torch.ops.bitsandbytes.quantize_4bit(weight, 64, name, torch.uint8)
+            grown.append(mem.result.growth_bytes)
+        held[name] = min(grown) / weight.numel()
         stated = VARIANTS.get(name).quantize_transit("cpu")
         assert held[name] <= stated, (name, held[name], stated)
     assert held["fp4"] > held["nf4"] + 8, held

@@ -23,8 +23,11 @@ def test_a_signal_ends_the_run_with_pytest_summary(tmp_path, fashion_mnist, sig)
     cmd = bench_cmd("--vlmq-model", "vit-tiny", "--vlmq-variants", "fp32,int8",
                     "--vlmq-samples", "256", "--vlmq-batch-size", "1",
                     "--vlmq-reports-dir", str(reports))
+    # a background job of a non-interactive shell (a CI runner's) inherits SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: the run starts as a terminal's would
     proc = subprocess.Popen(cmd, cwd=ROOT, env=bench_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while not list(reports.glob("*/records/*/*/*.jsonl")) and time.monotonic() < deadline:
         time.sleep(0.5)  # interrupted mid-task, once records are being written

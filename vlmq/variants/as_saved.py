@@ -121,14 +121,14 @@ class AsSaved(Variant):
     """Loads with no quantization_config; checks that the checkpoint is quantized at all."""
 
     def finish_load(self, model: Any, device_type: str) -> None:
-        """A bitsandbytes 4-bit checkpoint runs the kernel the nf4 variant runs: repacked at
-        load the same way (vlmq.variants.bnb_4bit)."""
+        """A bitsandbytes 4-bit checkpoint runs the kernel the nf4 variant runs: its first
+        call's work (bias casts, repack) is done at load the same way (vlmq.variants.bnb_4bit)."""
         import importlib.util
 
         if importlib.util.find_spec("bitsandbytes") is not None:
-            from vlmq.variants.bnb_4bit import repack_for_cpu_kernel
+            from vlmq.variants.bnb_4bit import first_call_work_at_load
 
-            repack_for_cpu_kernel(model, device_type)
+            first_call_work_at_load(model, device_type)
 
     def quantized_linear(self, module: Any) -> bool:
         return getattr(module, DEQUANTIZED_MARK, False) or any(

@@ -74,14 +74,14 @@ class Bnb4bit(Variant):
         half its 4-bit weights; stacks of nf4 layers: all of them), and the first call times
         the kernel, not the repack. After the disk size: saving inverts the packing in place
         and re-quantizes the scales."""
-        repack_for_cpu_kernel(model, device_type)
+        first_call_work_at_load(model, device_type)
 
     def quantize_transit(self, device_type: str) -> float:
         """On CPU bitsandbytes quantizes with torch ops (its default backend's quantize_4bit);
         fp4 maps the int32 bucket indices through an int64 order table, and indexing first
         copies the indices to int64: 8 + 8 more bytes per weight while the scaled copy and the
         int32 indices live (measured on a 4096 x 1024 weight: 24.0 bytes per weight float32
-        in, 28.0 bfloat16 in, against nf4's 10.0 and 14.1)."""
+        in, 28.1 bfloat16 in, against nf4's 10.0 and 14.0)."""
         extra = 14 if device_type == "cpu" and self.quant_type == "fp4" else 0
         return super().quantize_transit(device_type) + extra
 
@@ -143,7 +143,7 @@ def _cpu_bf16_kernel() -> bool:
     return bool(has_avx512bf16())
 
 
-def repack_for_cpu_kernel(model: Any, device_type: str) -> None:
+def first_call_work_at_load(model: Any, device_type: str) -> None:
     """Do on CPU what bitsandbytes' first 4-bit call would (the nf4/fp4 variants, and as-saved
     on a 4-bit checkpoint, which runs the same kernel): cast each bias to the compute dtype,
     and put the weights in the AVX-512 BF16 kernel's layout; nothing elsewhere."""
@@ -163,10 +163,9 @@ def _cast_biases(model: Any) -> int:
     cast at load; its heap after the call was 1,418 MiB against 480 (2026-12-07,
     reports/cpu/real-scale/kernel-transit/first-call-bias.md)."""
     cast = 0
-    for module in model.modules():
+    for module in _four_bit_layers(model):
         bias, compute = getattr(module, "bias", None), getattr(module, "compute_dtype", None)
-        if (type(getattr(module, "weight", None)).__name__ != "Params4bit" or bias is None
-                or compute is None or bias.dtype == compute):
+        if bias is None or compute is None or bias.dtype == compute:
             continue
         bias.data = bias.data.to(compute)
         cast += 1
@@ -178,15 +177,21 @@ def _repack_for_cpu(model: Any) -> int:
     from bitsandbytes.functional import _convert_weight_packed_for_cpu
 
     repacked = 0
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
+    for module in _four_bit_layers(model):
+        weight = module.weight
         state = getattr(weight, "quant_state", None)
-        if (type(weight).__name__ != "Params4bit" or state is None or weight.device.type != "cpu"
+        if (state is None or weight.device.type != "cpu"
                 or getattr(state, "packing_format_for_cpu", False)):
             continue
         weight.data, weight.quant_state = _convert_weight_packed_for_cpu(weight.data, state)
         repacked += 1
     return repacked
+
+
+def _four_bit_layers(model: Any) -> list[Any]:
+    """The model's modules whose weight is a bitsandbytes 4-bit parameter (Linear4bit)."""
+    return [m for m in model.modules()
+            if type(getattr(m, "weight", None)).__name__ == "Params4bit"]
 
 
 def _cpu_gemm(quant_type: str) -> str:

@@ -148,7 +148,7 @@ def grown(ctx):
         a = bytearray(16 << 20); del a          # a mapped block freed: glibc raises its threshold
         keep = []
         release_freed_memory(); start = current_rss()
-        for _ in range((64 << 20) // (small + large)):
+        for _ in range((160 << 20) // (small + large)):  # as 8 rounds of 8 + 12 MiB
             b = bytearray(small); keep.append(bytearray(64)); del b
             c = bytearray(large); keep.append(bytearray(64))
             keep.append(c)
@@ -166,7 +166,7 @@ def test_large_frees_return_to_the_kernel_while_loading(kib: tuple[int, int]) ->
     out = subprocess.run([sys.executable, "-c", _RETAINED, *map(str, kib)], capture_output=True,
                          text=True, check=True, env={**os.environ, "PYTHONPATH": root}).stdout
     plain, returned = map(int, out.split())
-    assert plain >= 20 and returned <= plain // 2, (plain, returned)
+    assert plain >= 48 and returned <= plain // 2, (plain, returned)
 
 
 def test_peak_rss_falls_back_to_sampling(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
